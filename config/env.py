@@ -1,0 +1,70 @@
+"""Typed readers for settings taken from the environment.
+
+Why: a typo in a deployment's environment should stop the process at start with a message naming
+the variable and what was wrong, not surface later as a confusing failure.
+"""
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_database(name: str, default_sqlite_path: str) -> dict:
+    """DATABASE_URL → Django DATABASES['default']; unset ⇒ SQLite file in the project."""
+    import dj_database_url
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raw = f"sqlite:///{default_sqlite_path}"
+    if not raw.startswith(("sqlite:", "postgres:", "postgresql:", "pgsql:")):
+        raise ImproperlyConfigured(f"{name}={raw!r}: only sqlite:///PATH and postgres://… URLs are supported")
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=60 if raw.startswith("postg") else 0)
+    except Exception as exc:  # dj_database_url raises several types on bad URLs
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a valid database URL: {exc}") from None
+    if config["ENGINE"].endswith("sqlite3"):
+        # WAL + a busy timeout so that the web server and a worker can share the file.
+        config.setdefault("OPTIONS", {}).update(
+            {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+             "transaction_mode": "IMMEDIATE"})
+    return config

@@ -1,0 +1,14 @@
+"""URL map: /api/ (REST + OpenAPI), /admin/, /accounts/, and the browser UI at /."""
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("topology.api.urls")),
+    path("api/", include("tracer.api.urls")),
+    path("", include("frontend.urls")),
+]

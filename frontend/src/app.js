@@ -1,0 +1,4 @@
+// Entry point of the browser UI.
+import cytoscape from "cytoscape";
+
+window.cytoscape = cytoscape;

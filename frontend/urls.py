@@ -1,0 +1,6 @@
+"""Browser UI routes."""
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.index, name="index")]

@@ -1,0 +1,1 @@
+"""Topology models: one immutable Snapshot per import; every row belongs to one snapshot."""

