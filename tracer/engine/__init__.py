@@ -1,0 +1,16 @@
+"""The trace engine: pure Python, no Django.
+
+Modules, one concern each (each rule of shared/SEMANTICS.md lives in exactly one place):
+- model.py      dataclasses of cluster objects (the importer builds them; topology models mirror them)
+- cluster.py    ClusterModel: a snapshot's objects plus lookup indexes, compiled once per snapshot
+- endpointslices.py  the EndpointSlice controller (A4–A6, A19) for derived endpoints
+- kubeproxy.py  service port resolution and endpoint choice (A1–A22)
+- dns.py        name resolution from a pod (B1–B9)
+- envvars.py    service environment variables (C)
+- ingress.py    Ingress class → controller discovery and host/path routing (D1–D9)
+- netpol.py     NetworkPolicy evaluation (E1–E11)
+- trace.py      trace(model, flow) → TraceResult, assembling the above
+- result.py     TraceResult / Path / Hop with to_dict/from_dict and a schema version
+- render.py     the text rendering of a result
+- reach.py      reachability matrices over pod equivalence classes
+"""
