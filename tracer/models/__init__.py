@@ -1,0 +1,3 @@
+"""Trace and Job models."""
+from .jobs import *  # noqa: F401,F403
+from .traces import *  # noqa: F401,F403
