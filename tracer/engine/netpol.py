@@ -1,0 +1,742 @@
+"""NetworkPolicy evaluation (shared/SEMANTICS.md §E, rules E1–E11), each rule in one place.
+
+Why a compiled engine: a trace asks "may this packet leave pod A / enter pod B?" at two points per
+path (E5), a matrix asks it for every pod pair, and a snapshot is immutable. So the policies of a
+`ClusterModel` are compiled once (`policy_engine(model)` caches the engine on the model) into
+per-namespace lists with their selectors ready, and every answer is a `PolicyDecision` that says
+which policy and rule allowed the packet, or names the policy and the field to change.
+
+The rules, where they live here:
+- E1  `PolicyEngine.enforced` — a CNI that does not enforce NetworkPolicy allows everything (stated).
+- E2  `_isolating` — a pod is isolated for a direction iff a policy of its namespace selects it and
+      lists that direction in policyTypes.
+- E3  `effective_policy_types` — the default when policyTypes is absent.
+- E4/E6 `_evaluate` — union of rules; within a rule peers AND ports; empty peers/ports match all.
+- E5  callers evaluate `egress` at the source and `ingress` at the destination (trace.py does both).
+- E7  `_peer_matches` — podSelector / namespaceSelector / both (AND) / ipBlock with except.
+- E8  `_port_matches` — protocol default TCP, numeric or named port (resolved on the destination
+      pod), inclusive endPort.
+- E9  idioms fall out of E3/E6 (default deny, allow-all `[{}]`, default-deny egress blocks DNS);
+      the denial detail points at DNS when UDP/TCP 53 is refused.
+- E10 is the caller's job: evaluate with the backend pod and targetPort after DNAT.
+- E11 `_always_allowed` — the pod's own node (kubelet probes) and the pod itself.
+
+Implementation-defined choices are listed in `ASSUMPTIONS` and copied on each decision.
+"""
+from __future__ import annotations
+
+import ipaddress
+import weakref
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from .cluster import ClusterModel
+from .model import IPBlock, LabelSelector, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule
+
+__all__ = [
+    "Peer", "PolicyDecision", "PolicyEngine", "policy_engine", "policies_selecting",
+    "effective_policy_types", "Connections", "ASSUMPTIONS", "IPBLOCK_POD_ASSUMPTION",
+    "HOSTNETWORK_ASSUMPTION", "NOT_ENFORCED_ASSUMPTION", "PROTOCOLS",
+]
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+MAX_PORT = 65535
+
+IPBLOCK_POD_ASSUMPTION = (
+    "(impl) ipBlock peers are matched against cluster-external addresses only (node IPs and IPs "
+    "outside the pod network); a pod's own IP is never matched by an ipBlock, as the "
+    "network-config-analyzer oracle assumes; select pods with podSelector/namespaceSelector")
+HOSTNETWORK_ASSUMPTION = (
+    "(impl) hostNetwork pods are treated as their node: no NetworkPolicy isolates them and "
+    "podSelector/namespaceSelector peers do not match their traffic, which carries the node IP")
+NOT_ENFORCED_ASSUMPTION = (
+    "the CNI is assumed not to enforce NetworkPolicy (cni_enforces_policy=false), so policies are "
+    "not applied")
+ASSUMPTIONS = (IPBLOCK_POD_ASSUMPTION, HOSTNETWORK_ASSUMPTION)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and outputs
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One end of a packet as policy sees it.
+
+    `pod` is None for an address outside the pod network: a node, a load balancer's SNAT address or
+    an external client. `node_name` says which node such an address belongs to, when known (E11).
+    """
+
+    pod: Pod | None
+    ip: str
+    node_name: str | None = None
+
+    @classmethod
+    def of_pod(cls, pod: Pod) -> Peer:
+        return cls(pod, pod.ip or "", pod.node_name or None)
+
+    def describe(self) -> str:
+        if self.pod is not None:
+            return f"pod {self.pod.key} ({self.ip})" if self.ip else f"pod {self.pod.key}"
+        if self.node_name:
+            return f"node {self.node_name} ({self.ip})"
+        return self.ip or "an unknown address"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """The verdict of one direction (egress at the source or ingress at the destination)."""
+
+    allowed: bool
+    isolated: bool
+    policies: tuple[str, ...]  # ns/name of every policy isolating the pod in this direction
+    allowed_by: str | None  # "ns/name rule #i" (1-based), None if nothing allowed it or not isolated
+    detail: str
+    assumptions: tuple[str, ...] = ()
+    direction: str = ""  # "egress" | "ingress"
+
+
+def effective_policy_types(pol: NetworkPolicy) -> tuple[str, ...]:
+    """E3: policyTypes as given; absent ⇒ Ingress, plus Egress when the policy has egress rules.
+
+    The importer already defaults them; this keeps hand-built and legacy objects correct too.
+    """
+    if pol.policy_types:
+        return tuple(pol.policy_types)
+    return ("Ingress", "Egress") if pol.egress else ("Ingress",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Connection sets (for matrices and oracle comparisons: which protocol/ports a pair may use)
+
+
+def _norm(intervals: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
+
+
+def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]):
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Connections:
+    """A set of connections: every protocol (`all_protocols`) or port intervals per protocol."""
+
+    all_protocols: bool = False
+    ports: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+
+    @classmethod
+    def everything(cls) -> Connections:
+        return cls(True)
+
+    @classmethod
+    def nothing(cls) -> Connections:
+        return cls()
+
+    @classmethod
+    def of(cls, mapping: dict[str, Iterable[tuple[int, int]]]) -> Connections:
+        items = tuple(sorted((p, _norm(iv)) for p, iv in mapping.items()))
+        return cls(False, tuple((p, iv) for p, iv in items if iv))
+
+    def as_dict(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        if self.all_protocols:
+            return {p: ((1, MAX_PORT),) for p in PROTOCOLS}
+        return dict(self.ports)
+
+    def union(self, other: Connections) -> Connections:
+        if self.all_protocols or other.all_protocols:
+            return Connections.everything()
+        merged: dict[str, list[tuple[int, int]]] = {}
+        for src in (self.ports, other.ports):
+            for p, iv in src:
+                merged.setdefault(p, []).extend(iv)
+        return Connections.of(merged)
+
+    def intersect(self, other: Connections) -> Connections:
+        if self.all_protocols:
+            return other
+        if other.all_protocols:
+            return self
+        b = dict(other.ports)
+        return Connections.of({p: _intersect(iv, b[p]) for p, iv in self.ports if p in b})
+
+    def __bool__(self) -> bool:
+        return self.all_protocols or bool(self.ports)
+
+    def allows(self, port: int, protocol: str = "TCP") -> bool:
+        if self.all_protocols:
+            return True
+        for p, iv in self.ports:
+            if p == protocol:
+                return any(lo <= port <= hi for lo, hi in iv)
+        return False
+
+    def describe(self) -> str:
+        if self.all_protocols:
+            return "all connections"
+        if not self.ports:
+            return "no connections"
+        parts = []
+        for p, iv in self.ports:
+            ports = ",".join(str(a) if a == b else f"{a}-{b}" for a, b in iv)
+            parts.append(f"{p} {ports}")
+        return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching helpers (E7, E8)
+
+
+def _net(cidr: str):
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class _CompiledBlock:
+    net: object
+    excepts: tuple
+
+    def contains(self, ip: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if self.net is None or addr.version != self.net.version or addr not in self.net:
+            return False
+        return not any(e is not None and e.version == addr.version and addr in e for e in self.excepts)
+
+
+def _compile_block(block: IPBlock) -> _CompiledBlock:
+    return _CompiledBlock(_net(block.cidr), tuple(_net(e) for e in block.except_))
+
+
+def named_port_numbers(pod: Pod, name: str, protocol: str) -> list[int]:
+    """E8: a named port resolves on the destination pod's (non-init) containers, by name and protocol."""
+    return [cp.container_port for cp in pod.container_ports() if cp.name == name
+            and (cp.protocol or "TCP").upper() == protocol]
+
+
+def _port_matches(pp: PolicyPort, port: int, protocol: str, dst_pod: Pod | None) -> bool:
+    """E8 for one `ports[]` item: protocol (default TCP) and port (number, name or range)."""
+    if (pp.protocol or "TCP").upper() != protocol:
+        return False
+    if pp.port is None or pp.port == "":
+        return True
+    if isinstance(pp.port, str) and not pp.port.isdigit():
+        # named port: only a pod destination has names; a node or external IP never matches
+        return dst_pod is not None and port in named_port_numbers(dst_pod, pp.port, protocol)
+    lo = int(pp.port)
+    hi = pp.end_port if pp.end_port else lo
+    return lo <= port <= hi
+
+
+def _port_intervals(pp: PolicyPort, dst_pod: Pod | None) -> dict[str, list[tuple[int, int]]]:
+    """The connections one `ports[]` item allows toward `dst_pod` (for connection sets)."""
+    proto = (pp.protocol or "TCP").upper()
+    if pp.port is None or pp.port == "":
+        return {proto: [(1, MAX_PORT)]}
+    if isinstance(pp.port, str) and not pp.port.isdigit():
+        if dst_pod is None:
+            return {}
+        nums = named_port_numbers(dst_pod, pp.port, proto)
+        return {proto: [(n, n) for n in nums]} if nums else {}
+    lo = int(pp.port)
+    return {proto: [(lo, pp.end_port if pp.end_port else lo)]}
+
+
+def _describe_ports(rule: PolicyRule) -> str:
+    if not rule.ports:
+        return "every port"
+    out = []
+    for pp in rule.ports:
+        proto = (pp.protocol or "TCP").upper()
+        if pp.port is None or pp.port == "":
+            out.append(f"{proto} any port")
+        elif pp.end_port:
+            out.append(f"{proto} {pp.port}-{pp.end_port}")
+        else:
+            out.append(f"{proto} {pp.port}")
+    return ", ".join(out)
+
+
+def _describe_peer(peer: PolicyPeer, policy_ns: str) -> str:
+    if peer.ip_block is not None:
+        exc = f" except {', '.join(peer.ip_block.except_)}" if peer.ip_block.except_ else ""
+        return f"ipBlock {peer.ip_block.cidr}{exc}"
+    parts = []
+    if peer.namespace_selector is not None:
+        parts.append(f"namespaceSelector {peer.namespace_selector.describe()}")
+    else:
+        parts.append(f"namespace {policy_ns}")
+    if peer.pod_selector is not None:
+        parts.append(f"podSelector {peer.pod_selector.describe()}")
+    return " and ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+
+class PolicyEngine:
+    """All NetworkPolicies of one snapshot, compiled for repeated questions.
+
+    `enforced=False` (E1) answers every question with "allowed" and says why.
+    `ipblock_matches_pods` selects the (impl) reading of ipBlock vs pod IPs (default: never; the
+    oracle's reading); `True` models CNIs such as Calico that match pod IPs too.
+    """
+
+    def __init__(self, model: ClusterModel, *, enforced: bool = True, ipblock_matches_pods: bool = False):
+        self.model = model
+        self.enforced = enforced
+        self.ipblock_matches_pods = ipblock_matches_pods
+        self._blocks: dict[int, _CompiledBlock] = {}
+        self._selecting: dict[str, tuple[list[NetworkPolicy], list[NetworkPolicy]]] = {}
+        self._ns_labels: dict[str, dict[str, str]] = {}
+        self.assumptions = (
+            (IPBLOCK_POD_ASSUMPTION,) if not ipblock_matches_pods else
+            ("(impl) ipBlock peers also match pod IPs (as Calico and Cilium do)",)) + (HOSTNETWORK_ASSUMPTION,)
+
+    # -- selection (E2, E3) --------------------------------------------------------------------
+
+    def _ns_label_map(self, ns: str) -> dict[str, str]:
+        labels = self._ns_labels.get(ns)
+        if labels is None:
+            labels = self._ns_labels[ns] = self.model.namespace_labels(ns)
+        return labels
+
+    def _isolating(self, pod: Pod) -> tuple[list[NetworkPolicy], list[NetworkPolicy]]:
+        """E2: (policies isolating the pod for ingress, … for egress), in snapshot order."""
+        got = self._selecting.get(pod.key)
+        if got is None:
+            ing, eg = [], []
+            if not pod.host_network:
+                for pol in self.model.policies_by_namespace.get(pod.namespace, ()):
+                    if pol.pod_selector.matches(pod.labels):
+                        types = effective_policy_types(pol)
+                        if "Ingress" in types:
+                            ing.append(pol)
+                        if "Egress" in types:
+                            eg.append(pol)
+            got = self._selecting[pod.key] = (ing, eg)
+        return got
+
+    def selecting(self, pod: Pod) -> list[NetworkPolicy]:
+        """Every policy of the pod's namespace whose podSelector selects it (any direction)."""
+        if pod.host_network:
+            return []
+        return [p for p in self.model.policies_by_namespace.get(pod.namespace, ())
+                if p.pod_selector.matches(pod.labels)]
+
+    # -- peers (E7) ----------------------------------------------------------------------------
+
+    def _block(self, block: IPBlock) -> _CompiledBlock:
+        cb = self._blocks.get(id(block))
+        if cb is None:
+            cb = self._blocks[id(block)] = _compile_block(block)
+        return cb
+
+    def _peer_matches(self, peer: PolicyPeer, policy_ns: str, other: Peer) -> bool:
+        """E7: does one `from`/`to` item describe the other end of the packet?"""
+        pod = other.pod
+        as_pod = pod is not None and not pod.host_network
+        if peer.ip_block is not None:
+            if as_pod and not self.ipblock_matches_pods:
+                return False
+            return self._block(peer.ip_block).contains(other.ip)
+        if not as_pod:  # selectors only ever select pods
+            return False
+        if peer.pod_selector is None and peer.namespace_selector is None:
+            return False  # invalid (rejected by the API server): selects nothing
+        if peer.namespace_selector is None:
+            if pod.namespace != policy_ns:
+                return False
+        elif not peer.namespace_selector.matches(self._ns_label_map(pod.namespace)):
+            return False
+        return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+
+    def _rule_peer_ok(self, rule: PolicyRule, policy_ns: str, other: Peer) -> bool:
+        return not rule.peers or any(self._peer_matches(p, policy_ns, other) for p in rule.peers)
+
+    # -- E11 -----------------------------------------------------------------------------------
+
+    def _always_allowed(self, src: Peer, dst: Peer, direction: str) -> str | None:
+        """E11: a pod reaching itself, and its own node reaching it, bypass policy."""
+        if src.pod is not None and dst.pod is not None and src.pod.key == dst.pod.key:
+            return f"a pod can always reach itself: {src.pod.key} is both ends, so no NetworkPolicy applies (E11)"
+        if direction == "ingress" and dst.pod is not None and dst.pod.node_name:
+            node = None
+            if src.pod is None:
+                node = src.node_name
+                if not node and src.ip in self.model.node_by_ip:
+                    node = self.model.node_by_ip[src.ip].name
+            elif src.pod.host_network:
+                node = src.pod.node_name
+            if node and node == dst.pod.node_name:
+                return (f"traffic from the pod's own node {node} (kubelet probes, hostNetwork pods) is always "
+                        f"allowed into pod {dst.pod.key}, whatever the NetworkPolicies (E11)")
+        return None
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    def egress(self, src: Peer, dst: Peer, port: int, protocol: str = "TCP") -> PolicyDecision:
+        """May the packet leave `src` toward `dst`? (the source pod's egress policies)"""
+        return self._evaluate("egress", src, dst, port, protocol)
+
+    def ingress(self, src: Peer, dst: Peer, port: int, protocol: str = "TCP") -> PolicyDecision:
+        """May the packet enter `dst` from `src`? (the destination pod's ingress policies)"""
+        return self._evaluate("ingress", src, dst, port, protocol)
+
+    def _evaluate(self, direction: str, src: Peer, dst: Peer, port: int, protocol: str) -> PolicyDecision:
+        protocol = (protocol or "TCP").upper()
+        port = int(port) if port is not None else 0
+        subject, other = (src, dst) if direction == "egress" else (dst, src)
+        what = f"{protocol} {dst.ip}:{port}" if dst.ip else f"{protocol} port {port}"
+        if not self.enforced:
+            return PolicyDecision(True, False, (), None,
+                                  f"{direction.capitalize()} not checked: {NOT_ENFORCED_ASSUMPTION} (E1).",
+                                  (NOT_ENFORCED_ASSUMPTION,), direction)
+        pod = subject.pod
+        if pod is None:
+            return PolicyDecision(True, False, (), None,
+                                  f"{subject.describe()} is not a pod, so no NetworkPolicy governs its {direction}.",
+                                  self.assumptions, direction)
+        if pod.host_network:
+            return PolicyDecision(True, False, (), None,
+                                  f"pod {pod.key} uses hostNetwork, so no NetworkPolicy isolates it for "
+                                  f"{direction}: {HOSTNETWORK_ASSUMPTION}.", self.assumptions, direction)
+        bypass = self._always_allowed(src, dst, direction)
+        ing, eg = self._isolating(pod)
+        pols = ing if direction == "ingress" else eg
+        keys = tuple(p.key for p in pols)
+        if bypass:
+            return PolicyDecision(True, bool(pols), keys, None, bypass[0].upper() + bypass[1:] + ".",
+                                  self.assumptions, direction)
+        if not pols:
+            return PolicyDecision(
+                True, False, (), None,
+                f"No NetworkPolicy in namespace {pod.namespace} selects pod {pod.key} for {direction}, so all "
+                f"{direction} is allowed (E2).", self.assumptions, direction)
+        dst_pod = dst.pod if dst.pod is not None and not dst.pod.host_network else None
+        peer_only: list[tuple[NetworkPolicy, int, PolicyRule]] = []  # peer matched, port did not
+        for pol in pols:
+            rules = pol.ingress if direction == "ingress" else pol.egress
+            for i, rule in enumerate(rules):
+                if not self._rule_peer_ok(rule, pol.namespace, other):
+                    continue
+                if not rule.ports or any(_port_matches(pp, port, protocol, dst_pod) for pp in rule.ports):
+                    field_ = "from" if direction == "ingress" else "to"
+                    peers = ("every peer" if not rule.peers else
+                             " or ".join(_describe_peer(p, pol.namespace) for p in rule.peers))
+                    return PolicyDecision(
+                        True, True, keys, f"{pol.key} rule #{i + 1}",
+                        f"NetworkPolicy {pol.key} spec.{direction}[{i}] allows {what} "
+                        f"{'from' if direction == 'ingress' else 'to'} {other.describe()} "
+                        f"({field_}: {peers}; ports: {_describe_ports(rule)}).",
+                        self.assumptions, direction)
+                peer_only.append((pol, i, rule))
+        return PolicyDecision(False, True, keys, None,
+                              self._denial(direction, pod, other, what, port, protocol, pols, peer_only),
+                              self.assumptions, direction)
+
+    def _denial(self, direction, pod, other, what, port, protocol, pols, peer_only) -> str:
+        names = ", ".join(p.key for p in pols)
+        verb = "from" if direction == "ingress" else "to"
+        field_ = "from" if direction == "ingress" else "to"
+        head = (f"NetworkPolicy {names} isolate{'s' if len(pols) == 1 else ''} pod {pod.key} for {direction} "
+                f"and no {direction} rule of [{names}] allows {what} {verb} {other.describe()}")
+        if port == 53 and protocol in ("UDP", "TCP") and direction == "egress":
+            head += " (this blocks DNS: default-deny egress needs an explicit rule to the DNS pods on UDP/TCP 53)"
+        if peer_only:
+            pol, i, rule = peer_only[0]
+            fix = (f"spec.{direction}[{i}] of {pol.key} matches the peer but its ports ({_describe_ports(rule)}) "
+                   f"do not include {protocol} {port}; add {protocol} {port} to spec.{direction}[{i}].ports")
+        else:
+            pol = pols[0]
+            fix = (f"add a spec.{direction} rule to NetworkPolicy {pol.key} whose {field_} selects "
+                   f"{other.describe()} and whose ports include {protocol} {port}")
+        return f"{head}; {fix}."
+
+    # -- connection sets (all protocols/ports at once) -------------------------------------------
+
+    def connections(self, src: Peer, dst: Peer) -> Connections:
+        """Every connection policy allows from `src` to `dst` (egress ∩ ingress, E5)."""
+        return self.direction_connections("egress", src, dst).intersect(
+            self.direction_connections("ingress", src, dst))
+
+    def direction_connections(self, direction: str, src: Peer, dst: Peer) -> Connections:
+        if not self.enforced:
+            return Connections.everything()
+        subject, other = (src, dst) if direction == "egress" else (dst, src)
+        pod = subject.pod
+        if pod is None or pod.host_network or self._always_allowed(src, dst, direction):
+            return Connections.everything()
+        ing, eg = self._isolating(pod)
+        pols = ing if direction == "ingress" else eg
+        if not pols:
+            return Connections.everything()
+        dst_pod = dst.pod if dst.pod is not None and not dst.pod.host_network else None
+        acc: dict[str, list[tuple[int, int]]] = {}
+        for pol in pols:
+            for rule in (pol.ingress if direction == "ingress" else pol.egress):
+                if not self._rule_peer_ok(rule, pol.namespace, other):
+                    continue
+                if not rule.ports:
+                    return Connections.everything()
+                for pp in rule.ports:
+                    for proto, iv in _port_intervals(pp, dst_pod).items():
+                        acc.setdefault(proto, []).extend(iv)
+        return Connections.of(acc)
+
+    # -- equivalence classes (matrices) ------------------------------------------------------------
+
+    def classes(self) -> list[PodClass]:
+        return policy_classes(self.model)
+
+
+# ---------------------------------------------------------------------------------------------
+# Caching per model (a snapshot's model is immutable)
+
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def policy_engine(model: ClusterModel, *, enforced: bool = True) -> PolicyEngine:
+    """The compiled engine of `model` (built once; cached while the model lives)."""
+    per_model = _ENGINES.get(model)
+    if per_model is None:
+        per_model = _ENGINES[model] = {}
+    eng = per_model.get(enforced)
+    if eng is None:
+        eng = per_model[enforced] = PolicyEngine(model, enforced=enforced)
+    return eng
+
+
+def policies_selecting(model: ClusterModel, pod: Pod) -> list[NetworkPolicy]:
+    """Policies whose podSelector selects `pod` (for the pod panel), in snapshot order."""
+    return policy_engine(model).selecting(pod)
+
+
+# ---------------------------------------------------------------------------------------------
+# Equivalence classes and whole-cluster evaluation (matrices)
+
+
+@dataclass(slots=True, eq=False)
+class PodClass:
+    """Pods policy cannot tell apart: same namespace, namespace labels, pod labels, named ports and
+    hostNetwork flag. Every policy outcome between two pods is the outcome between their classes
+    (except a pod reaching itself, E11, and node-sourced traffic)."""
+
+    index: int
+    namespace: str
+    labels: dict[str, str]
+    ns_labels: dict[str, str]
+    named_ports: frozenset  # {(name, protocol, number)}
+    host_network: bool
+    pods: list[Pod] = field(default_factory=list)
+
+    @property
+    def representative(self) -> Pod:
+        return self.pods[0]
+
+
+_CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def policy_classes(model: ClusterModel) -> list[PodClass]:
+    """Group the model's pods into `PodClass`es (cached per model). O(pods)."""
+    got = _CLASSES.get(model)
+    if got is not None:
+        return got
+    by_key: dict[tuple, PodClass] = {}
+    out: list[PodClass] = []
+    ns_cache: dict[str, tuple[dict, frozenset]] = {}
+    for pod in model.objects.pods:
+        if pod.phase in ("Succeeded", "Failed"):
+            continue
+        ns = ns_cache.get(pod.namespace)
+        if ns is None:
+            labels = model.namespace_labels(pod.namespace)
+            ns = ns_cache[pod.namespace] = (labels, frozenset(labels.items()))
+        named = frozenset((cp.name, (cp.protocol or "TCP").upper(), cp.container_port)
+                          for cp in pod.container_ports() if cp.name)
+        key = (pod.namespace, ns[1], frozenset(pod.labels.items()), named, pod.host_network)
+        cls = by_key.get(key)
+        if cls is None:
+            cls = by_key[key] = PodClass(len(out), pod.namespace, dict(pod.labels), ns[0], named, pod.host_network)
+            out.append(cls)
+        cls.pods.append(pod)
+    _CLASSES[model] = out
+    return out
+
+
+@dataclass(slots=True)
+class ClassReachability:
+    """Who may talk to whom on one port/protocol, by class.
+
+    `egress_to[i]` is None when class i is not isolated for egress (it may send anywhere), else the
+    set of class indexes it may send to; `ingress_from[j]` likewise for receiving. A pair (i, j) is
+    allowed iff both say yes (E5). `external_egress[i]` / `external_ingress[j]` answer the same for
+    a sample address outside the cluster when one was given.
+    """
+
+    classes: list[PodClass]
+    port: int
+    protocol: str
+    egress_to: list[set[int] | None]
+    ingress_from: list[set[int] | None]
+
+    def allowed(self, i: int, j: int) -> bool:
+        e, g = self.egress_to[i], self.ingress_from[j]
+        return (e is None or j in e) and (g is None or i in g)
+
+    def allowed_pods(self, src: Pod, dst: Pod, class_of: dict[str, int]) -> bool:
+        if src.key == dst.key:
+            return True  # E11
+        return self.allowed(class_of[src.key], class_of[dst.key])
+
+    def iter_allowed(self) -> Iterator[tuple[int, int]]:
+        """Every allowed (src class, dst class) pair, without materialising all C² pairs for open ends."""
+        n = len(self.classes)
+        for i in range(n):
+            e = self.egress_to[i]
+            targets = range(n) if e is None else sorted(e)
+            for j in targets:
+                g = self.ingress_from[j]
+                if g is None or i in g:
+                    yield i, j
+
+    def count_pod_pairs(self) -> int:
+        """Allowed ordered pairs of distinct pods (a pod reaching itself is not counted)."""
+        total = 0
+        for i, j in self.iter_allowed():
+            a, b = len(self.classes[i].pods), len(self.classes[j].pods)
+            total += a * b - (a if i == j else 0)
+        return total
+
+
+class _ClassIndex:
+    """Selectors evaluated once against classes and namespaces, memoised by selector content."""
+
+    def __init__(self, model: ClusterModel, classes: list[PodClass]):
+        self.model = model
+        self.classes = classes
+        self.by_ns: dict[str, list[PodClass]] = {}
+        for c in classes:
+            if not c.host_network:
+                self.by_ns.setdefault(c.namespace, []).append(c)
+        self.ns_names = sorted(set(self.by_ns) | set(model.namespaces))
+        self._ns_sel: dict[str, tuple[str, ...]] = {}
+        self._pod_sel: dict[tuple[str, str], frozenset[int]] = {}
+
+    @staticmethod
+    def _sel_key(sel: LabelSelector | None) -> str:
+        if sel is None:
+            return "<all>"
+        return repr((sorted(sel.match_labels.items()),
+                     [(r.key, r.operator, tuple(r.values)) for r in sel.match_expressions]))
+
+    def namespaces(self, sel: LabelSelector) -> tuple[str, ...]:
+        k = self._sel_key(sel)
+        got = self._ns_sel.get(k)
+        if got is None:
+            got = self._ns_sel[k] = tuple(n for n in self.ns_names if sel.matches(self.model.namespace_labels(n)))
+        return got
+
+    def pods_in(self, ns: str, sel: LabelSelector | None) -> frozenset[int]:
+        k = (ns, self._sel_key(sel))
+        got = self._pod_sel.get(k)
+        if got is None:
+            got = self._pod_sel[k] = frozenset(
+                c.index for c in self.by_ns.get(ns, ()) if sel is None or sel.matches(c.labels))
+        return got
+
+    def peer_classes(self, peer: PolicyPeer, policy_ns: str, ipblock_matches_pods: bool) -> set[int]:
+        if peer.ip_block is not None:
+            # hostNetwork pods send from their node's IP, which ipBlocks do match (HOSTNETWORK_ASSUMPTION)
+            block = _compile_block(peer.ip_block)
+            return {c.index for c in self.classes if (c.host_network or ipblock_matches_pods)
+                    and any(block.contains(ip) for p in c.pods for ip in p.ips[:1])}
+        if peer.pod_selector is None and peer.namespace_selector is None:
+            return set()
+        nss = (policy_ns,) if peer.namespace_selector is None else self.namespaces(peer.namespace_selector)
+        out: set[int] = set()
+        for ns in nss:
+            out |= self.pods_in(ns, peer.pod_selector)
+        return out
+
+
+def _rule_port_ok(rule: PolicyRule, port: int, protocol: str, dst_pod: Pod | None) -> bool:
+    return not rule.ports or any(_port_matches(pp, port, protocol, dst_pod) for pp in rule.ports)
+
+
+def allowed_pairs(model: ClusterModel, port: int, protocol: str = "TCP", *,
+                  enforced: bool = True) -> ClassReachability:
+    """Pod-class reachability on `port`/`protocol` for the whole cluster (matrices, benchmarks).
+
+    Cost: one pass over policies × rules × peers, with selectors evaluated once per distinct
+    selector against classes (not pods). Result size is bounded by the isolated classes' allowed
+    sets; non-isolated directions are stored as None ("anything").
+    """
+    protocol = (protocol or "TCP").upper()
+    classes = policy_classes(model)
+    n = len(classes)
+    egress_to: list[set[int] | None] = [None] * n
+    ingress_from: list[set[int] | None] = [None] * n
+    if not enforced or n == 0:
+        return ClassReachability(classes, port, protocol, egress_to, ingress_from)
+    eng = PolicyEngine(model)
+    idx = _ClassIndex(model, classes)
+    all_classes = set(range(n))
+    for policies in model.policies_by_namespace.values():
+        for pol in policies:
+            selected = idx.pods_in(pol.namespace, pol.pod_selector)
+            if not selected:
+                continue
+            types = effective_policy_types(pol)
+            for direction in ("Ingress", "Egress"):
+                if direction not in types:
+                    continue
+                store = ingress_from if direction == "Ingress" else egress_to
+                for ci in selected:
+                    if store[ci] is None:
+                        store[ci] = set()
+                rules = pol.ingress if direction == "Ingress" else pol.egress
+                for rule in rules:
+                    if rule.peers:
+                        peers: set[int] = set()
+                        for peer in rule.peers:
+                            peers |= idx.peer_classes(peer, pol.namespace, eng.ipblock_matches_pods)
+                    else:
+                        peers = all_classes
+                    if not peers:
+                        continue
+                    if direction == "Ingress":
+                        for ci in selected:
+                            if _rule_port_ok(rule, port, protocol, classes[ci].representative):
+                                store[ci] |= peers
+                    else:
+                        ok = [j for j in peers if _rule_port_ok(rule, port, protocol,
+                                                                classes[j].representative)] \
+                            if any(isinstance(pp.port, str) and not pp.port.isdigit() for pp in rule.ports) \
+                            else (peers if _rule_port_ok(rule, port, protocol, None) else ())
+                        if ok:
+                            for ci in selected:
+                                store[ci] |= set(ok) if not isinstance(ok, set) else ok
+    return ClassReachability(classes, port, protocol, egress_to, ingress_from)
