@@ -1,0 +1,170 @@
+"""Reading manifest files into documents: YAML (multi-doc), JSON, `kind: List`, directories, stdin.
+
+A `Document` is one Kubernetes object plus where it came from, so that every later error can name
+the file and the document. Documents are numbered from 1 in file order, counting empty ones (so
+"document 3" is what you find after the second `---`); items of a `kind: List` (or `PodList`, …)
+keep their list's number and add `item` (0-based, like `items[4]` in the file).
+
+YAML is read with PyYAML's C loader (`CSafeLoader`): a 150,000-pod dump must load in seconds, and the
+safe loader never constructs Python objects from tags. Unquoted timestamps stay strings, as in
+Kubernetes' own JSON.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from .errors import ManifestError
+
+__all__ = ["Document", "load_documents", "load_paths", "MANIFEST_SUFFIXES"]
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser; pure-Python fallback only without libyaml
+    """Safe loader that keeps timestamps as the strings Kubernetes uses (no datetime objects)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class Document(NamedTuple):
+    """One object from a file: (source_file, index, data[, item])."""
+
+    source_file: str
+    index: int
+    data: Any
+    item: int | None = None
+
+    def error(self, problem: str, field: str = "", kind: str = "", namespace: str = "",
+              name: str = "") -> ManifestError:
+        return ManifestError(problem, file=self.source_file, document=self.index, item=self.item,
+                             kind=kind, namespace=namespace, name=name, field=field)
+
+
+def load_documents(path_or_bytes: str | Path | bytes, name: str | None = None) -> list[Document]:
+    """Documents of one input: bytes (named `name`), a file path, a directory, or "-" (stdin)."""
+    if isinstance(path_or_bytes, bytes | bytearray):
+        return parse_bytes(bytes(path_or_bytes), name or "<input>")
+    if str(path_or_bytes) == "-":
+        return parse_bytes(sys.stdin.buffer.read(), name or "<stdin>")
+    path = Path(path_or_bytes)
+    if path.is_dir():
+        docs: list[Document] = []
+        for child in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES):
+            docs.extend(parse_bytes(child.read_bytes(), str(child)))
+        return docs
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError("no such file or directory", file=name or str(path)) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read: {exc.strerror}", file=name or str(path)) from None
+    return parse_bytes(data, name or str(path))
+
+
+def load_paths(paths: list[str | Path], stdin: bytes | None = None) -> tuple[list[Document], list[tuple[str, bytes]]]:
+    """Documents of several inputs in order, plus the raw (name, bytes) read, for hashing."""
+    docs: list[Document] = []
+    payloads: list[tuple[str, bytes]] = []
+    for p in paths:
+        if str(p) == "-":
+            data = stdin if stdin is not None else sys.stdin.buffer.read()
+            payloads.append(("<stdin>", data))
+            docs.extend(parse_bytes(data, "<stdin>"))
+            continue
+        path = Path(p)
+        files = [path]
+        if path.is_dir():
+            files = sorted(c for c in path.iterdir() if c.is_file() and c.suffix.lower() in MANIFEST_SUFFIXES)
+            if not files:
+                raise ManifestError("directory holds no *.yaml, *.yml or *.json file", file=str(path))
+        for f in files:
+            try:
+                data = f.read_bytes()
+            except FileNotFoundError:
+                raise ManifestError("no such file or directory", file=str(f)) from None
+            except OSError as exc:
+                raise ManifestError(f"cannot read: {exc.strerror}", file=str(f)) from None
+            payloads.append((str(f), data))
+            docs.extend(parse_bytes(data, str(f)))
+    return docs, payloads
+
+
+def parse_bytes(data: bytes, name: str) -> list[Document]:
+    """Split one file's bytes into documents (JSON when it starts with `{`/`[`, else YAML)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    raw: list[tuple[int, Any]] | None = None
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if name.lower().endswith(".json"):
+                raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                                    file=name) from None
+            # else: JSON-looking YAML (flow style); let the YAML parser judge it
+        else:
+            raw = list(enumerate(value if isinstance(value, list) else [value], start=1))
+    if raw is None:
+        raw = _yaml_documents(text, name)
+    docs: list[Document] = []
+    for index, value in raw:
+        if value is None:  # empty document (e.g. a trailing `---`)
+            continue
+        if not isinstance(value, dict):
+            raise ManifestError(f"a document must be a mapping (an object), not {_type_name(value)}",
+                                file=name, document=index)
+        docs.extend(_flatten(Document(name, index, value)))
+    return docs
+
+
+def _yaml_documents(text: str, name: str) -> list[tuple[int, Any]]:
+    out: list[tuple[int, Any]] = []
+    try:
+        for i, value in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
+            out.append((i, value))
+    except yaml.YAMLError as exc:
+        # Format it ourselves: PyYAML's own str() may quote the offending line, which could be a
+        # Secret value. Line/column and the problem are enough to find it.
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ManifestError(f"invalid YAML{at}: {problem}", file=name, document=len(out) + 1) from None
+    return out
+
+
+def _flatten(doc: Document) -> list[Document]:
+    """`kind: List` (and typed lists such as `PodList`) → one document per item."""
+    data = doc.data
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and "items" in data:
+        items = data["items"]
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise doc.error(f"must be a list, not {_type_name(items)}", field="items", kind=kind)
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise Document(doc.source_file, doc.index, item, i).error(
+                    f"a list item must be a mapping, not {_type_name(item)}")
+            if "kind" not in item and kind != "List":  # typed lists may omit the items' kind
+                item = {**item, "kind": kind[: -len("List")]}
+            out.append(Document(doc.source_file, doc.index, item, i))
+        return out
+    return [doc]
+
+
+def _type_name(value: Any) -> str:
+    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list",
+            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
