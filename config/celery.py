@@ -2,10 +2,20 @@
 
 Why the filesystem transport: a person on a fresh laptop runs a real worker process with nothing
 to install; the queue is a folder under var/broker shared by the web process and the worker.
+
+Why no result backend: job state, progress and results live in our own `Job` table (results
+backends expire, and the filesystem transport has none). Chunked work therefore uses plain
+groups — each chunk records its own completion and the last one finalises the job — never chords.
+
+Fault tolerance (see tracer/jobs.py): `acks_late` + `reject_on_worker_lost` so a message whose
+worker child dies goes back to the queue; time limits from TRACER_JOB_TIME_LIMIT; the reaper
+(`manage.py reap_jobs`, and a timer inside every worker) requeues or fails jobs whose heartbeat
+stopped, which also covers the filesystem transport (it deletes a message when it is read).
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -14,18 +24,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("tracer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
+#: The queue jobs are published to and workers consume. Tests give each session its own queue so
+#: that a developer's running worker never picks up a test's job (and vice versa).
+DEFAULT_QUEUE = os.environ.get("TRACER_CELERY_QUEUE", "tracer")
 
-def _configure_broker() -> None:
-    from django.conf import settings
 
-    if settings.CELERY_BROKER_URL:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        return
-    base = settings.CELERY_EMBEDDED_BROKER_DIR
+def _filesystem_options(base: Path) -> dict:
     for sub in ("out", "processed", "control"):
         (base / sub).mkdir(parents=True, exist_ok=True)
-    app.conf.broker_url = "filesystem://"
-    app.conf.broker_transport_options = {
+    return {
         "data_folder_in": str(base / "out"),
         "data_folder_out": str(base / "out"),
         "processed_folder": str(base / "processed"),
@@ -34,14 +41,67 @@ def _configure_broker() -> None:
     }
 
 
-_configure_broker()
-app.conf.update(
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_serializer="json",
-    accept_content=["json"],
-    task_ignore_result=True,
-    broker_connection_retry_on_startup=True,
-)
+def _reset_pools() -> None:
+    """Drop cached broker connections so a changed broker_url takes effect in this process."""
+    pool = getattr(app, "_pool", None)
+    if pool is not None:
+        try:
+            pool.force_close_all()
+        except Exception:  # a dead broker may fail even to close; we are discarding it anyway
+            pass
+        app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+def use_broker(url: str = "", folder: Path | str | None = None) -> None:
+    """Point this process at a broker: a Redis URL, or (url empty) the filesystem broker in `folder`.
+
+    Called once at import with the settings; tests call it again to use a temporary folder or a
+    dedicated Redis database, matching the worker process they start.
+    """
+    from django.conf import settings
+
+    if url:
+        app.conf.broker_url = url
+        app.conf.broker_transport_options = {
+            # Fail fast when Redis is down: the API answers 503 instead of hanging.
+            "socket_connect_timeout": 3,
+            "socket_timeout": 10,
+            # An unacknowledged message (its worker died) comes back after this long. Chunks are
+            # idempotent, so an early redelivery only costs time; the reaper covers the rest.
+            "visibility_timeout": max(settings.TRACER_JOB_STALE_SECONDS * 2, 60),
+        }
+    else:
+        base = Path(folder) if folder else Path(settings.CELERY_EMBEDDED_BROKER_DIR)
+        app.conf.broker_url = "filesystem://"
+        app.conf.broker_transport_options = _filesystem_options(base)
+    _reset_pools()
+
+
+def _configure() -> None:
+    from django.conf import settings
+
+    use_broker(settings.CELERY_BROKER_URL)
+    app.conf.update(
+        task_default_queue=DEFAULT_QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # Runaway jobs end cleanly: the soft limit raises inside the task (the job is marked failed
+        # with a reason), the hard limit kills the child a little later if it does not stop.
+        task_soft_time_limit=settings.TRACER_JOB_TIME_LIMIT,
+        task_time_limit=settings.TRACER_JOB_TIME_LIMIT + 30,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=False,
+    )
+
+
+_configure()
 app.autodiscover_tasks()

@@ -1,3 +1,4 @@
 """Trace and Job models."""
 from .jobs import *  # noqa: F401,F403
+from .matrix import *  # noqa: F401,F403
 from .traces import *  # noqa: F401,F403

@@ -1,0 +1,358 @@
+"""Reachability matrix: which source classes reach which destinations, cell by cell, by tracing.
+
+Why classes: a matrix over pods is pods² traces (150,000² is hopeless). Pods that NetworkPolicy cannot
+tell apart — same namespace, namespace labels, pod labels, named ports, hostNetwork — are one class
+(`netpol.policy_classes`). Every cell is then ONE real `trace()` from the class's representative pod, so
+a cell's verdict and reason are by construction what `manage.py trace` answers for that flow, and the
+drill-down is that same flow (`Cell.request`). Cost grows with classes × destinations, not pods².
+
+Where the source's node matters the class is split by node (or by zone), because kube-proxy then
+answers differently per node:
+- `internalTrafficPolicy: Local` (A16) on any service: only endpoints on the client's node are used;
+- topology hints / `trafficDistribution` (A18): endpoints are filtered by the client node's zone;
+- hostNetwork pods (A21, E11): their traffic carries their node's IP, and the destination pod's own
+  node is always allowed in.
+Destinations are every service port (`svc:NS/NAME` + port) and every pod class at each container
+port it declares (`ip:POD_IP` + port; pods of a class are also split by declared ports).
+
+Stated assumptions (also in `MATRIX_ASSUMPTIONS`): a class's cells are those of its representative
+(first pod by namespace/name); a pod reaching itself is always allowed (E11), so when the
+representative is itself a backend of the destination the cell may be kinder than for its siblings.
+
+This module is pure (no Django): the Celery tasks call `plan()` once, then `compute_cells()` per chunk.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from .assumptions import Assumptions
+from .cluster import ClusterModel
+from .errors import TracerError
+from .model import Pod
+
+__all__ = [
+    "SourceClass", "Destination", "Cell", "MatrixPlan", "plan", "source_classes", "destinations",
+    "cell_request", "compute_cell", "compute_cells", "chunk_ranges", "diff_cells", "MATRIX_ASSUMPTIONS",
+    "ERROR",
+]
+
+MEMBERS_KEPT = 50  # members listed per class in a stored plan (the count is always exact)
+ERROR = "error"  # a cell whose trace raised (a bug or a request the engine refuses): never silent
+
+MATRIX_ASSUMPTIONS = (
+    "pods are grouped into classes NetworkPolicy cannot tell apart (namespace, namespace labels, pod labels, "
+    "named ports, hostNetwork; plus node or zone where kube-proxy answers per node); each cell is the trace "
+    "from the class's first pod by name",
+    "a pod reaching itself is always allowed (E11): a cell whose representative is a backend of the "
+    "destination may be kinder than for the other pods of its class",
+    "pod destinations are the container ports the pods declare; undeclared ports are not probed",
+)
+
+
+def _digest(*parts) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(no labels)"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceClass:
+    """Pods that behave alike as senders. `key` is stable across snapshots (diffs join on it)."""
+
+    key: str
+    namespace: str
+    labels: dict[str, str]
+    namespace_labels: dict[str, str]
+    node: str | None  # set when the class is split by node
+    zone: str | None  # set when the class is split by zone
+    host_network: bool
+    pods: tuple[str, ...]  # "ns/name", sorted; pods[0] is the representative (stored: the first 50)
+    size: int = 0  # how many pods the class has
+
+    @property
+    def representative(self) -> str:
+        return f"pod:{self.pods[0]}"
+
+    @property
+    def label(self) -> str:
+        where = f" on node {self.node}" if self.node else (f" in zone {self.zone}" if self.zone else "")
+        net = " (hostNetwork)" if self.host_network else ""
+        return f"{self.namespace}: {_labels_text(self.labels)}{net}{where} · {self.size} pod(s)"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["pods"] = list(self.pods[:MEMBERS_KEPT])
+        d["representative"] = self.representative
+        d["label"] = self.label
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A column of the matrix: a service port, or a pod class at one declared port."""
+
+    key: str
+    kind: str  # "service" | "pod"
+    namespace: str
+    name: str  # service name, or the pod class's label text
+    to: str  # the trace DESTINATION: svc:NS/NAME or ip:POD_IP
+    port: int
+    protocol: str
+    port_name: str = ""
+    pods: tuple[str, ...] = ()  # pod classes: members ("ns/name"), pods[0] is the one traced to
+    size: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.kind == "service":
+            named = f" ({self.port_name})" if self.port_name else ""
+            return f"svc/{self.namespace}/{self.name}:{self.port}/{self.protocol}{named}"
+        return f"pods {self.namespace}: {self.name} :{self.port}/{self.protocol} · {self.size} pod(s)"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["pods"] = list(self.pods[:MEMBERS_KEPT])
+        d["label"] = self.label
+        return d
+
+
+@dataclass(slots=True)
+class Cell:
+    source: int  # index into the plan's sources
+    destination: int  # index into the plan's destinations
+    verdict: str  # delivered | dropped | partial | error
+    reason: str | None
+    request: dict
+    result: dict | None = None  # the full trace (kept only when asked: diffs)
+
+
+@dataclass(slots=True)
+class MatrixPlan:
+    sources: list[SourceClass]
+    destinations: list[Destination]
+    assumptions: list[str] = field(default_factory=lambda: list(MATRIX_ASSUMPTIONS))
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.sources) * len(self.destinations)
+
+    def to_dict(self) -> dict:
+        return {"sources": [s.to_dict() for s in self.sources],
+                "destinations": [d.to_dict() for d in self.destinations],
+                "assumptions": list(self.assumptions)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MatrixPlan:
+        src_fields = set(SourceClass.__slots__)
+        dst_fields = set(Destination.__slots__)
+        sources = [SourceClass(**{k: (tuple(v) if k == "pods" else v) for k, v in s.items() if k in src_fields})
+                   for s in data.get("sources", [])]
+        dests = [Destination(**{k: (tuple(v) if k == "pods" else v) for k, v in d.items() if k in dst_fields})
+                 for d in data.get("destinations", [])]
+        return cls(sources, dests, list(data.get("assumptions", MATRIX_ASSUMPTIONS)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes
+
+
+def _node_split(model: ClusterModel) -> tuple[bool, bool]:
+    """(split sources by node, split by zone): when does the sender's node change kube-proxy's answer?"""
+    by_node = any(s.internal_traffic_policy == "Local" for s in model.services.values())
+    by_zone = any(s.traffic_distribution for s in model.services.values()) or any(
+        ep.hint_zones for sl in model.objects.endpoint_slices for ep in sl.endpoints)
+    return by_node, by_zone
+
+
+def _policy_classes(model: ClusterModel):
+    from .netpol import policy_classes  # the one definition of "pods policy cannot tell apart"
+
+    return policy_classes(model)
+
+
+def _sendable(pod: Pod) -> bool:
+    return bool(pod.ips) and pod.phase not in ("Succeeded", "Failed")
+
+
+def source_classes(model: ClusterModel) -> list[SourceClass]:
+    """Policy classes, split by node/zone where kube-proxy or E11 make the sender's node matter."""
+    split_node, split_zone = _node_split(model)
+    out: dict[str, SourceClass] = {}
+    for pc in _policy_classes(model):
+        groups: dict[tuple[str | None, str | None], list[Pod]] = {}
+        for pod in pc.pods:
+            if not _sendable(pod):
+                continue
+            node = (pod.node_name or None) if (split_node or pc.host_network) else None
+            zone = None
+            if split_zone and not node:
+                n = model.nodes.get(pod.node_name)
+                zone = (n.zone if n else "") or None
+            groups.setdefault((node, zone), []).append(pod)
+        for (node, zone), pods in groups.items():
+            key = _digest("src", pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()),
+                          sorted(pc.named_ports), pc.host_network, node, zone)
+            names = tuple(sorted(p.key for p in pods))
+            out[key] = SourceClass(key=key, namespace=pc.namespace, labels=dict(pc.labels),
+                                   namespace_labels=dict(pc.ns_labels), node=node, zone=zone,
+                                   host_network=pc.host_network, pods=names, size=len(names))
+    return sorted(out.values(), key=lambda s: (s.namespace, _labels_text(s.labels), s.node or "", s.zone or "",
+                                               s.key))
+
+
+def _service_destinations(model: ClusterModel) -> list[Destination]:
+    out = []
+    for svc in sorted(model.services.values(), key=lambda s: (s.namespace, s.name)):
+        if svc.type == "ExternalName":
+            continue  # a DNS alias to somewhere outside: nothing of the cluster to reach
+        for sp in svc.ports:
+            proto = (sp.protocol or "TCP").upper()
+            key = f"svc:{svc.namespace}/{svc.name}:{sp.port}/{proto}"
+            out.append(Destination(key=key, kind="service", namespace=svc.namespace, name=svc.name,
+                                   to=f"svc:{svc.namespace}/{svc.name}", port=sp.port, protocol=proto,
+                                   port_name=sp.name or ""))
+    return out
+
+
+def _pod_destinations(model: ClusterModel) -> list[Destination]:
+    out: dict[str, Destination] = {}
+    for pc in _policy_classes(model):
+        by_ports: dict[tuple, list[Pod]] = {}
+        for pod in pc.pods:
+            if not pod.ip or pod.phase in ("Succeeded", "Failed"):
+                continue
+            node = pod.node_name if pc.host_network else ""  # a hostNetwork pod IS its node's address
+            ports = tuple(sorted({(cp.container_port, (cp.protocol or "TCP").upper(), cp.name or "")
+                                  for cp in pod.container_ports()}))
+            by_ports.setdefault((ports, node), []).append(pod)
+        for (ports, node), pods in by_ports.items():
+            pods.sort(key=lambda p: p.key)
+            rep = pods[0]
+            base = _digest("dst", pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()),
+                           ports, node)
+            name = _labels_text(pc.labels) + (f" on node {node}" if node else "")
+            for port, proto, pname in ports:
+                key = f"pods:{base}:{port}/{proto}"
+                out[key] = Destination(key=key, kind="pod", namespace=pc.namespace, name=name,
+                                       to=f"ip:{rep.ip}", port=port, protocol=proto, port_name=pname,
+                                       pods=tuple(p.key for p in pods), size=len(pods))
+    return sorted(out.values(), key=lambda d: (d.namespace, d.name, d.port, d.protocol, d.key))
+
+
+def destinations(model: ClusterModel, *, services: bool = True, pods: bool = True) -> list[Destination]:
+    out = []
+    if services:
+        out.extend(_service_destinations(model))
+    if pods:
+        out.extend(_pod_destinations(model))
+    return out
+
+
+def plan(model: ClusterModel, *, services: bool = True, pods: bool = True) -> MatrixPlan:
+    """Sources and destinations of the matrix of `model` (deterministic: same snapshot ⇒ same plan)."""
+    return MatrixPlan(source_classes(model), destinations(model, services=services, pods=pods))
+
+
+def merge_plans(base: MatrixPlan, candidate: MatrixPlan) -> MatrixPlan:
+    """The union of two plans by key (for a diff): classes or ports present in either snapshot."""
+    sources = {s.key: s for s in base.sources}
+    sources.update({s.key: s for s in candidate.sources})
+    dests = {d.key: d for d in base.destinations}
+    dests.update({d.key: d for d in candidate.destinations})
+    return MatrixPlan(sorted(sources.values(), key=lambda s: (s.namespace, _labels_text(s.labels), s.node or "",
+                                                               s.zone or "", s.key)),
+                      sorted(dests.values(), key=lambda d: (d.kind != "service", d.namespace, d.name, d.port,
+                                                             d.protocol, d.key)),
+                      list(base.assumptions))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cells
+
+
+def cell_request(source: SourceClass, dest: Destination) -> dict:
+    """The trace request a cell stands for: POST it to /api/traces or pass it to `manage.py trace`."""
+    return {"from": source.representative, "to": dest.to, "port": dest.port, "protocol": dest.protocol}
+
+
+def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
+                 assumptions: Assumptions | None = None, *, keep_result: bool = False,
+                 indexes: tuple[int, int] = (0, 0)) -> Cell:
+    from .flow import make_flow
+    from .trace import trace
+
+    request = cell_request(source, dest)
+    try:
+        flow = make_flow(request["from"], request["to"], request["port"], request["protocol"])
+        result = trace(model, flow, assumptions).to_dict()
+    except TracerError as exc:
+        return Cell(indexes[0], indexes[1], ERROR, str(exc)[:200], request,
+                    {"error": str(exc)} if keep_result else None)
+    return Cell(indexes[0], indexes[1], result["verdict"], result.get("reason"), request,
+                result if keep_result else None)
+
+
+def compute_cells(model: ClusterModel, matrix: MatrixPlan, source_range: tuple[int, int],
+                  assumptions: Assumptions | None = None, *, keep_results: bool = False) -> Iterator[Cell]:
+    """Every cell whose source index is in [start, end): one trace each, in (source, destination) order."""
+    start, end = source_range
+    for i in range(start, min(end, len(matrix.sources))):
+        src = matrix.sources[i]
+        for j, dst in enumerate(matrix.destinations):
+            yield compute_cell(model, src, dst, assumptions, keep_result=keep_results, indexes=(i, j))
+
+
+def chunk_ranges(n_sources: int, n_destinations: int, cells_per_chunk: int = 2000,
+                 max_chunks: int = 1000) -> list[tuple[int, int]]:
+    """Split the sources into contiguous ranges of about `cells_per_chunk` cells each (≥ 1 source)."""
+    if n_sources == 0:
+        return []
+    per = max(1, cells_per_chunk // max(1, n_destinations))
+    per = max(per, -(-n_sources // max_chunks))
+    return [(i, min(i + per, n_sources)) for i in range(0, n_sources, per)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff
+
+
+def classify_change(base: tuple[str, str | None] | None, cand: tuple[str, str | None] | None) -> str | None:
+    """How a cell changed between two snapshots, or None when it did not.
+
+    opened: was not delivered, now is · closed: was delivered, now is not · added/removed: the class or
+    the destination exists in one snapshot only · changed: anything else (e.g. partial, another reason).
+    """
+    if base == cand:
+        return None
+    if base is None:
+        return "added"
+    if cand is None:
+        return "removed"
+    if cand[0] == "delivered" and base[0] != "delivered":
+        return "opened"
+    if base[0] == "delivered" and cand[0] != "delivered":
+        return "closed"
+    return "changed"
+
+
+def diff_cells(base: dict[tuple[str, str], tuple[str, str | None]],
+               candidate: dict[tuple[str, str], tuple[str, str | None]]) -> list[tuple[tuple[str, str], str]]:
+    """Cells (source key, destination key) whose (verdict, reason) differ, with the kind of change."""
+    out = []
+    for key in sorted(set(base) | set(candidate)):
+        change = classify_change(base.get(key), candidate.get(key))
+        if change:
+            out.append((key, change))
+    return out
+
+
+def iter_pairs(sources: Iterable[SourceClass], dests: Iterable[Destination]) -> Iterator[tuple[str, str]]:
+    for s in sources:
+        for d in dests:
+            yield s.key, d.key
