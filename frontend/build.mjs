@@ -1,8 +1,9 @@
 // Bundles frontend/src into frontend/static/frontend/dist (never committed; built by make run/test).
+// No CDN: Cytoscape comes from node_modules and ships inside app.js.
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["frontend/src/app.js"],
+  entryPoints: ["frontend/src/app.js", "frontend/src/app.css"],
   bundle: true,
   minify: true,
   sourcemap: true,

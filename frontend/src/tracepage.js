@@ -1,0 +1,88 @@
+// The trace page (/traces/<id>/) and the read-only shared page (/t/<slug>): both render the same
+// view; the shared one names and dates the pinned snapshot and offers the owner a re-run.
+import { api } from "./api.js";
+import { el, $, clear, notice, pageConfig, formatDate } from "./ui.js";
+import { renderTrace } from "./traceview.js";
+
+/** The API's trace object → the pieces the view needs (tolerant of nesting choices). */
+export function normTrace(t) {
+  const result = t.result || t;
+  const request = t.request || result.request || {};
+  const snap = (t.snapshot && typeof t.snapshot === "object" ? t.snapshot : null) || t.snapshot_info || {};
+  const cluster = snap.cluster && typeof snap.cluster === "object" ? snap.cluster : { id: snap.cluster ?? t.cluster_id ?? t.cluster, name: snap.cluster_name || t.cluster_name };
+  return {
+    id: t.id,
+    result,
+    request,
+    snapshot: { id: snap.id ?? t.snapshot, number: snap.number ?? t.snapshot_number, created: snap.created ?? t.snapshot_created },
+    cluster,
+    slug: t.share_slug || t.slug || null,
+    shareUrl: t.share_url || null,
+    isOwner: Boolean(t.is_owner ?? t.can_edit ?? false),
+    created: t.created,
+  };
+}
+
+function snapshotLine(tr) {
+  const name = tr.cluster && tr.cluster.name ? `${tr.cluster.name} ` : "";
+  return el("p", { class: "pinned", id: "pinned-snapshot" }, "📌 Pinned to snapshot ",
+    el("strong", {}, `${name}#${tr.snapshot.number ?? tr.snapshot.id ?? "?"}`),
+    tr.snapshot.created ? ` taken ${formatDate(tr.snapshot.created)}` : "",
+    tr.created ? ` · traced ${formatDate(tr.created)}` : "");
+}
+
+const shareLinkFor = (slug) => `${window.location.origin}/t/${slug}`;
+
+export async function initTrace() {
+  const cfg = pageConfig();
+  const root = $("#trace-root");
+  try {
+    const tr = normTrace(await api.trace(cfg.trace_id));
+    document.title = `${tr.request.from || ""} → ${tr.request.to || ""} · trace`;
+    renderTrace(root, {
+      result: tr.result,
+      request: tr.request,
+      fileStem: tr.id,
+      context: el("div", {}, snapshotLine(tr),
+        tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null),
+      shareLink: async () => {
+        if (tr.slug) return shareLinkFor(tr.slug);
+        const shared = await api.share(tr.id);
+        tr.slug = shared.share_slug || shared.slug;
+        return shared.share_url && shared.share_url.startsWith("http") ? shared.share_url : shareLinkFor(tr.slug);
+      },
+      onRerun: async () => {
+        const fresh = await api.rerun(tr.id);
+        const id = (fresh.trace && fresh.trace.id) || fresh.id;
+        window.location.assign(`/traces/${id}/`);
+      },
+    });
+  } catch (err) {
+    clear(root).append(el("p", { class: "notice notice-error", role: "alert" }, `This trace could not be loaded: ${err.message}`));
+  }
+}
+
+export async function initShared() {
+  const cfg = pageConfig();
+  const root = $("#trace-root");
+  try {
+    const data = await api.shared(cfg.slug);
+    const tr = normTrace(data);
+    renderTrace(root, {
+      result: tr.result,
+      request: tr.request,
+      fileStem: "shared",
+      context: el("div", {}, snapshotLine(tr),
+        el("p", { class: "muted" }, "A read-only, shared trace: the result as computed on that snapshot, whatever the cluster looks like now.")),
+      onRerun: tr.isOwner ? async () => {
+        const fresh = await api.rerun(tr.id);
+        const id = (fresh.trace && fresh.trace.id) || fresh.id;
+        window.location.assign(`/traces/${id}/`);
+      } : null,
+    });
+  } catch (err) {
+    const msg = err.status === 404 ? "This shared trace does not exist or its link was revoked." : `This trace could not be loaded: ${err.message}`;
+    clear(root).append(el("p", { class: "notice notice-error", role: "alert" }, msg));
+    notice(msg, "info");
+  }
+}

@@ -1,0 +1,325 @@
+// The trace view: the packet's path drawn as a graph (branches labelled with their probability),
+// a step-through (previous / next / play) that moves a packet along the hops, the hop list with each
+// decision's explanation, drops in red with reason and fix, the assumptions, export and share.
+// Used by the trace page and by the read-only shared page /t/<slug>.
+import { makeCy, kindStyle } from "./cystyle.js";
+import { el, clear, verdictBadge, reasonText, download, copyText, notice } from "./ui.js";
+
+const MAX_PATHS_DRAWN = 200;
+const DROP_ACTIONS = /drop|deny|denied|reject|nxdomain|no-match|fail/i;
+
+/** A path's hops, with the source prepended when the engine's first hop is not the source itself. */
+function pathHops(path) {
+  const hops = (path.hops || []).slice();
+  const source = path.source || "";
+  const [srcKind, ...rest] = source.split(":");
+  const srcId = rest.join(":");
+  if (source && !(hops.length && hops[0].id === srcId)) {
+    hops.unshift({ kind: srcKind || "source", id: srcId || source, action: "send", detail: `The packet leaves ${source}.`, synthetic: true });
+  }
+  return hops;
+}
+
+/** Index (in pathHops) of the hop where a dropped path ends. */
+export function dropIndex(path, hops) {
+  if (path.verdict !== "dropped") return -1;
+  for (let i = hops.length - 1; i >= 0; i--) if (DROP_ACTIONS.test(hops[i].action || "")) return i;
+  return hops.length - 1;
+}
+
+const pct = (p) => `${Math.round(p * 1000) / 10}%`;
+
+/**
+ * Merge paths into a tree: hops with the same prefix share one node, so where kube-proxy (or DNS, or an
+ * ingress rule) picks one of several endpoints the drawing forks, and each fork edge carries the share of
+ * connections that take it.
+ */
+export function buildPathGraph(result) {
+  const paths = (result.paths || []).slice(0, MAX_PATHS_DRAWN);
+  const nodes = new Map(); // prefix key → node
+  const edges = new Map();
+  const pathNodeIds = [];
+  const spacingY = 90;
+  paths.forEach((path, pi) => {
+    const hops = pathHops(path);
+    const drop = dropIndex(path, hops);
+    const ids = [];
+    let prefix = "";
+    hops.forEach((hop, hi) => {
+      prefix += `\u0000${hop.kind}|${hop.id}|${hop.action}`;
+      let node = nodes.get(prefix);
+      if (!node) {
+        const s = kindStyle(hop.kind);
+        node = {
+          id: `h${nodes.size}`,
+          kind: hop.kind,
+          label: `${s.glyph} ${hop.kind}\n${shorten(hop.id)}`,
+          depth: hi,
+          paths: [],
+          prob: 0,
+          drop: false,
+          delivered: false,
+        };
+        nodes.set(prefix, node);
+      }
+      node.paths.push(pi);
+      node.prob += Number(path.probability || 0);
+      if (hi === drop) node.drop = true;
+      if (path.verdict === "delivered" && hi === hops.length - 1) node.delivered = true;
+      ids.push(node.id);
+    });
+    pathNodeIds.push(ids);
+  });
+  const byId = new Map([...nodes.values()].map((n) => [n.id, n]));
+  pathNodeIds.forEach((ids) => {
+    for (let i = 1; i < ids.length; i++) {
+      const key = `${ids[i - 1]}>${ids[i]}`;
+      if (!edges.has(key)) {
+        const parent = byId.get(ids[i - 1]);
+        const child = byId.get(ids[i]);
+        const fork = child.paths.length < parent.paths.length;
+        edges.set(key, { id: `e${edges.size}`, source: ids[i - 1], target: ids[i], label: fork ? pct(child.prob) : "", drop: child.drop });
+      }
+    }
+  });
+  const n = paths.length;
+  const elements = [];
+  for (const node of nodes.values()) {
+    const ys = node.paths.map((pi) => (pi - (n - 1) / 2) * spacingY);
+    const y = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let label = node.label;
+    if (node.drop) label = `✖ ${label}`;
+    if (node.delivered) label = `✔ ${label}`;
+    elements.push({
+      group: "nodes",
+      data: { id: node.id, kind: node.kind, label },
+      position: { x: node.depth * 170, y },
+      classes: [node.drop ? "drop" : "", node.delivered ? "delivered" : ""].join(" ").trim(),
+    });
+  }
+  for (const e of edges.values()) {
+    elements.push({ group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.label }, classes: e.drop ? "drop" : "" });
+  }
+  return { elements, pathNodeIds, truncated: (result.paths || []).length > n };
+}
+
+function shorten(id) {
+  const s = String(id ?? "");
+  return s.length > 42 ? `${s.slice(0, 40)}…` : s;
+}
+
+/**
+ * Render a trace into `root`.
+ * opts: {result, request, title, trace (API object or null), shared (bool), onRerun (fn|null), shareLink (fn|null)}
+ */
+export function renderTrace(root, opts) {
+  const { result } = opts;
+  clear(root);
+  const paths = result.paths || [];
+  const graph = buildPathGraph(result);
+  let pathIndex = Math.max(0, paths.findIndex((p) => p.verdict === "dropped"));
+  if (result.verdict !== "partial" && result.verdict !== "dropped") pathIndex = 0;
+  let step = 0;
+  let timer = null;
+
+  // ---- header: verdict, request, reason
+  const req = opts.request || {};
+  const reason = result.reason;
+  const [meaning, fix] = reasonText(reason);
+  const header = el("section", { class: "trace-summary", "aria-label": "Trace summary" },
+    el("h2", {}, verdictBadge(result.verdict), " ",
+      el("span", { class: "trace-flow" }, `${req.from || req.source || "?"} → ${req.to || req.destination || "?"}`,
+        req.port ? `:${req.port}` : "", req.protocol && req.protocol !== "TCP" ? `/${req.protocol}` : "")),
+    reason ? el("p", { class: "reason" }, el("strong", {}, "✖ ", reason, ": "), meaning, " ", el("span", { class: "fix" }, "Fix: ", fix)) : null,
+    opts.context || null,
+  );
+
+  // ---- toolbar
+  const prevBtn = el("button", { type: "button", id: "step-prev", "aria-label": "Previous hop", title: "Previous hop (←)" }, "⏮ Prev");
+  const playBtn = el("button", { type: "button", id: "step-play", "aria-label": "Play", title: "Play / pause (space)" }, "▶ Play");
+  const nextBtn = el("button", { type: "button", id: "step-next", "aria-label": "Next hop", title: "Next hop (→)" }, "Next ⏭");
+  const stepLabel = el("span", { id: "step-label", class: "step-label", "aria-live": "polite" });
+  const jsonBtn = el("button", { type: "button", id: "export-json" }, "⤓ JSON");
+  const pngBtn = el("button", { type: "button", id: "export-png" }, "⤓ PNG");
+  const shareField = el("input", { type: "text", id: "share-url", readonly: true, class: "share-url", "aria-label": "Share link", hidden: true });
+  const shareBtn = opts.shareLink ? el("button", { type: "button", id: "share", class: "primary" }, "🔗 Share") : null;
+  const rerunBtn = opts.onRerun ? el("button", { type: "button", id: "rerun" }, "↻ Re-run on latest snapshot") : null;
+  const toolbar = el("div", { class: "toolbar", role: "toolbar", "aria-label": "Step through the path" },
+    prevBtn, playBtn, nextBtn, stepLabel, el("span", { class: "spacer" }), jsonBtn, pngBtn, shareBtn, rerunBtn, shareField);
+
+  // ---- path picker
+  const pathList = el("div", { class: "path-list", role: "radiogroup", "aria-label": "Paths" });
+  paths.slice(0, MAX_PATHS_DRAWN).forEach((p, i) => {
+    const id = `path-${i}`;
+    const input = el("input", { type: "radio", name: "path", id, value: i, checked: i === pathIndex });
+    input.addEventListener("change", () => selectPath(i));
+    pathList.append(el("label", { for: id, class: `path-choice path-${p.verdict}` }, input,
+      verdictBadge(p.verdict), ` ${pct(Number(p.probability || 0))} `,
+      el("span", { class: "muted" }, p.source ? `${p.source} → ` : ""),
+      p.endpoint ? `${p.endpoint}${p.endpoint_port ? `:${p.endpoint_port}` : ""}` : p.reason || ""));
+  });
+  if (graph.truncated) pathList.append(el("p", { class: "muted" }, `Showing the first ${MAX_PATHS_DRAWN} of ${paths.length} paths.`));
+
+  const mapBox = el("div", { class: "trace-map", id: "trace-map", role: "img", "aria-label": "The packet's path, hop by hop" });
+  const hopList = el("ol", { class: "hop-list", id: "hop-list", "aria-label": "Hops" });
+  const assumptions = el("section", { class: "assumptions", "aria-label": "Assumptions" },
+    el("h3", {}, "Assumptions"),
+    (result.assumptions || []).length ? el("ul", {}, (result.assumptions || []).map((a) => el("li", {}, a))) : el("p", { class: "muted" }, "None."));
+
+  root.append(header, toolbar,
+    el("div", { class: "trace-body" },
+      el("div", { class: "trace-left" }, mapBox, el("h3", {}, "Paths"), pathList),
+      el("div", { class: "trace-right" }, el("h3", {}, "Hops"), hopList, assumptions)));
+
+  const cy = makeCy(mapBox, graph.elements, { autoungrabify: true });
+  cy.add({ group: "nodes", data: { id: "packet" }, classes: "packet", position: { x: 0, y: 0 } });
+  cy.fit(cy.elements().not(".packet"), 30);
+  root._cy = cy;
+
+  function currentHops() {
+    return paths.length ? pathHops(paths[pathIndex]) : [];
+  }
+
+  function renderHops() {
+    clear(hopList);
+    const p = paths[pathIndex];
+    if (!p) return;
+    const hops = currentHops();
+    const drop = dropIndex(p, hops);
+    hops.forEach((hop, i) => {
+      const s = kindStyle(hop.kind);
+      const isDrop = i === drop;
+      const li = el("li", { class: `hop${isDrop ? " hop-drop" : ""}`, tabindex: "0", dataset: { step: i } },
+        el("div", { class: "hop-head" },
+          el("span", { class: "hop-kind", style: `border-color:${s.color}` }, `${s.glyph} ${hop.kind}`),
+          " ", el("code", {}, hop.id), " ", el("span", { class: "hop-action" }, isDrop ? `✖ ${hop.action}` : hop.action)),
+        hop.detail ? el("p", { class: "hop-detail" }, hop.detail) : null,
+        isDrop ? el("p", { class: "hop-fix" }, el("strong", {}, `✖ Dropped: ${p.reason || "dropped"}. `),
+          reasonText(p.reason)[0], " ", el("strong", {}, "Fix: "), reasonText(p.reason)[1]) : null,
+        i === hops.length - 1 && p.verdict === "delivered"
+          ? el("p", { class: "hop-ok" }, `✔ Delivered to ${p.endpoint || hop.id}${p.endpoint_port ? ` on port ${p.endpoint_port}` : ""}.`) : null);
+      li.addEventListener("click", () => goTo(i));
+      li.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") goTo(i);
+      });
+      hopList.append(li);
+    });
+  }
+
+  function highlightPath() {
+    cy.elements().removeClass("on-path faded current");
+    const ids = graph.pathNodeIds[pathIndex] || [];
+    const onPath = cy.collection();
+    ids.forEach((id, i) => {
+      onPath.merge(cy.getElementById(id));
+      if (i) onPath.merge(cy.getElementById(ids[i - 1]).edgesTo(cy.getElementById(id)));
+    });
+    onPath.addClass("on-path");
+    cy.elements().not(onPath).not(".packet").addClass("faded");
+  }
+
+  function placePacket(animate) {
+    const ids = graph.pathNodeIds[pathIndex] || [];
+    const node = cy.getElementById(ids[step]);
+    cy.nodes(".current").removeClass("current");
+    if (!node.length) return;
+    node.addClass("current");
+    const packet = cy.getElementById("packet");
+    packet.stop(true);
+    if (animate) packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
+    else packet.position({ ...node.position() });
+    const hops = currentHops();
+    const hop = hops[step];
+    stepLabel.textContent = hop ? `Hop ${step + 1} of ${hops.length}: ${hop.kind} ${hop.id}` : "";
+    [...hopList.children].forEach((li, i) => {
+      li.classList.toggle("current", i === step);
+      if (i === step) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+    const li = hopList.children[step];
+    if (li && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    prevBtn.disabled = step <= 0;
+    nextBtn.disabled = step >= hops.length - 1;
+  }
+
+  function goTo(i, animate = true) {
+    const n = currentHops().length;
+    step = Math.max(0, Math.min(n - 1, i));
+    placePacket(animate);
+  }
+
+  function selectPath(i) {
+    stop();
+    pathIndex = i;
+    step = 0;
+    renderHops();
+    highlightPath();
+    placePacket(false);
+  }
+
+  function stop() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    playBtn.textContent = "▶ Play";
+    playBtn.setAttribute("aria-label", "Play");
+  }
+
+  function play() {
+    if (timer) return stop();
+    if (step >= currentHops().length - 1) goTo(0, false);
+    playBtn.textContent = "⏸ Pause";
+    playBtn.setAttribute("aria-label", "Pause");
+    timer = setInterval(() => {
+      if (step >= currentHops().length - 1) return stop();
+      goTo(step + 1);
+    }, 800);
+  }
+
+  prevBtn.addEventListener("click", () => { stop(); goTo(step - 1); });
+  nextBtn.addEventListener("click", () => { stop(); goTo(step + 1); });
+  playBtn.addEventListener("click", play);
+  root.addEventListener("keydown", (e) => {
+    if (e.target.matches("input[type=text], textarea, select")) return;
+    if (e.key === "ArrowRight") { stop(); goTo(step + 1); e.preventDefault(); }
+    else if (e.key === "ArrowLeft") { stop(); goTo(step - 1); e.preventDefault(); }
+  });
+
+  jsonBtn.addEventListener("click", () => {
+    const payload = { request: opts.request || null, ...result };
+    download(`trace-${opts.fileStem || "result"}.json`, new Blob([JSON.stringify(payload, null, 2)], { type: "application/json" }));
+  });
+  pngBtn.addEventListener("click", () => {
+    const blob = cy.png({ output: "blob", full: true, bg: "#ffffff", scale: 2 });
+    download(`trace-${opts.fileStem || "result"}.png`, blob);
+  });
+  if (shareBtn) {
+    shareBtn.addEventListener("click", async () => {
+      try {
+        const url = await opts.shareLink();
+        shareField.value = url;
+        shareField.hidden = false;
+        const copied = await copyText(url, shareField);
+        notice(copied ? `Link copied: ${url}` : "Link ready: copy it from the field.", "info");
+      } catch (err) {
+        notice(`Could not make a share link: ${err.message}`);
+      }
+    });
+  }
+  if (rerunBtn) {
+    rerunBtn.addEventListener("click", async () => {
+      rerunBtn.disabled = true;
+      try {
+        await opts.onRerun();
+      } catch (err) {
+        notice(`Re-run failed: ${err.message}`);
+      } finally {
+        rerunBtn.disabled = false;
+      }
+    });
+  }
+
+  selectPath(pathIndex);
+  const check = pathList.querySelector(`input[value="${pathIndex}"]`);
+  if (check) check.checked = true;
+  return { cy, goTo, selectPath, stop };
+}
