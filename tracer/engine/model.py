@@ -141,7 +141,7 @@ class Node(_Base):
 
     @classmethod
     def from_dict(cls, data):
-        obj = super().from_dict(data)
+        obj = _Base.from_dict.__func__(cls, data)  # not super(): slots=True recreates the class
         obj.addresses = tuple(tuple(a) for a in obj.addresses)
         return obj
 
