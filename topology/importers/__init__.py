@@ -1,0 +1,116 @@
+"""Manifest import: files or bytes → one new, immutable Snapshot of a cluster, atomically.
+
+Pipeline (shared/DESIGN.md): load (`load.py`) → validate + normalise (`parse.py`) →
+optionally materialise desired state (`materialize.py`, then parsed again by the same parser) →
+persist with bulk inserts (`persist.py`) inside one transaction. Any invalid document raises
+`ManifestError` before the first write, and a failure while writing rolls everything back: an
+import either creates a complete snapshot or nothing.
+
+Used by `manage.py import_manifests` and by the API (upload).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ManifestError
+from .load import Document, load_documents, load_paths, parse_bytes
+from .parse import ParseResult, dedupe_documents, parse_objects
+
+__all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects",
+           "load_documents", "parse_objects"]
+
+MAX_NODES = 5000  # SEMANTICS §G: the largest cluster the tracer is designed for
+
+
+@dataclass
+class ImportResult:
+    snapshot: object  # topology.models.Snapshot
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def import_files(cluster_name: str, paths: list[str | Path], *, owner=None, materialize: bool = False,
+                 nodes: int = 3, namespace: str = "default", stdin: bytes | None = None) -> ImportResult:
+    """Import files, directories (their *.yaml|*.yml|*.json, sorted) and "-" (stdin, or `stdin` bytes)."""
+    if not paths:
+        raise ManifestError("no input files given")
+    docs, payloads = load_paths(list(paths), stdin=stdin)
+    return _import(cluster_name, docs, payloads, owner=owner, materialize=materialize, nodes=nodes,
+                   namespace=namespace)
+
+
+def import_bytes(cluster, payloads: list[tuple[str, bytes]], *, owner=None, materialize: bool = False,
+                 nodes: int = 3, namespace: str = "default") -> ImportResult:
+    """Import in-memory files [(name, bytes)], e.g. an upload. `cluster` is a Cluster or a name."""
+    if not payloads:
+        raise ManifestError("no input given")
+    docs: list[Document] = []
+    for name, data in payloads:
+        docs.extend(parse_bytes(data, name))
+    return _import(cluster, docs, payloads, owner=owner, materialize=materialize, nodes=nodes,
+                   namespace=namespace)
+
+
+def build_objects(docs: list[Document], *, materialize: bool = False, nodes: int = 3,
+                  namespace: str = "default") -> ParseResult:
+    """Validate and normalise (and optionally materialise) documents; no database access.
+
+    Live dump: each object once, as given. Desired state (`materialize`): later duplicates win
+    (with a warning), the input is validated as written first — so errors name the user's files —
+    then the simulated controllers' output is parsed by the same parser.
+    """
+    if not materialize:
+        return parse_objects(docs, default_namespace=namespace)
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= MAX_NODES:
+        raise ManifestError(f"must be a whole number from 1 to {MAX_NODES}, not {nodes!r}", field="--nodes")
+    docs, dup_warnings = dedupe_documents(docs, namespace)
+    parse_objects(docs, default_namespace=namespace, derive_endpoints=False)  # validate the input as written
+    try:
+        from .materialize import materialize as run_materialize
+    except ImportError as exc:  # pragma: no cover - materialize ships with the importer
+        raise ManifestError("--materialize is not available in this installation") from exc
+    out, warnings = run_materialize(docs, nodes=nodes, namespace=namespace)
+    res = parse_objects(out, default_namespace=namespace, allow_duplicates=True)
+    res.warnings = dup_warnings + list(warnings) + res.warnings
+    return res
+
+
+def content_hash(payloads: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for _name, data in payloads:
+        h.update(data)
+    return h.hexdigest()
+
+
+def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) -> ImportResult:
+    from django.db import transaction
+    from django.db.models import Max
+
+    from topology.models import Cluster, Snapshot
+
+    from .persist import persist
+
+    res = build_objects(docs, materialize=materialize, nodes=nodes, namespace=namespace)
+    source = ", ".join(name for name, _ in payloads)
+    if len(source) > 2000:
+        source = source[:1990] + " …"
+    with transaction.atomic():
+        if isinstance(cluster, Cluster):
+            cluster_obj = cluster
+        else:
+            if not isinstance(cluster, str) or not cluster.strip():
+                raise ManifestError("a cluster name is required", field="--cluster")
+            cluster_obj, _ = Cluster.objects.get_or_create(name=cluster.strip(), owner=owner)
+        # Lock the cluster row so two concurrent imports get consecutive numbers (PostgreSQL;
+        # SQLite serialises writers anyway). The unique (cluster, number) constraint backs it up.
+        Cluster.objects.select_for_update().filter(pk=cluster_obj.pk).exists()
+        last = cluster_obj.snapshots.aggregate(n=Max("number"))["n"] or 0
+        snapshot = Snapshot.objects.create(
+            cluster=cluster_obj, number=last + 1, source=source, content_hash=content_hash(payloads),
+            counts=res.counts, skipped=res.skipped, warnings=res.warnings, materialized=bool(materialize),
+            cluster_domain=res.objects.cluster_domain)
+        persist(snapshot, res.objects)
+    return ImportResult(snapshot=snapshot, counts=res.counts, skipped=res.skipped, warnings=res.warnings)
