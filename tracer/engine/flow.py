@@ -1,0 +1,201 @@
+"""What the user asked to trace: `Flow` (source, destination, port, protocol, via) and its parsing.
+
+SOURCE and DESTINATION forms are those of shared/CONTRACT.md. Parsing checks only syntax; whether the
+named pod/service/workload exists is checked against a model by `trace.resolve_*` (also BadRequest).
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .assumptions import Assumptions
+from .errors import BadRequest
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+SOURCE_FORMS = "pod:NS/NAME, external:IP, node:NAME, workload:NS/NAME or workload:NS/KIND/NAME"
+DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH"
+WORKLOAD_KINDS = {k.lower(): k for k in (
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController", "CronJob")}
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    source: str
+    destination: str
+    port: int | str | None = None
+    protocol: str = "TCP"
+    via: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
+                "via": self.via}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A parsed SOURCE or DESTINATION: `kind` is the prefix, `parts` the pieces after it."""
+
+    kind: str
+    parts: tuple[str, ...]
+    raw: str
+
+
+def _split_ns_name(kind: str, rest: str, raw: str, allow_kind: bool = False) -> tuple[str, ...]:
+    bits = rest.split("/")
+    if allow_kind and len(bits) == 3 and all(bits):
+        kind_name = WORKLOAD_KINDS.get(bits[1].lower())
+        if not kind_name:
+            raise BadRequest(f"{raw!r}: unknown workload kind {bits[1]!r} "
+                             f"(one of {', '.join(sorted(set(WORKLOAD_KINDS.values())))})")
+        return (bits[0], kind_name, bits[2])
+    if len(bits) != 2 or not all(bits):
+        raise BadRequest(f"{raw!r}: expected {kind}:NAMESPACE/NAME")
+    return tuple(bits)
+
+
+def parse_source(text: str) -> Endpoint:
+    if not isinstance(text, str) or ":" not in text:
+        raise BadRequest(f"unparsable SOURCE {text!r}: expected one of {SOURCE_FORMS}")
+    kind, rest = text.split(":", 1)
+    kind = kind.strip().lower()
+    rest = rest.strip()
+    if kind == "pod":
+        return Endpoint("pod", _split_ns_name("pod", rest, text), text)
+    if kind == "workload":
+        return Endpoint("workload", _split_ns_name("workload", rest, text, allow_kind=True), text)
+    if kind == "external":
+        try:
+            ipaddress.ip_address(rest)
+        except ValueError:
+            raise BadRequest(f"unparsable SOURCE {text!r}: external: needs an IP address") from None
+        return Endpoint("external", (rest,), text)
+    if kind == "node":
+        if not rest:
+            raise BadRequest(f"unparsable SOURCE {text!r}: expected node:NAME")
+        return Endpoint("node", (rest,), text)
+    raise BadRequest(f"unparsable SOURCE {text!r}: expected one of {SOURCE_FORMS}")
+
+
+def parse_destination(text: str) -> Endpoint:
+    if not isinstance(text, str) or ":" not in text:
+        raise BadRequest(f"unparsable DESTINATION {text!r}: expected one of {DEST_FORMS}")
+    kind, rest = text.split(":", 1)
+    kind = kind.strip().lower()
+    rest = rest.strip()
+    if kind == "svc":
+        return Endpoint("svc", _split_ns_name("svc", rest, text), text)
+    if kind == "dns":
+        name = rest.lower()
+        if not name or any(not label for label in name.rstrip(".").split(".")) or " " in name:
+            raise BadRequest(f"unparsable DESTINATION {text!r}: dns: needs a host name")
+        return Endpoint("dns", (name,), text)
+    if kind == "ip":
+        try:
+            ipaddress.ip_address(rest)
+        except ValueError:
+            raise BadRequest(f"unparsable DESTINATION {text!r}: ip: needs an IP address") from None
+        return Endpoint("ip", (rest,), text)
+    if kind == "url":
+        parsed = parse_url(rest, text)
+        return Endpoint("url", parsed, text)
+    raise BadRequest(f"unparsable DESTINATION {text!r}: expected one of {DEST_FORMS}")
+
+
+def parse_url(url: str, raw: str | None = None) -> tuple[str, str, str, str]:
+    """→ (scheme, host, port, path) as strings; port defaults from the scheme."""
+    raw = raw or url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadRequest(f"unparsable DESTINATION {raw!r}: {exc}") from None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest(f"unparsable DESTINATION {raw!r}: expected url:http(s)://HOST[:PORT]/PATH")
+    port = port or (443 if scheme == "https" else 80)
+    return (scheme, parts.hostname.lower(), str(port), parts.path or "/")
+
+
+def parse_port(port) -> int | str | None:
+    if port is None or port == "":
+        return None
+    if isinstance(port, bool):
+        raise BadRequest(f"unparsable port {port!r}")
+    if isinstance(port, int):
+        if not 0 < port < 65536:
+            raise BadRequest(f"port {port} is out of range 1-65535")
+        return port
+    if isinstance(port, str):
+        text = port.strip()
+        if text.isdigit():
+            return parse_port(int(text))
+        if text and all(c.isalnum() or c == "-" for c in text):
+            return text  # a named (service) port
+    raise BadRequest(f"unparsable port {port!r}: a number 1-65535 or a port name")
+
+
+def parse_protocol(protocol) -> str:
+    if protocol in (None, ""):
+        return "TCP"
+    if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
+        raise BadRequest(f"unknown protocol {protocol!r}: one of TCP, UDP, SCTP")
+    return protocol.upper()
+
+
+def parse_via(via) -> tuple[str, int | None] | None:
+    """`ADDR[:PORT]` → (addr, port|None). IPv6 as [ADDR]:PORT."""
+    if via in (None, ""):
+        return None
+    if not isinstance(via, str):
+        raise BadRequest(f"unparsable --via {via!r}: expected ADDR[:PORT]")
+    text = via.strip()
+    addr, port = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        addr = text[1:end]
+        rest = text[end + 1:]
+        if rest.startswith(":"):
+            port = rest[1:]
+    elif text.count(":") == 1:
+        addr, port = text.split(":")
+    try:
+        ipaddress.ip_address(addr)
+    except ValueError:
+        raise BadRequest(f"unparsable --via {via!r}: {addr!r} is not an IP address") from None
+    if port is not None:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise BadRequest(f"unparsable --via {via!r}: bad port {port!r}")
+        port = int(port)
+    return addr, port
+
+
+def make_flow(source, destination, port=None, protocol=None, via=None) -> Flow:
+    """Validate every field (syntax only) and build a Flow."""
+    parse_source(source)
+    parse_destination(destination)
+    flow = Flow(source=source.strip(), destination=destination.strip(), port=parse_port(port),
+                protocol=parse_protocol(protocol), via=via or None)
+    parse_via(flow.via)
+    return flow
+
+
+def parse_flow_request(data: dict) -> tuple[Flow, Assumptions]:
+    """A request dict (the --batch line / API body) → (Flow, Assumptions); BadRequest on any problem.
+
+    Keys: from|source, to|destination, port, protocol, via, proxy_mode, cni_enforces_policy.
+    """
+    if not isinstance(data, dict):
+        raise BadRequest("a trace request must be a JSON object with 'from' and 'to'")
+    source = data.get("from", data.get("source"))
+    dest = data.get("to", data.get("destination"))
+    if not source:
+        raise BadRequest("missing 'from' (SOURCE): " + SOURCE_FORMS)
+    if not dest:
+        raise BadRequest("missing 'to' (DESTINATION): " + DEST_FORMS)
+    flow = make_flow(source, dest, data.get("port"), data.get("protocol"), data.get("via"))
+    mode = data.get("proxy_mode") or "iptables"
+    enforce = data.get("cni_enforces_policy", True)
+    if not isinstance(enforce, bool):
+        raise BadRequest(f"cni_enforces_policy must be true or false, not {enforce!r}")
+    return flow, Assumptions(proxy_mode=str(mode), cni_enforces_policy=enforce)

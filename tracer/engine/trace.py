@@ -1,0 +1,764 @@
+"""`trace(model, flow, assumptions) -> TraceResult`: every path a packet can take, hop by hop.
+
+This module only assembles: each Kubernetes rule lives in its own module (kubeproxy: §A, dns: §B,
+netpol: §E, ingress: §D). The walk is a small recursive descent over "where is the packet now":
+  source → [DNS query + answer] → address → (pod | ClusterIP | NodePort | LB | externalIP | internet)
+  → kube-proxy endpoint choice (probability 1/n each) → NetworkPolicy egress at the source, ingress at the
+  destination, both AFTER DNAT (E10) → endpoint.
+Each branch carries its probability; a drop ends the branch with a reason code and a hop naming the
+object and field to change. Lookups go through `ClusterModel` indexes only (no scans of all pods/services).
+"""
+from __future__ import annotations
+
+import ipaddress
+import weakref
+from dataclasses import dataclass
+
+from . import dns as dnsmod
+from . import kubeproxy as kp
+from .assumptions import Assumptions
+from .cluster import ClusterModel
+from .errors import BadRequest
+from .flow import Flow, parse_destination, parse_port, parse_source, parse_url, parse_via
+from .model import Pod, Service, ServicePort
+from .netpol import Peer, policy_engine
+from .result import DELIVERED, DROPPED, Hop, Path, TraceResult
+
+__all__ = ["trace", "Flow", "Assumptions"]
+
+
+@dataclass(slots=True)
+class Source:
+    label: str  # "pod:NS/NAME" | "external:IP" | "node:NAME"
+    kind: str  # pod | external | node
+    pod: Pod | None
+    ip: str
+    node_name: str | None
+    weight: float
+
+    @property
+    def peer(self) -> Peer:
+        return Peer(self.pod, self.ip, self.node_name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-model derived indexes (built once per model, cached while the model lives)
+
+@dataclass(slots=True)
+class _Extra:
+    node_ports: dict[tuple[int, str], Service]
+    service_nets: list
+    pod_nets: list
+
+
+_EXTRA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _net16(ip: str):
+    addr = ipaddress.ip_address(ip)
+    return ipaddress.ip_network(f"{ip}/{16 if addr.version == 4 else 64}", strict=False)
+
+
+def extra_indexes(model: ClusterModel) -> _Extra:
+    ex = _EXTRA.get(model)
+    if ex is None:
+        node_ports = {}
+        for svc in model.services_with_node_ports:
+            for p in svc.ports:
+                if p.node_port:
+                    node_ports.setdefault((p.node_port, p.protocol or "TCP"), svc)
+        svc_nets = set()
+        for ip in model.service_by_cluster_ip:
+            try:
+                svc_nets.add(_net16(ip))
+            except ValueError:
+                pass
+        nets = set()
+        for net, _node in model.pod_cidrs:
+            nets.add(net if net.prefixlen <= 16 or net.version != 4 else net.supernet(new_prefix=16))
+        for ip in model.pod_by_ip:
+            try:
+                nets.add(_net16(ip))
+            except ValueError:
+                pass
+        pod_nets = sorted(nets, key=str)
+        ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets)
+    return ex
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def trace(model: ClusterModel, flow: Flow, assumptions: Assumptions | None = None) -> TraceResult:
+    """Trace `flow` through `model`. Raises BadRequest for an unknown pod/service/workload/node."""
+    return _Tracer(model, flow, assumptions or Assumptions()).run()
+
+
+class _Tracer:
+    def __init__(self, model: ClusterModel, flow: Flow, assumptions: Assumptions):
+        self.m = model
+        self.flow = flow
+        self.a = assumptions
+        self.proto = flow.protocol or "TCP"
+        self.port = parse_port(flow.port)
+        self.via = parse_via(flow.via)
+        self.notes: list[str] = list(assumptions.describe())
+        self.pe = policy_engine(model, enforced=assumptions.cni_enforces_policy)
+        self.ex = extra_indexes(model)
+
+    # -- entry -------------------------------------------------------------------------------------
+
+    def run(self) -> TraceResult:
+        dest = parse_destination(self.flow.destination)
+        sources = self.sources()
+        self.validate_destination(dest)
+        paths: list[Path] = []
+        for src in sources:
+            paths.extend(self.trace_from(src, dest))
+        return TraceResult.from_paths(paths, self.notes, request=self.flow.to_dict())
+
+    def sources(self) -> list[Source]:
+        ep = parse_source(self.flow.source)
+        m = self.m
+        if ep.kind == "pod":
+            pod = m.pods.get(f"{ep.parts[0]}/{ep.parts[1]}")
+            if pod is None:
+                raise BadRequest(f"unknown pod {ep.parts[0]}/{ep.parts[1]} in this snapshot")
+            return [self.pod_source(pod, 1.0)]
+        if ep.kind == "workload":
+            if len(ep.parts) == 3:
+                ns, kind, name = ep.parts
+                pods = m.pods_of_workload(ns, name, kind)
+            else:
+                ns, name = ep.parts
+                kind = None
+                pods = m.pods_of_workload(ns, name)
+            if not pods:
+                known = any(k[0] == ns and k[2] == name and (kind is None or k[1] == kind) for k in m.workloads)
+                if known:
+                    raise BadRequest(f"workload {ns}/{name} has no pods in this snapshot (import with "
+                                     f"--materialize to simulate its pods)")
+                raise BadRequest(f"unknown workload {ns}/{(kind + '/') if kind else ''}{name} in this snapshot")
+            return [self.pod_source(p, 1.0 / len(pods)) for p in pods]
+        if ep.kind == "node":
+            node = m.nodes.get(ep.parts[0])
+            if node is None:
+                raise BadRequest(f"unknown node {ep.parts[0]} in this snapshot")
+            return [Source(f"node:{node.name}", "node", None, node.internal_ip or "", node.name, 1.0)]
+        return [Source(f"external:{ep.parts[0]}", "external", None, ep.parts[0], None, 1.0)]
+
+    def pod_source(self, pod: Pod, weight: float) -> Source:
+        ip = pod.ip or ""
+        if pod.host_network:
+            ip = pod.host_ip or kp.node_ip(self.m, pod.node_name) or ip
+        return Source(f"pod:{pod.key}", "pod", pod, ip, pod.node_name or None, weight)
+
+    def validate_destination(self, dest) -> None:
+        if dest.kind == "svc" and f"{dest.parts[0]}/{dest.parts[1]}" not in self.m.services:
+            raise BadRequest(f"unknown service {dest.parts[0]}/{dest.parts[1]} in this snapshot")
+
+    def trace_from(self, src: Source, dest) -> list[Path]:
+        hops = [self.source_hop(src)]
+        if dest.kind == "svc":
+            svc = self.m.services[f"{dest.parts[0]}/{dest.parts[1]}"]
+            return self.to_service(src, hops, src.weight, svc)
+        if dest.kind == "dns":
+            return self.to_name(src, hops, src.weight, dest.parts[0], self.port)
+        if dest.kind == "ip":
+            if self.via and src.kind == "external":
+                return self.via_entry(src, hops, src.weight, dest.parts[0])
+            return self.to_ip(src, hops, src.weight, dest.parts[0], self.port)
+        return self.to_url(src, hops, src.weight, dest)
+
+    def source_hop(self, src: Source) -> Hop:
+        if src.kind == "pod":
+            pod = src.pod
+            hn = " (hostNetwork: it uses its node's IP)" if pod.host_network else ""
+            ready = "" if pod.ready else "; note: the pod is not Ready"
+            return Hop("pod", src.label, "send",
+                       f"pod {pod.key} ({src.ip}{hn}) on node {pod.node_name or '?'} sends "
+                       f"{self.proto}{ready}")
+        if src.kind == "node":
+            return Hop("node", src.label, "send", f"a process in node {src.node_name}'s host network "
+                                                  f"({src.ip}) sends {self.proto}")
+        return Hop("external", src.label, "send", f"client {src.ip} outside the cluster sends {self.proto}")
+
+    # -- path endings ------------------------------------------------------------------------------------
+
+    def drop(self, src: Source, hops: list[Hop], prob: float, reason: str, hop: Hop) -> list[Path]:
+        return [Path(src.label, DROPPED, reason, prob, None, None, [*hops, hop])]
+
+    def deliver(self, src, hops, prob, endpoint: str, port: int | None, hop: Hop) -> list[Path]:
+        return [Path(src.label, DELIVERED, None, prob, endpoint, port, [*hops, hop])]
+
+    # -- svc: --------------------------------------------------------------------------------------------
+
+    def to_service(self, src: Source, hops: list[Hop], prob: float, svc: Service) -> list[Path]:
+        if svc.type == "ExternalName":
+            host = svc.external_name.rstrip(".").lower()
+            hop = Hop("service", f"svc:{svc.key}", "cname",
+                      f"Service {svc.key} is type ExternalName: DNS answers CNAME {host} and the client connects "
+                      f"to {host} outside the cluster; kube-proxy is not involved (A1/B4)")
+            if src.kind == "external":
+                return self.drop(src, hops, prob, "unknown-destination",
+                                 Hop("service", f"svc:{svc.key}", "unreachable",
+                                     f"ExternalName Service {svc.key} is only a DNS alias inside the cluster; "
+                                     f"an outside client would reach {host} directly"))
+            port = self.port if isinstance(self.port, int) else (svc.ports[0].port if svc.ports else None)
+            if port is None:
+                raise BadRequest(f"give --port: ExternalName Service {svc.key} declares no port")
+            return self.to_external(src, [*hops, hop], prob, host, port)
+        if svc.headless:
+            return self.to_headless(src, hops, prob, svc)
+        sp = kp.find_service_port(svc, self.port, self.proto)
+        if sp is None:
+            return self.drop(src, hops, prob, "no-service-port",
+                             Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, self.port, self.proto)))
+        if src.kind == "external":
+            return self.enter_from_outside(src, hops, prob, svc, sp)
+        return self.via_cluster_ip(src, hops, prob, svc, sp)
+
+    def enter_from_outside(self, src, hops, prob, svc: Service, sp: ServicePort) -> list[Path]:
+        """CONTRACT: an outside client uses the LB address, else an externalIP, else the NodePort on the first
+        ready node by name (`--via` overrides)."""
+        if self.via:
+            return self.via_entry(src, hops, prob, None, svc, sp)
+        lb_ips = [i.ip for i in svc.lb_ingress if i.ip]
+        if svc.type == "LoadBalancer" and lb_ips:
+            self.notes.append(f"the outside client enters Service {svc.key} through its load-balancer address "
+                              f"{lb_ips[0]} (use --via to pick another entry)")
+            return self.to_ip(src, hops, prob, lb_ips[0], sp.port)
+        if svc.external_ips:
+            self.notes.append(f"the outside client enters Service {svc.key} through externalIP "
+                              f"{svc.external_ips[0]} (use --via to pick another entry)")
+            return self.to_ip(src, hops, prob, svc.external_ips[0], sp.port)
+        if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
+            nodes = [n for n in self.m.ready_nodes() if n.internal_ip]
+            if nodes:
+                self.notes.append(f"the outside client enters Service {svc.key} through NodePort {sp.node_port} "
+                                  f"on the first ready node by name, {nodes[0].name} (use --via to pick another)")
+                return self.to_ip(src, hops, prob, nodes[0].internal_ip, sp.node_port)
+        return self.drop(src, hops, prob, "no-service-port",
+                         Hop("service", f"svc:{svc.key}", "not-exposed",
+                             f"Service {svc.key} is type {svc.type} with no load-balancer address, externalIP or "
+                             f"NodePort for port {sp.port}/{sp.protocol}: it is reachable only inside the cluster; "
+                             f"set spec.type: NodePort or LoadBalancer (or add spec.externalIPs)"))
+
+    def via_entry(self, src, hops, prob, ip: str | None, svc: Service | None = None,
+                  sp: ServicePort | None = None) -> list[Path]:
+        addr, vport = self.via
+        if vport is None:
+            if sp is not None:
+                vport = sp.node_port if addr in self.m.node_by_ip and sp.node_port else sp.port
+            else:
+                vport = self.port if isinstance(self.port, int) else None
+        if vport is None:
+            raise BadRequest(f"--via {addr} needs a port (ADDR:PORT)")
+        self.notes.append(f"the client sends to {addr}:{vport} first (--via)")
+        return self.to_ip(src, hops, prob, addr, vport)
+
+    def to_headless(self, src, hops, prob, svc: Service) -> list[Path]:
+        """A2/B2: no virtual IP: the client connects straight to each ready endpoint's IP."""
+        eps = dnsmod.ready_dns_endpoints(self.m, svc)
+        port = self.port
+        sp = kp.find_service_port(svc, port, self.proto) if port is not None or len(svc.ports) == 1 else None
+        if port is None:
+            if sp is None:
+                raise BadRequest(f"give --port: headless Service {svc.key} has ports {kp.describe_ports(svc)}")
+            port = sp.port
+        if isinstance(port, str):
+            if sp is None:
+                return self.drop(src, hops, prob, "no-service-port",
+                                 Hop("service", f"svc:{svc.key}", "no-port",
+                                     kp.missing_port_detail(svc, port, self.proto, "port named")))
+            by_ip = {e.ip: e.port for e in kp.service_endpoints(self.m, svc, sp)}
+            eps = [e for e in eps if e.ip in by_ip]
+            ports = {e.ip: by_ip[e.ip] for e in eps}
+        else:
+            ports = {e.ip: port for e in eps}
+        if src.kind == "external":
+            return self.drop(src, hops, prob, "unknown-destination",
+                             Hop("service", f"svc:{svc.key}", "unreachable",
+                                 f"headless Service {svc.key} has no virtual IP and no NodePort: it is only "
+                                 f"resolvable inside the cluster"))
+        if not eps:
+            return self.drop(src, hops, prob, "no-endpoints",
+                             Hop("service", f"svc:{svc.key}", "no-endpoints",
+                                 f"headless Service {svc.key} has no ready endpoint, so its name has no A "
+                                 f"record (B2); make a pod matching its selector ready"))
+        hop = Hop("service", f"svc:{svc.key}", "resolve",
+                  f"headless Service {svc.key} (clusterIP: None): no kube-proxy rules; the client connects "
+                  f"directly to one of its {len(eps)} ready endpoint IP(s) (A2/B2)")
+        self.notes.append("a client of a headless service picks each A record with equal share (impl: "
+                          "resolvers rotate the answer order)")
+        out = []
+        for ep in eps:
+            out.extend(self.to_endpoint(src, [*hops, hop], prob / len(eps), ep, ports[ep.ip], src.peer))
+        return out
+
+    # -- ip: -----------------------------------------------------------------------------------------------
+
+    def to_ip(self, src: Source, hops: list[Hop], prob: float, ip: str, port) -> list[Path]:
+        m = self.m
+        pod = m.pod_by_ip.get(ip)
+        if pod is not None:
+            if src.kind == "external":
+                return self.drop(src, hops, prob, "unknown-destination",
+                                 Hop("external", f"external:{src.ip}", "unroutable",
+                                     f"{ip} is the IP of pod {pod.key}; pod IPs are not routable from outside the "
+                                     f"cluster (impl: overlay pod network) — expose it with a NodePort/LoadBalancer "
+                                     f"Service or an Ingress"))
+            if port is None:
+                raise BadRequest(f"give --port for ip:{ip} (pod {pod.key})")
+            return self.to_pod(src, hops, prob, pod, ip, port, src.peer, direct=True)
+        svc = m.service_by_cluster_ip.get(ip)
+        if svc is not None:
+            if src.kind == "external":
+                return self.drop(src, hops, prob, "unknown-destination",
+                                 Hop("external", f"external:{src.ip}", "unroutable",
+                                     f"{ip} is the ClusterIP of Service {svc.key}; ClusterIPs exist only inside the "
+                                     f"cluster — use its NodePort / LoadBalancer address, or set spec.type"))
+            sp = kp.find_service_port(svc, port, self.proto)
+            if sp is None:
+                return self.drop(src, hops, prob, "no-service-port",
+                                 Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, port, self.proto)))
+            return self.via_cluster_ip(src, hops, prob, svc, sp)
+        if ip in m.services_by_lb_ip:
+            return self.via_load_balancer(src, hops, prob, ip, port)
+        if ip in m.services_by_external_ip:
+            return self.via_external_ip(src, hops, prob, ip, port)
+        node = m.node_by_ip.get(ip)
+        if node is not None:
+            return self.to_node(src, hops, prob, node, ip, port)
+        if self.in_cluster_ranges(ip):
+            return self.drop(src, hops, prob, "unknown-destination",
+                             Hop("external", f"ip:{ip}", "unknown",
+                                 f"{ip} lies in the cluster's {self.in_cluster_ranges(ip)} but no pod, Service or "
+                                 f"node in this snapshot has it (a deleted pod or a stale address?)"))
+        if port is None or isinstance(port, str):
+            raise BadRequest(f"give a numeric --port for ip:{ip}")
+        return self.to_external(src, hops, prob, ip, port)
+
+    def in_cluster_ranges(self, ip: str) -> str | None:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        if self.m.node_for_pod_cidr_ip(ip):
+            return "pod CIDR " + next(str(n) for n, _ in self.m.pod_cidrs if addr.version == n.version and addr in n)
+        for net in self.ex.pod_nets:
+            if addr.version == net.version and addr in net:
+                self.notes.append("the cluster's pod network is taken as the /16s around the nodes' pod CIDRs and "
+                                  "pod IPs (impl: the snapshot does not record --cluster-cidr)")
+                return f"pod network {net}"
+        for net in self.ex.service_nets:
+            if addr.version == net.version and addr in net:
+                self.notes.append("the service CIDR is taken as the /16 around the known ClusterIPs (impl: the "
+                                  "snapshot does not record --service-cluster-ip-range)")
+                return f"service network {net}"
+        return None
+
+    def to_external(self, src: Source, hops, prob, host: str, port: int) -> list[Path]:
+        """A packet leaving the cluster: only the source's egress policy applies."""
+        out_hops = list(hops)
+        if src.kind == "pod" and not src.pod.host_network:
+            try:
+                ipaddress.ip_address(host)
+                dst_ip = host
+            except ValueError:
+                dst_ip = "0.0.0.0"
+                self.notes.append(f"{host}'s address is not known to the snapshot: egress policy was evaluated as "
+                                  f"for an internet address (only ipBlock rules covering it, e.g. 0.0.0.0/0, allow it)")
+            d = self.pe.egress(src.peer, Peer(None, dst_ip, None), port, self.proto)
+            self.notes.extend(d.assumptions)
+            hop = self.policy_hop(d, src.pod)
+            out_hops.append(hop)
+            if not d.allowed:
+                return [Path(src.label, DROPPED, "policy-egress-denied", prob, None, None, out_hops)]
+        snat = ""
+        if src.kind == "pod" and not src.pod.host_network:
+            snat = f"; the CNI masquerades the pod IP {src.ip} to node {src.node_name}'s IP on the way out (impl)"
+        return self.deliver(src, out_hops, prob, f"external:{host}", port,
+                            Hop("endpoint", f"external:{host}", "leave-cluster",
+                                f"the packet leaves the cluster for {host}:{port}/{self.proto}{snat}; what "
+                                f"happens beyond is outside the snapshot"))
+
+    def to_node(self, src, hops, prob, node, ip: str, port) -> list[Path]:
+        """A21: a node address: NodePort (every node address), hostPort (CNI portmap, this node only),
+        or a hostNetwork pod listening there."""
+        if port is None or isinstance(port, str):
+            raise BadRequest(f"give a numeric --port for ip:{ip} (node {node.name})")
+        svc = self.ex.node_ports.get((port, self.proto))
+        if svc is not None:
+            sp = kp.find_node_port(svc, port, self.proto)
+            return self.via_node_port(src, hops, prob, svc, sp, node, ip)
+        for pod in self.m.pods_by_node.get(node.name, ()):
+            for cp in pod.container_ports():
+                if cp.host_port == port and (cp.protocol or "TCP") == self.proto and (
+                        cp.host_ip in ("", "0.0.0.0", ip)) and not pod.host_network:
+                    hop = Hop("node", f"node:{node.name}", "dnat",
+                              f"hostPort {port}/{self.proto} on node {node.name} ({ip}) is mapped by the CNI portmap "
+                              f"plugin to pod {pod.key} port {cp.container_port} (A21, only on this node)")
+                    seen = src.peer
+                    return self.to_pod(src, [*hops, hop], prob, pod, pod.ip, cp.container_port, seen)
+        for pod in self.m.pods_by_node.get(node.name, ()):
+            if pod.host_network and any(cp.container_port == port and (cp.protocol or "TCP") == self.proto
+                                        for cp in pod.container_ports()):
+                hop = Hop("node", f"node:{node.name}", "receive",
+                          f"node {node.name} ({ip}) port {port}/{self.proto} is served by hostNetwork pod {pod.key} "
+                          f"(A21)")
+                return self.to_pod(src, [*hops, hop], prob, pod, ip, port, src.peer)
+        return self.drop(src, hops, prob, "no-service-port",
+                         Hop("node", f"node:{node.name}", "no-port",
+                             f"node {node.name} ({ip}) exposes nothing on {port}/{self.proto}: no Service has "
+                             f"nodePort {port}, no pod on it has hostPort {port}, and no hostNetwork pod on it "
+                             f"declares that port; use a Service's nodePort"))
+
+    # -- kube-proxy entries --------------------------------------------------------------------------------
+
+    def via_cluster_ip(self, src, hops, prob, svc: Service, sp: ServicePort) -> list[Path]:
+        hop = Hop("service", f"svc:{svc.key}", "match",
+                  f"ClusterIP {svc.cluster_ip}:{sp.port}/{sp.protocol} is Service {svc.key} port "
+                  f"{sp.name or sp.port} (targetPort {sp.effective_target})")
+        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="cluster-ip",
+                          vip=f"{svc.cluster_ip}:{sp.port}", node=src.node_name)
+
+    def via_node_port(self, src, hops, prob, svc, sp, node, ip) -> list[Path]:
+        hop = Hop("node", f"node:{node.name}", "receive",
+                  f"node {node.name} ({ip}) receives {self.proto} port {sp.node_port}: NodePort of Service "
+                  f"{svc.key} port {sp.name or sp.port}, open on every node address (A1/A21)")
+        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="node-port", vip=f"{ip}:{sp.node_port}",
+                          node=node.name)
+
+    def _match_port(self, services: list[Service], port, what: str, ip: str):
+        candidates = []
+        for svc in services:
+            sp = kp.find_service_port(svc, port, self.proto)
+            if sp is not None:
+                return svc, sp, None
+            candidates.append(f"Service {svc.key} ({kp.describe_ports(svc)})")
+        return None, None, (f"{what} {ip} does not expose {port}/{self.proto}: it belongs to "
+                            + "; ".join(candidates) + "; use one of those ports or add the port to spec.ports")
+
+    def via_external_ip(self, src, hops, prob, ip: str, port) -> list[Path]:
+        """A8: externalIPs — port = service port ⇒ external traffic like NodePort/LB."""
+        svc, sp, why = self._match_port(self.m.services_by_external_ip[ip], port, "externalIP", ip)
+        if svc is None:
+            return self.drop(src, hops, prob, "no-service-port", Hop("service", f"ip:{ip}", "no-port", why))
+        owner = self.m.node_by_ip.get(ip)
+        if src.kind != "external":
+            node = src.node_name
+        elif owner is not None:
+            node = owner.name
+        else:
+            nodes = self.m.ready_nodes()
+            node = nodes[0].name if nodes else None
+            self.notes.append(f"externalIP {ip} is routed by the network to a node; assumed the first ready node "
+                              f"by name, {node} (impl: Kubernetes does not route externalIPs)")
+        hop = Hop("service", f"svc:{svc.key}", "match",
+                  f"{ip}:{sp.port}/{sp.protocol} is an externalIP of Service {svc.key} (spec.externalIPs): "
+                  f"kube-proxy on node {node} treats it as external traffic (A8)")
+        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="external-ip", vip=f"{ip}:{sp.port}", node=node)
+
+    def via_load_balancer(self, src, hops, prob, ip: str, port) -> list[Path]:
+        """A9/A10/A15: the LB address; source ranges; LB spreading over nodes (healthCheckNodePort)."""
+        svc, sp, why = self._match_port(self.m.services_by_lb_ip[ip], port, "load-balancer address", ip)
+        if svc is None:
+            return self.drop(src, hops, prob, "no-service-port", Hop("load-balancer", f"lb:{ip}", "no-port", why))
+        lb_id = f"lb:{ip}"
+        if svc.lb_source_ranges:
+            if not _in_ranges(src.ip, svc.lb_source_ranges):
+                return self.drop(src, hops, prob, "source-range-denied",
+                                 Hop("load-balancer", lb_id, "deny",
+                                     f"Service {svc.key} spec.loadBalancerSourceRanges "
+                                     f"[{', '.join(svc.lb_source_ranges)}] does not include the client {src.ip}: "
+                                     f"traffic to the LB address {ip} is dropped (A10); add the client's CIDR to "
+                                     f"spec.loadBalancerSourceRanges"))
+            ranges_ok = f"; client {src.ip} is inside spec.loadBalancerSourceRanges"
+        else:
+            ranges_ok = ""
+        ing = next(i for i in svc.lb_ingress if i.ip == ip)
+        proxy_mode = ing.ip_mode == "Proxy"
+        local = svc.external_traffic_policy == "Local" and src.kind == "external"
+        if src.kind != "external" and not proxy_mode:
+            hop = Hop("load-balancer", lb_id, "capture",
+                      f"{ip}:{sp.port} is the load-balancer address of Service {svc.key}; kube-proxy on node "
+                      f"{src.node_name} captures it before it leaves the node (A9){ranges_ok}")
+            return self.proxy(src, [*hops, hop], prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=src.node_name)
+        pm = ("; ipMode Proxy: the LB proxies the connection, kube-proxy does not capture the address (A9)"
+              if proxy_mode else "")
+        if local:
+            eps = kp.service_endpoints(self.m, svc, sp)
+            sel_any = kp.categorize(svc, eps, local_node=None, zone=None, policy_field="externalTrafficPolicy")
+            if sel_any.reason:
+                return self.drop(src, hops, prob, sel_any.reason,
+                                 Hop("load-balancer", lb_id, "reject", sel_any.detail))
+            nodes = sorted({ep.node_name for ep in eps
+                            if ep.node_name and (ep.ready or (ep.serving and ep.terminating))})
+            hc = svc.health_check_node_port
+            hop = Hop("load-balancer", lb_id, "balance",
+                      f"load balancer {ip}:{sp.port} of Service {svc.key} with externalTrafficPolicy: Local: its "
+                      f"health check (healthCheckNodePort {hc or '?'}) passes only on nodes with a local endpoint, "
+                      f"so it spreads connections over {len(nodes)} node(s) ({', '.join(nodes)}), 1/{len(nodes)} "
+                      f"each (A15; impl: equal weight per healthy node){ranges_ok}{pm}")
+            self.notes.append("a cloud load balancer spreads new connections equally over the nodes whose health "
+                              "check passes (impl)")
+            out = []
+            for n in nodes:
+                node = self.m.nodes.get(n)
+                nip = node.internal_ip if node else "?"
+                out.extend(self.proxy(src, [*hops, hop, Hop("node", f"node:{n}", "receive",
+                                                          f"node {n} ({nip}) receives the LB traffic on NodePort "
+                                                          f"{sp.node_port or '(none)'}")],
+                                      prob / len(nodes), svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=n))
+            return out
+        nodes = self.m.ready_nodes()
+        node = nodes[0].name if nodes else None
+        self.notes.append(f"with externalTrafficPolicy: Cluster the load balancer may use any node; node {node} "
+                          f"(first ready by name) stands for them all: endpoint choice does not depend on it, only "
+                          f"the SNAT address does (impl)")
+        hop = Hop("load-balancer", lb_id, "forward",
+                  f"load balancer {ip}:{sp.port} of Service {svc.key} forwards to the nodes "
+                  f"(externalTrafficPolicy: Cluster: every node is healthy){ranges_ok}{pm}")
+        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=node)
+
+    def proxy(self, src: Source, hops, prob, svc: Service, sp: ServicePort, *, entry: str, vip: str,
+              node: str | None) -> list[Path]:
+        """kube-proxy on `node` picks an endpoint (A12–A18, A20), DNATs, maybe SNATs (A13)."""
+        kp_id = f"kube-proxy:{node or 'node'}"
+        skip = kp.proxy_skip_reason(svc)
+        if skip:
+            return self.drop(src, hops, prob, "no-endpoints", Hop("kube-proxy", kp_id, "no-rules", skip))
+        external_entry = entry != "cluster-ip"
+        external_client = external_entry and src.kind == "external"
+        if entry == "cluster-ip" and svc.internal_traffic_policy == "Local":
+            local_node, field_ = node, "internalTrafficPolicy"
+        elif external_client and svc.external_traffic_policy == "Local":
+            local_node, field_ = node, "externalTrafficPolicy"
+        else:
+            local_node, field_ = None, ""
+        zone = self.m.nodes[node].zone if node in self.m.nodes else None
+        eps = kp.service_endpoints(self.m, svc, sp)
+        sel = kp.categorize(svc, eps, local_node=local_node, zone=zone, policy_field=field_ or "trafficPolicy")
+        if sel.reason:
+            action = "reject" if sel.reason == "no-endpoints" else "drop"
+            return self.drop(src, hops, prob, sel.reason, Hop("kube-proxy", kp_id, action, sel.detail))
+        chosen = sel.endpoints
+        n = len(chosen)
+        prefix = "KUBE-SVL-" if local_node else "KUBE-SVC-"
+        if external_entry and not local_node and svc.external_traffic_policy == "Local" and src.kind != "external":
+            sel.notes.append(f"externalTrafficPolicy: Local does not apply to traffic from {src.label}: pods and "
+                             f"nodes get Cluster behaviour (A15)")
+        snat_ip = None
+        if external_entry and not local_node and (src.kind != "pod" or svc.external_traffic_policy != "Local"):
+            snat_ip = kp.node_ip(self.m, node)
+        out = []
+        for i, ep in enumerate(chosen):
+            detail = kp.balance_detail(svc, sp, chosen, i, self.a.proxy_mode, vip, prefix)
+            seen = src.peer
+            snat_text = ""
+            hairpin = src.pod is not None and ep.pod is not None and ep.pod.key == src.pod.key
+            if snat_ip and src.kind != "node":
+                seen = Peer(None, snat_ip, node)
+                snat_text = (f"; SNAT: external traffic with externalTrafficPolicy: Cluster is masqueraded to node "
+                             f"{node}'s IP {snat_ip}, so the backend (and its NetworkPolicy) sees {snat_ip} (A13)")
+            elif hairpin:
+                nip = kp.node_ip(self.m, node) or src.ip
+                seen = Peer(None, nip, node)
+                snat_text = f"; hairpin: the pod reaches itself through its service, so it is masqueraded to {nip} (A13)"
+            elif local_node and external_client:
+                snat_text = f"; externalTrafficPolicy: Local keeps the client IP {src.ip} (A15)"
+            elif entry == "cluster-ip":
+                snat_text = f"; no SNAT: the backend sees the client IP {src.ip} (A13)"
+            notes = ("; " + "; ".join(sel.notes)) if sel.notes else ""
+            hop = Hop("kube-proxy", kp_id, "dnat",
+                      f"{vip}/{sp.protocol} → {ep.addr} ({ep.label}, {kp.condition_text(ep)}): {detail}{snat_text}{notes}")
+            out.extend(self.to_endpoint(src, [*hops, hop], prob / n, ep, ep.port, seen, at_node=node))
+        return out
+
+    # -- endpoints -----------------------------------------------------------------------------------------
+
+    def to_endpoint(self, src, hops, prob, ep: kp.ProxyEndpoint, port: int, seen: Peer,
+                    at_node: str | None = None) -> list[Path]:
+        if ep.pod is not None:
+            return self.to_pod(src, hops, prob, ep.pod, ep.ip, port, seen, at_node=at_node)
+        return self.to_external(src, hops, prob, ep.ip, port)
+
+    def to_pod(self, src: Source, hops, prob, pod: Pod, ip: str, port, seen: Peer, direct: bool = False,
+               at_node: str | None = None) -> list[Path]:
+        """NetworkPolicy egress at the source and ingress at the destination, after DNAT (E5, E10), then deliver."""
+        hops = list(hops)
+        if isinstance(port, str):
+            found = [cp for cp in pod.container_ports() if cp.name == port and (cp.protocol or "TCP") == self.proto]
+            if not found:
+                return self.drop(src, hops, prob, "no-service-port",
+                                 Hop("pod", f"pod:{pod.key}", "no-port",
+                                     f"pod {pod.key} has no container port named {port!r} ({self.proto}); "
+                                     f"use a port number or name one of its containers' ports {port}"))
+            port = found[0].container_port
+        here = at_node or src.node_name
+        if here and pod.node_name and here != pod.node_name:
+            hops.append(Hop("node", f"node:{pod.node_name}", "forward",
+                            f"the CNI routes the packet from node {here} to node {pod.node_name}"))
+        dst_peer = Peer(pod, ip, pod.node_name or None)
+        if src.kind == "pod":
+            d = self.pe.egress(src.peer, dst_peer, port, self.proto)
+            self.notes.extend(d.assumptions)
+            hops.append(self.policy_hop(d, src.pod))
+            if not d.allowed:
+                return [Path(src.label, DROPPED, "policy-egress-denied", prob, None, None, hops)]
+        d = self.pe.ingress(seen, dst_peer, port, self.proto)
+        self.notes.extend(d.assumptions)
+        hops.append(self.policy_hop(d, pod))
+        if not d.allowed:
+            return [Path(src.label, DROPPED, "policy-ingress-denied", prob, None, None, hops)]
+        declared = any(cp.container_port == port and (cp.protocol or "TCP") == self.proto
+                       for cp in pod.container_ports())
+        notes = []
+        if not declared:
+            notes.append(f"no container of {pod.key} declares {port}/{self.proto} (ports need not be declared; "
+                         f"whether a process listens is not in the snapshot)")
+        if direct and not pod.ready:
+            notes.append("the pod is not Ready: direct connections still arrive, but it may not answer")
+        extra = ("; " + "; ".join(notes)) if notes else ""
+        return self.deliver(src, hops, prob, f"pod:{pod.key}", port,
+                            Hop("endpoint", f"pod:{pod.key}", "deliver",
+                                f"delivered to pod {pod.key} ({ip}) port {port}/{self.proto} on node "
+                                f"{pod.node_name or '?'}{extra}"))
+
+    def policy_hop(self, d, pod: Pod) -> Hop:
+        if d.allowed_by:
+            ident = "networkpolicy:" + d.allowed_by.split(" rule")[0]
+        elif d.policies:
+            ident = "networkpolicy:" + d.policies[0]
+        else:
+            ident = f"pod:{pod.key}"
+        action = "allow" if d.allowed else "deny"
+        return Hop("network-policy", ident, f"{d.direction or 'policy'}-{action}", d.detail)
+
+    # -- dns: ------------------------------------------------------------------------------------------------
+
+    def dns_query(self, src: Source, hops, prob) -> tuple[list[Hop], list[Path] | None]:
+        """The query is traffic: source pod → kube-dns Service UDP 53 → a CoreDNS pod, under NetworkPolicy."""
+        svc = self.m.services.get(dnsmod.DNS_SERVICE)
+        if svc is None or not svc.cluster_ip:
+            self.notes.append("the snapshot has no kube-system/kube-dns Service: the cluster DNS is assumed to "
+                              "answer and NetworkPolicy on the query is not checked")
+            return hops, None
+        sp = kp.find_service_port(svc, 53, "UDP") or kp.find_service_port(svc, 53, "TCP")
+        if sp is None:
+            return hops, None
+        eps = kp.service_endpoints(self.m, svc, sp)
+        sel = kp.categorize(svc, eps, local_node=src.node_name if svc.internal_traffic_policy == "Local" else None,
+                            zone=None, policy_field="internalTrafficPolicy")
+        dns_id = f"svc:{svc.key}"
+        if sel.reason:
+            return hops, self.drop(src, hops, prob, sel.reason,
+                                   Hop("dns", dns_id, "no-answer",
+                                       f"the DNS query to {svc.cluster_ip}:53/{sp.protocol} gets no answer: "
+                                       + sel.detail))
+        denied = None
+        for ep in sel.endpoints:
+            if ep.pod is None:
+                return [*hops, Hop("dns", dns_id, "query",
+                                   f"query to cluster DNS {svc.cluster_ip}:53/{sp.protocol} → {ep.addr}")], None
+            dst = Peer(ep.pod, ep.ip, ep.pod.node_name or None)
+            e = self.pe.egress(src.peer, dst, ep.port, sp.protocol)
+            i = self.pe.ingress(src.peer, dst, ep.port, sp.protocol) if e.allowed else None
+            self.notes.extend(e.assumptions)
+            if e.allowed and i.allowed:
+                why = e.detail if e.isolated else ""
+                return [*hops, Hop("dns", dns_id, "query",
+                                   f"DNS query {src.ip} → kube-dns {svc.cluster_ip}:53/{sp.protocol} → CoreDNS "
+                                   f"{ep.label} {ep.addr}, allowed by NetworkPolicy{': ' + why if why else ''}")], None
+            if denied is None:
+                denied = ("policy-egress-denied", e) if not e.allowed else ("policy-ingress-denied", i)
+        reason, d = denied
+        side = "the source's egress" if reason == "policy-egress-denied" else "the CoreDNS pods' ingress"
+        return hops, self.drop(src, hops, prob, reason,
+                               Hop("dns", dns_id, "denied",
+                                   f"the DNS query to kube-dns {svc.cluster_ip}:53/{sp.protocol} is blocked by "
+                                   f"{side} NetworkPolicy, so no name resolves: {d.detail}"))
+
+    def to_name(self, src: Source, hops, prob, name: str, port, *, http: bool = False) -> list[Path]:
+        ans = dnsmod.resolve(self.m, src.pod, name, external=src.kind == "external")
+        if ans.resolver is not None and ans.resolver.kind == "cluster" and src.kind == "pod":
+            hops, dropped = self.dns_query(src, hops, prob)
+            if dropped:
+                return dropped
+        elif ans.resolver is not None and ans.resolver.note:
+            self.notes.append(ans.resolver.note)
+        tried = f" (tried {', '.join(ans.tried)})" if len(ans.tried) > 1 else ""
+        dns_id = f"dns:{ans.fqdn or name}"
+        if ans.kind == "NXDOMAIN":
+            return self.drop(src, hops, prob, "dns-nxdomain", Hop("dns", dns_id, "nxdomain", ans.detail + tried))
+        if ans.kind in ("CNAME", "EXTERNAL"):
+            hop = Hop("dns", dns_id, "answer", ans.detail + tried)
+            if port is None or isinstance(port, str):
+                if ans.service is not None and len(ans.service.ports) == 1 and port is None:
+                    port = ans.service.ports[0].port
+                else:
+                    raise BadRequest(f"give a numeric --port for {name} (it resolves outside the cluster)")
+            return self.to_external(src, [*hops, hop], prob, ans.target, port)
+        hop = Hop("dns", dns_id, "answer", ans.detail + tried)
+        hops = [*hops, hop]
+        svc = ans.service
+        if ans.srv_port is not None:
+            port = ans.srv_port
+        if ans.endpoints:  # headless / hostname answers: straight to pods
+            eps = ans.endpoints
+            if isinstance(port, str) or port is None:
+                sp = kp.find_service_port(svc, port, self.proto)
+                if sp is None:
+                    return self.drop(src, hops, prob, "no-service-port",
+                                     Hop("service", f"svc:{svc.key}", "no-port",
+                                         kp.missing_port_detail(svc, port, self.proto)))
+                by_ip = {e.ip: e.port for e in kp.service_endpoints(self.m, svc, sp)}
+                ports = {e.ip: by_ip.get(e.ip, sp.port) for e in eps}
+            else:
+                ports = {e.ip: port for e in eps}
+            if len(eps) > 1:
+                self.notes.append("a client picks each A record with equal share (impl: resolvers rotate the "
+                                  "answer order)")
+            out = []
+            for ep in eps:
+                out.extend(self.to_endpoint(src, hops, prob / len(eps), ep, ports[ep.ip], src.peer))
+            return out
+        if port is None and svc is not None and len(svc.ports) == 1:
+            port = svc.ports[0].port
+        if port is None:
+            raise BadRequest(f"give --port for {name}")
+        out = []
+        for ip in ans.ips:
+            out.extend(self.to_ip(src, hops, prob / len(ans.ips), ip, port))
+        return out
+
+    # -- url: ------------------------------------------------------------------------------------------------
+
+    def to_url(self, src: Source, hops, prob, dest) -> list[Path]:
+        scheme, host, port_s, path = dest.parts
+        port = int(port_s)
+        if src.kind == "pod":
+            self.notes.append(f"from a pod, the URL host {host} is resolved like dns:{host} and the request goes "
+                              f"to port {port}")
+            try:
+                ipaddress.ip_address(host)
+                return self.to_ip(src, hops, prob, host, port)
+            except ValueError:
+                return self.to_name(src, hops, prob, host, port, http=True)
+        from .ingress_trace import trace_ingress  # the Ingress walk lives beside the ingress modules
+        return trace_ingress(self, src, hops, prob, scheme, host, port, path)
+
+
+def _in_ranges(ip: str, ranges) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for r in ranges:
+        try:
+            net = ipaddress.ip_network(r.strip(), strict=False)
+        except ValueError:
+            continue
+        if addr.version == net.version and addr in net:
+            return True
+    return False
