@@ -70,13 +70,14 @@ export const api = {
   clusters: () => request("GET", "/api/clusters/?limit=500"),
   cluster: (id) => request("GET", `/api/clusters/${id}/`),
   createCluster: (name) => request("POST", "/api/clusters/", { name }),
-  snapshots: (clusterId) => request("GET", `/api/clusters/${clusterId}/snapshots/?limit=500`),
+  snapshots: (clusterId) => request("GET", `/api/snapshots/?cluster=${clusterId}&limit=500`),
   snapshot: (id) => request("GET", `/api/snapshots/${id}/`),
   uploadUrl: (clusterId) => `/api/clusters/${clusterId}/upload/`,
-  topology: (clusterId, params) => request("GET", `/api/clusters/${clusterId}/topology/${q(params)}`),
-  search: (clusterId, params) => request("GET", `/api/clusters/${clusterId}/search/${q(params)}`),
-  pod: (clusterId, namespace, name, params) =>
-    request("GET", `/api/clusters/${clusterId}/pods/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${q(params)}`),
+  // Topology, search and pod details are per snapshot (snapshots are immutable).
+  topology: (snapshotId, params) => request("GET", `/api/snapshots/${snapshotId}/topology/${q(params)}`),
+  search: (snapshotId, params) => request("GET", `/api/snapshots/${snapshotId}/search/${q(params)}`),
+  pod: (snapshotId, namespace, name) =>
+    request("GET", `/api/snapshots/${snapshotId}/pods/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/`),
   createTrace: (payload) => request("POST", "/api/traces/", payload),
   trace: (id) => request("GET", `/api/traces/${id}/`),
   rerun: (id) => request("POST", `/api/traces/${id}/rerun/`, {}),

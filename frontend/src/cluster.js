@@ -1,42 +1,40 @@
 // Cluster page: the topology map, the trace builder (autocomplete, port, assumptions, examples) and
-// the pod panel.
+// the pod panel. Everything reads one snapshot: the latest unless the user picks another.
 import { api, items } from "./api.js";
 import { el, clear, $, notice, pageConfig, formatDate, showClusterName } from "./ui.js";
 import { TopologyMap, initMapControls } from "./topology.js";
 import { autocomplete } from "./autocomplete.js";
 import { openPodPanel, initPodPanel } from "./podpanel.js";
 
-function searchHits(clusterId, role) {
-  return async (text) => items(await api.search(clusterId, { q: text, role, limit: 12 }));
-}
+const val = (h) => (typeof h === "string" ? h : h.value);
 
-/** A few traces one click away, chosen from what this cluster actually contains. */
-async function buildExamples(clusterId, submit) {
+/** A few traces one click away, chosen from what this snapshot actually contains. */
+async function buildExamples(snapshotId, submit) {
   const box = $("#examples");
   clear(box);
-  let sources = [];
-  let dests = [];
+  if (!snapshotId) return;
+  const find = async (qtext, role) => items(await api.search(snapshotId, { q: qtext, role, limit: 30 })).map(val);
+  let urls = [];
+  let pods = [];
+  let svcs = [];
   try {
-    [sources, dests] = await Promise.all([searchHits(clusterId, "source")(""), searchHits(clusterId, "destination")("")]);
+    [urls, pods, svcs] = await Promise.all([find("url:", "destination"), find("pod:", "source"), find("svc:", "destination")]);
   } catch {
     return;
   }
-  const val = (h) => (typeof h === "string" ? h : h.value || h.ref || h.id);
-  const sv = sources.map(val);
-  const dv = dests.map(val);
   const examples = [];
-  const url = dv.find((v) => v.startsWith("url:"));
-  if (url) examples.push({ label: `Internet → ${url.slice(4)}`, from: "external:203.0.113.10", to: url });
-  const pods = sv.filter((v) => v.startsWith("pod:"));
-  const svcs = dv.filter((v) => v.startsWith("svc:") && !v.includes("kube-system/") && !v.endsWith("default/kubernetes"));
-  if (pods.length && svcs.length) {
-    const pod = pods[0];
+  if (urls.length) examples.push({ label: `Internet → ${urls[0].slice(4)}`, from: "external:203.0.113.10", to: urls[0] });
+  const appPods = pods.filter((p) => !p.startsWith("pod:kube-system/"));
+  const appSvcs = svcs.filter((s) => !s.startsWith("svc:kube-system/") && s !== "svc:default/kubernetes");
+  if (appPods.length && appSvcs.length) {
+    const pod = appPods[0];
     const podNs = pod.slice(4).split("/")[0];
-    const other = svcs.find((s) => s.slice(4).split("/")[0] !== podNs) || svcs[0];
+    const other = appSvcs.find((s) => s.slice(4).split("/")[0] !== podNs) || appSvcs[0];
     examples.push({ label: `${pod} → ${other}`, from: pod, to: other });
     const [ns, name] = other.slice(4).split("/");
     examples.push({ label: `${pod} → dns:${name}.${ns}`, from: pod, to: `dns:${name}.${ns}` });
   }
+  if (!examples.length) box.append(el("li", { class: "muted" }, "No example: this snapshot has no pods or services yet."));
   examples.slice(0, 4).forEach((ex, i) => box.append(el("li", {},
     el("button", { type: "button", class: "example", id: `example-${i}`, onclick: () => submit(ex) }, `▶ ${ex.label}`))));
 }
@@ -49,16 +47,10 @@ export function init() {
   const fromInput = $("#trace-from");
   const toInput = $("#trace-to");
   const snapSelect = $("#trace-snapshot");
-  autocomplete(fromInput, searchHits(clusterId, "source"));
-  autocomplete(toInput, searchHits(clusterId, "destination"));
+  const hits = (role) => async (text) => (snapSelect.value ? items(await api.search(snapSelect.value, { q: text, role, limit: 12 })) : []);
+  autocomplete(fromInput, hits("source"));
+  autocomplete(toInput, hits("destination"));
   initPodPanel();
-
-  api.snapshots(clusterId).then((data) => {
-    const snaps = items(data);
-    clear(snapSelect);
-    snaps.forEach((s, i) => snapSelect.append(el("option", { value: s.id }, `#${s.number}${i === 0 ? " (latest)" : ""} — ${formatDate(s.created)}`)));
-    if (!snaps.length) $("#map-status").textContent = "This cluster has no snapshot yet: upload manifests on the Clusters page.";
-  }).catch((err) => notice(`Snapshots unavailable: ${err.message}`));
 
   async function runTrace(values) {
     const button = $("#trace-submit");
@@ -66,15 +58,15 @@ export function init() {
     $("#trace-status").textContent = "Tracing…";
     try {
       const payload = {
-        cluster: clusterId,
-        snapshot: snapSelect.value ? Number(snapSelect.value) : undefined,
-        from: values.from,
-        to: values.to,
+        snapshot: Number(snapSelect.value),
+        from: values.from.trim(),
+        to: values.to.trim(),
         protocol: values.protocol || "TCP",
         assumptions: { proxy_mode: values.proxy_mode || "iptables" },
       };
-      if (values.port) payload.port = /^\d+$/.test(values.port) ? Number(values.port) : values.port;
-      if (values.via) payload.via = values.via;
+      const port = String(values.port || "").trim();
+      if (port) payload.port = /^\d+$/.test(port) ? Number(port) : port;
+      if (values.via && values.via.trim()) payload.via = values.via.trim();
       const trace = await api.createTrace(payload);
       window.location.assign(`/traces/${trace.id}/`);
     } catch (err) {
@@ -87,7 +79,7 @@ export function init() {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form).entries());
-    if (!data.from || !data.to) {
+    if (!data.from.trim() || !data.to.trim()) {
       notice("Pick a source and a destination.");
       return;
     }
@@ -100,20 +92,38 @@ export function init() {
     $("#trace-port").value = ex.port || "";
     runTrace({ ...Object.fromEntries(new FormData(form).entries()), ...ex });
   };
-  buildExamples(clusterId, submitExample);
 
-  const map = new TopologyMap($("#map"), clusterId, {
-    onPod: (d) => openPodPanel(clusterId, d.namespace, d.name || d.label.replace(/^\S+\s/, ""), {
+  const map = new TopologyMap($("#map"), null, {
+    onPod: (d) => openPodPanel(map.snapshotId, d.namespace, (d.ref || d.id).replace(/^pod:[^/]*\//, ""), {
       onTraceFrom: (ref) => { fromInput.value = ref; fromInput.focus(); },
       onTraceTo: (ref) => { toInput.value = ref; toInput.focus(); },
     }),
   });
   const controls = initMapControls(map);
-  map.load().then((data) => {
-    controls.fillNamespaces(data);
-    controls.describe(data);
-  }).catch((err) => {
-    $("#map-status").textContent = `The map could not be loaded: ${err.message}`;
-  });
   window.__topologyMap = map;
+
+  async function showSnapshot(snapshotId) {
+    map.snapshotId = snapshotId;
+    map.expanded.clear();
+    buildExamples(snapshotId, submitExample);
+    try {
+      const data = await map.load();
+      controls.fillNamespaces(data);
+      controls.describe(data);
+    } catch (err) {
+      $("#map-status").textContent = `The map could not be loaded: ${err.message}`;
+    }
+  }
+
+  snapSelect.addEventListener("change", () => showSnapshot(snapSelect.value));
+  api.snapshots(clusterId).then((data) => {
+    const snaps = items(data);
+    clear(snapSelect);
+    snaps.forEach((s, i) => snapSelect.append(el("option", { value: s.id }, `#${s.number}${i === 0 ? " (latest)" : ""} — ${formatDate(s.created)}`)));
+    if (!snaps.length) {
+      $("#map-status").textContent = "This cluster has no snapshot yet: upload manifests on the Clusters page.";
+      return;
+    }
+    showSnapshot(snapSelect.value);
+  }).catch((err) => notice(`Snapshots unavailable: ${err.message}`));
 }

@@ -20,6 +20,8 @@ export const KIND_STYLE = {
   namespace: { color: "#dddddd", shape: "round-rectangle", glyph: "" },
   workload: { color: "#8FD1BB", shape: "round-rectangle", glyph: "▦" },
   group: { color: "#8FD1BB", shape: "round-rectangle", glyph: "▦" },
+  "service-group": { color: "#0072B2", shape: "ellipse", glyph: "◎◎" },
+  "node-group": { color: "#56B4E9", shape: "rectangle", glyph: "▣▣" },
 };
 
 export function kindStyle(kind) {

@@ -10,14 +10,14 @@ function table(rows, headers) {
     el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c)))))));
 }
 
-export async function openPodPanel(clusterId, namespace, name, { onTraceFrom, onTraceTo, snapshot } = {}) {
+export async function openPodPanel(snapshotId, namespace, name, { onTraceFrom, onTraceTo } = {}) {
   const panel = $("#pod-panel");
   const body = $("#pod-panel-body");
   clear(body).append(el("p", { class: "muted" }, `Loading ${namespace}/${name}…`));
   panel.hidden = false;
   let pod;
   try {
-    pod = await api.pod(clusterId, namespace, name, { snapshot });
+    pod = await api.pod(snapshotId, namespace, name);
   } catch (err) {
     clear(body).append(el("p", { class: "notice notice-error", role: "alert" }, `Pod ${namespace}/${name}: ${err.message}`));
     return;
@@ -32,14 +32,14 @@ export async function openPodPanel(clusterId, namespace, name, { onTraceFrom, on
     el("p", { class: "actions" },
       el("button", { type: "button", onclick: () => onTraceFrom && onTraceFrom(`pod:${namespace}/${name}`) }, "Trace from this pod"), " ",
       el("button", { type: "button", onclick: () => onTraceTo && onTraceTo(`pod:${namespace}/${name}`) }, "Trace to this pod")),
-    table([["Node", pod.node_name || pod.node || "—"], ["IP", pod.ip || pod.pod_ip || "—"],
+    table([["Node", pod.node_name || pod.node || "—"], ["IP", (pod.ips || [pod.ip]).filter(Boolean).join(", ") || "—"],
       ["Phase", `${pod.phase || ""}${pod.ready === false ? " (not ready)" : ""}`], ["Workload", pod.workload || pod.owner || "—"],
       ["Host network", pod.host_network ? "yes" : "no"]]),
     el("h3", {}, "Labels"), table(labels),
     el("h3", {}, "Network policies selecting it"),
     policies.length
       ? el("ul", {}, policies.map((p) => el("li", {}, el("code", {}, p.namespace ? `${p.namespace}/${p.name}` : p.name),
-        p.policy_types || p.types ? ` — ${(p.policy_types || p.types).join(", ")}` : "")))
+        p.policy_types ? ` — isolates ${p.policy_types.join(" + ")}` : "", p.pod_selector ? el("span", { class: "muted" }, ` (selects ${p.pod_selector})`) : null)))
       : el("p", { class: "muted" }, "None: the pod is not isolated (all traffic allowed)."),
     el("h3", {}, "Service environment variables"), table(env, ["Name", "Value", "Service"]),
     (pod.env_caveats || []).length ? el("ul", { class: "muted" }, pod.env_caveats.map((c) => el("li", {}, c))) : null,

@@ -16,7 +16,7 @@ export function toElements(data) {
     const position = n.position || (d.x !== undefined ? { x: d.x, y: d.y } : undefined);
     const kind = d.kind || d.type || "pod";
     const count = d.count ?? d.size;
-    const aggregate = Boolean(d.aggregate || d.expandable || (count && count > 1 && kind !== "node" && kind !== "namespace"));
+    const aggregate = Boolean(d.expand || d.aggregate);
     const glyph = kindStyle(kind).glyph;
     const name = d.label || d.name || d.id;
     out.push({
@@ -34,9 +34,9 @@ export function toElements(data) {
 }
 
 export class TopologyMap {
-  constructor(container, clusterId, { onPod, onSelect } = {}) {
+  constructor(container, snapshotId, { onPod, onSelect } = {}) {
     this.container = container;
-    this.clusterId = clusterId;
+    this.snapshotId = snapshotId;
     this.expanded = new Set();
     this.filters = {};
     this.onPod = onPod;
@@ -45,9 +45,9 @@ export class TopologyMap {
   }
 
   async load() {
-    const params = { ...this.filters, expand: [...this.expanded] };
+    const params = { ...this.filters, expand: [...this.expanded].join(",") };
     const t0 = performance.now();
-    const data = await api.topology(this.clusterId, params);
+    const data = await api.topology(this.snapshotId, params);
     const t1 = performance.now();
     const elements = toElements(data);
     const knownIds = new Set(elements.filter((e) => e.group === "nodes").map((e) => e.data.id));
@@ -77,9 +77,10 @@ export class TopologyMap {
   async activate(node) {
     const d = node.data();
     if (d.aggregate) {
-      this.expanded.add(d.id);
+      this.expanded.add(d.expand || d.id);
       await this.load().catch((err) => notice(`Could not expand ${d.label}: ${err.message}`));
     } else if (d.kind === "pod" && this.onPod) {
+      // element ids and refs are "pod:NS/NAME"
       this.onPod(d);
     } else if (this.onSelect) {
       this.onSelect(d);
@@ -119,8 +120,8 @@ export function initMapControls(map) {
   const status = $("#map-status");
   const describe = (data) => {
     const t = map.timing;
-    const truncated = data.truncated ? " (aggregated: click a group or press Enter on it in the list to expand)" : "";
-    status.textContent = `${t.elements} elements drawn${truncated}; fetched in ${t.fetchMs} ms, drawn in ${t.drawMs} ms.`;
+    const total = data.total ? ` (${data.total.pods} pods, ${data.total.services} services)` : "";
+    status.textContent = `${t.elements} elements drawn${total}; fetched in ${t.fetchMs} ms, drawn in ${t.drawMs} ms. ${data.message || ""}`;
   };
   const showResults = (nodes) => {
     clear(results);
@@ -141,15 +142,16 @@ export function initMapControls(map) {
     const found = map.highlight(qv);
     if (qv && !found.length && qv.length >= 2) {
       // Not drawn (inside a collapsed group, or filtered): ask the server.
-      map.filters.q = qv;
+      map.filters.name = qv;
       describe(await map.load());
       showResults(map.highlight(qv));
-      delete map.filters.q;
+      delete map.filters.name;
     } else showResults(found);
   }, 250));
   $("#collapse-all").addEventListener("click", async () => describe(await map.collapseAll()));
   return { describe, fillNamespaces: (data) => {
     const current = nsSelect.value;
+    if (current) return;
     clear(nsSelect).append(el("option", { value: "" }, "all namespaces"));
     namespacesOf(data).forEach((ns) => nsSelect.append(el("option", { value: ns }, ns)));
     nsSelect.value = current;
