@@ -1,0 +1,243 @@
+"""Ingress: class → controller → host/path rule → backend (SEMANTICS §D), the engine's public entry points.
+
+- `route_request(model, host, path, scheme, controller=None) -> RouteDecision` — which rule answers, why,
+  the backend Service port, TLS, and how the controller reaches the pods.
+- `find_entry(model, host, path, scheme, via=None, port=None) -> Entry` — from outside: which controller
+  exposure (LB address, externalIP, NodePort, hostNetwork/hostPort, cloud LB) the client enters, plus the
+  route taken there.
+- `controllers_for_ingress(model, ingress) -> list[Controller]`, `resolve_class`, `discover_controllers`.
+
+The rules live in `ingress_routing.py` (D3–D8) and `ingress_controllers.py` (D1, D2, D9); this module only
+chooses the controller and stitches the two together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cluster import ClusterModel
+from .ingress_controllers import (
+    CLOUD_CONTROLLERS, ClassResolution, Controller, Exposure, LEGACY_CLASS_ANNOTATION, backend_mode,
+    controllers_for_ingress, discover_controllers, handles, ingresses_for_controller, resolve_class,
+)
+from .ingress_routing import (
+    ASSUMPTIONS, RouteDecision, TLSInfo, host_matches, normalize_host, path_matches, route_in, split_url,
+)
+from .model import Ingress
+
+__all__ = [
+    "route_request", "find_entry", "Entry", "RouteDecision", "TLSInfo", "Controller", "Exposure",
+    "ClassResolution", "controllers_for_ingress", "discover_controllers", "resolve_class",
+    "ingresses_for_controller", "host_matches", "path_matches", "normalize_host", "split_url", "ASSUMPTIONS",
+    "LEGACY_CLASS_ANNOTATION", "CLOUD_CONTROLLERS", "all_controllers", "backend_endpoints", "BackendEndpoint",
+]
+
+
+def _rank(d: RouteDecision) -> tuple[int, int]:
+    """How specifically a controller's routing caught the request: a host rule beats a host-less rule
+    beats a default backend beats nothing."""
+    if not d.matched:
+        return (0, 0)
+    if d.via_default_backend:
+        return (1, 1 if d.server != "_" else 0)
+    return (3, 0) if d.server != "_" else (2, 0)
+
+
+def all_controllers(model: ClusterModel) -> list[Controller]:
+    """In-cluster controllers plus one cloud-managed controller per cloud kind that some Ingress uses."""
+    ctrls = list(discover_controllers(model))
+    seen = set()
+    for ing in model.ingresses:
+        for c in controllers_for_ingress(model, ing):
+            if c.cloud_managed and c.kind not in seen:
+                seen.add(c.kind)
+                ctrls.append(c)
+    return ctrls
+
+
+def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> RouteDecision:
+    d.controller = ctrl
+    if ctrl is not None and d.service is not None and not d.backend_problem:
+        mode, detail, problem = backend_mode(ctrl, d.ingress, d.service, d.service_port)
+        d.backend_mode, d.backend_mode_detail = mode, detail
+        if problem:
+            d.backend_problem = problem
+            d.backend_detail = detail
+    if ctrl is not None and ctrl.kind == "ingress-nginx" and d.scheme == "http" and d.matched:
+        if any(any(host_matches(h, d.host) for h in t.hosts) for t in d.ingress.tls) and d.host:
+            d.warnings.append(
+                f"ingress-nginx redirects plain HTTP for {d.host!r} to HTTPS (308) because Ingress "
+                f"{d.ingress.key} has TLS for it (unless nginx.ingress.kubernetes.io/ssl-redirect: \"false\"); "
+                "the redirected request takes the same route")
+    return d
+
+
+def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
+                  controller: Controller | None = None) -> RouteDecision:
+    """Route an HTTP(S) request. With `controller`, only the Ingresses that controller handles count (the
+    client entered through it); without, every controller is tried and the most specific match wins
+    (host rule > host-less rule > default backend), since from outside the Host picks the Ingress.
+
+    No controller serving a matching Ingress ⇒ reason `no-ingress-controller`; nothing matching at all ⇒
+    `ingress-no-match`.
+    """
+    if controller is not None:
+        d = route_in(model, ingresses_for_controller(model, controller), host, path, scheme)
+        d = _finish(model, d, controller)
+        if not d.matched:
+            _explain_orphans(model, d, controller)
+        return d
+    best: RouteDecision | None = None
+    best_ctrl = None
+    for ctrl in all_controllers(model):
+        ings = ingresses_for_controller(model, ctrl)
+        if not ings:
+            continue
+        d = route_in(model, ings, host, path, scheme)
+        if best is None or _rank(d) > _rank(best):
+            best, best_ctrl = d, ctrl
+    if best is not None and best.matched:
+        return _finish(model, best, best_ctrl)
+    # Nothing routes it: is there an Ingress that would, if only a controller served it?
+    orphans = [i for i in model.ingresses if not controllers_for_ingress(model, i)]
+    if orphans:
+        d = route_in(model, orphans, host, path, scheme)
+        if d.matched:
+            res = resolve_class(model, d.ingress)
+            d.matched = False
+            d.reason = "no-ingress-controller"
+            d.backend_problem = None
+            if res.admitted:
+                want = (f"IngressClass {res.class_name} (spec.controller {res.controller!r})" if res.ingress_class
+                        else f"class {res.class_name!r}" if res.class_name else "class-less Ingresses")
+                d.why = (f"{d.why[:-1]}, but {res.detail}, and no controller pod in the cluster serves {want}: "
+                         f"the Ingress does nothing (D1). Deploy a controller for that class or change the "
+                         f"Ingress's class.")
+            else:
+                d.why = f"{d.why[:-1]}, but {res.detail}."
+            return d
+    if best is None:
+        best = route_in(model, [], host, path, scheme)
+        if not model.ingresses:
+            best.why = "there is no Ingress in the cluster, so nothing routes this request."
+        return best
+    # The client still reaches a controller (which answers 404): keep it, so the trace can show the entry.
+    return _finish(model, best, best_ctrl)
+
+
+def _explain_orphans(model: ClusterModel, d: RouteDecision, ctrl: Controller) -> None:
+    orphans = [i for i in model.ingresses if not controllers_for_ingress(model, i)]
+    if not orphans:
+        return
+    od = route_in(model, orphans, d.host, d.path, d.scheme)
+    if od.matched and od.ingress is not None:
+        res = resolve_class(model, od.ingress)
+        d.why += (f" (Ingress {od.ingress.key} would match, but {ctrl.describe()} does not handle it: "
+                  f"{res.detail}.)")
+
+
+@dataclass(slots=True)
+class Entry:
+    """Where a client outside the cluster enters for a URL, and what happens there."""
+
+    decision: RouteDecision
+    controller: Controller | None
+    exposure: Exposure | None
+    reason: str | None  # a REASON code when the client cannot even enter (e.g. no-ingress-controller)
+    detail: str
+
+    def to_dict(self) -> dict:
+        return {"decision": self.decision.to_dict(),
+                "controller": self.controller.name if self.controller else None,
+                "exposure": self.exposure.to_dict() if self.exposure else None,
+                "reason": self.reason, "detail": self.detail}
+
+
+def _exposure_at(model: ClusterModel, ctrl: Controller, address: str, port: int | None) -> Exposure | None:
+    for e in ctrl.exposures:
+        same_port = port is None or e.port == port
+        if not same_port:
+            continue
+        if e.kind == "node-port":
+            node = model.node_by_ip.get(address)
+            if node is not None:
+                return Exposure("node-port", address, e.port, e.scheme, e.service, node.name, e.target_port,
+                                f"NodePort {e.port} of Service {e.service} on node {node.name} ({address})")
+        elif e.kind == "cloud-load-balancer":
+            if address and not model.node_by_ip.get(address):
+                return Exposure("cloud-load-balancer", address, e.port, e.scheme, None, None, None,
+                                e.detail.replace("its address is in the Ingress status, not in this snapshot; "
+                                                 "pass --via to name it", f"at {address} (--via)"))
+        elif e.address == address:
+            return e
+    return None
+
+
+def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
+               via: str | None = None, port: int | None = None) -> Entry:
+    """From outside: route the request, then pick the controller exposure the client sends to.
+
+    `via` (an address, optionally with `port`) overrides the default entry — e.g. one node's NodePort —
+    and then only that controller's Ingresses count. Without `via` the entry is the matching Ingress's
+    controller's LoadBalancer address, else externalIP, else NodePort on the first ready node, else a
+    hostNetwork/hostPort node (CONTRACT, url destination).
+    """
+    scheme = (scheme or "http").lower()
+    if via:
+        for ctrl in all_controllers(model):
+            e = _exposure_at(model, ctrl, via, port)
+            if e is None and port is None:
+                continue
+            if e is not None:
+                d = route_request(model, host, path, scheme, controller=ctrl)
+                return Entry(d, ctrl, e, d.reason, f"the client enters {ctrl.describe()} through {e.detail}")
+        d = route_request(model, host, path, scheme)
+        return Entry(d, None, None, None,
+                     f"{via}{':' + str(port) if port else ''} is not an entry of any ingress controller "
+                     "(load balancer, externalIP, NodePort, hostNetwork or hostPort)")
+    d = route_request(model, host, path, scheme)
+    ctrl = d.controller if isinstance(d.controller, Controller) else None
+    if ctrl is None:
+        return Entry(d, None, None, d.reason, d.why)
+    e = ctrl.default_exposure(scheme, port)
+    if e is None and port is not None:
+        e = ctrl.default_exposure(scheme)
+    if e is None:
+        internal = [x for x in ctrl.exposures if x.kind == "cluster-ip"]
+        detail = (f"{ctrl.describe()} has no entry from outside the cluster for {scheme}"
+                  + (f" (only {internal[0].detail})" if internal else "")
+                  + "; expose it with a LoadBalancer or NodePort Service, or hostNetwork/hostPort")
+        return Entry(d, ctrl, None, None, detail)
+    return Entry(d, ctrl, e, None, f"the client enters {ctrl.describe()} through {e.detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendEndpoint:
+    address: str
+    port: int
+    pod: object | None  # model.Pod when the address is a known pod
+    node_name: str = ""
+
+
+def backend_endpoints(model: ClusterModel, decision: RouteDecision) -> list[BackendEndpoint]:
+    """The endpoints an in-cluster controller proxies to for the chosen Service port: every ready endpoint
+    of the Service's EndpointSlices whose port has the Service port's name (the EndpointSlice port name is
+    the Service port name; the number is the resolved targetPort). Controllers balance over all of them
+    (load_balancing.feature); kube-proxy is not involved (D9, impl)."""
+    svc, sp = decision.service, decision.service_port
+    if svc is None or sp is None:
+        return []
+    out: list[BackendEndpoint] = []
+    seen: set[tuple[str, int]] = set()
+    for sl in model.slices_by_service.get(svc.key, []):
+        port = next((p.port for p in sl.ports if p.name == sp.name and p.protocol == sp.protocol), None)
+        if port is None:
+            continue
+        for ep in sl.endpoints:
+            if ep.ready is False:
+                continue
+            for addr in ep.addresses[:1]:  # one address per endpoint is used (EndpointSlice semantics)
+                if (addr, port) in seen:
+                    continue
+                seen.add((addr, port))
+                out.append(BackendEndpoint(addr, port, model.pod_by_ip.get(addr), ep.node_name))
+    return sorted(out, key=lambda e: (e.address, e.port))
