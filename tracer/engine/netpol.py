@@ -52,6 +52,9 @@ HOSTNETWORK_ASSUMPTION = (
 NOT_ENFORCED_ASSUMPTION = (
     "the CNI is assumed not to enforce NetworkPolicy (cni_enforces_policy=false), so policies are "
     "not applied")
+HOSTNETWORK_AS_POD_ASSUMPTION = (
+    "(impl) hostNetwork pods are treated like other pods: selected by policies and matched by "
+    "podSelector/namespaceSelector peers (the network-config-analyzer's reading)")
 ASSUMPTIONS = (IPBLOCK_POD_ASSUMPTION, HOSTNETWORK_ASSUMPTION)
 
 
@@ -303,16 +306,23 @@ class PolicyEngine:
     oracle's reading); `True` models CNIs such as Calico that match pod IPs too.
     """
 
-    def __init__(self, model: ClusterModel, *, enforced: bool = True, ipblock_matches_pods: bool = False):
+    def __init__(self, model: ClusterModel, *, enforced: bool = True, ipblock_matches_pods: bool = False,
+                 host_network_as_node: bool = True):
         self.model = model
         self.enforced = enforced
         self.ipblock_matches_pods = ipblock_matches_pods
+        self.host_network_as_node = host_network_as_node
         self._blocks: dict[int, _CompiledBlock] = {}
         self._selecting: dict[str, tuple[list[NetworkPolicy], list[NetworkPolicy]]] = {}
         self._ns_labels: dict[str, dict[str, str]] = {}
         self.assumptions = (
             (IPBLOCK_POD_ASSUMPTION,) if not ipblock_matches_pods else
-            ("(impl) ipBlock peers also match pod IPs (as Calico and Cilium do)",)) + (HOSTNETWORK_ASSUMPTION,)
+            ("(impl) ipBlock peers also match pod IPs (as Calico and Cilium do)",)) + (
+            (HOSTNETWORK_ASSUMPTION,) if host_network_as_node else (HOSTNETWORK_AS_POD_ASSUMPTION,))
+
+    def _node_like(self, pod: Pod | None) -> bool:
+        """A hostNetwork pod is policy-wise its node (HOSTNETWORK_ASSUMPTION), unless configured otherwise."""
+        return pod is not None and pod.host_network and self.host_network_as_node
 
     # -- selection (E2, E3) --------------------------------------------------------------------
 
@@ -327,7 +337,7 @@ class PolicyEngine:
         got = self._selecting.get(pod.key)
         if got is None:
             ing, eg = [], []
-            if not pod.host_network:
+            if not self._node_like(pod):
                 for pol in self.model.policies_by_namespace.get(pod.namespace, ()):
                     if pol.pod_selector.matches(pod.labels):
                         types = effective_policy_types(pol)
@@ -340,7 +350,7 @@ class PolicyEngine:
 
     def selecting(self, pod: Pod) -> list[NetworkPolicy]:
         """Every policy of the pod's namespace whose podSelector selects it (any direction)."""
-        if pod.host_network:
+        if self._node_like(pod):
             return []
         return [p for p in self.model.policies_by_namespace.get(pod.namespace, ())
                 if p.pod_selector.matches(pod.labels)]
@@ -356,7 +366,7 @@ class PolicyEngine:
     def _peer_matches(self, peer: PolicyPeer, policy_ns: str, other: Peer) -> bool:
         """E7: does one `from`/`to` item describe the other end of the packet?"""
         pod = other.pod
-        as_pod = pod is not None and not pod.host_network
+        as_pod = pod is not None and not self._node_like(pod)
         if peer.ip_block is not None:
             if as_pod and not self.ipblock_matches_pods:
                 return False
@@ -387,7 +397,7 @@ class PolicyEngine:
                 node = src.node_name
                 if not node and src.ip in self.model.node_by_ip:
                     node = self.model.node_by_ip[src.ip].name
-            elif src.pod.host_network:
+            elif self._node_like(src.pod):
                 node = src.pod.node_name
             if node and node == dst.pod.node_name:
                 return (f"traffic from the pod's own node {node} (kubelet probes, hostNetwork pods) is always "
@@ -418,7 +428,7 @@ class PolicyEngine:
             return PolicyDecision(True, False, (), None,
                                   f"{subject.describe()} is not a pod, so no NetworkPolicy governs its {direction}.",
                                   self.assumptions, direction)
-        if pod.host_network:
+        if self._node_like(pod):
             return PolicyDecision(True, False, (), None,
                                   f"pod {pod.key} uses hostNetwork, so no NetworkPolicy isolates it for "
                                   f"{direction}: {HOSTNETWORK_ASSUMPTION}.", self.assumptions, direction)
@@ -434,7 +444,7 @@ class PolicyEngine:
                 True, False, (), None,
                 f"No NetworkPolicy in namespace {pod.namespace} selects pod {pod.key} for {direction}, so all "
                 f"{direction} is allowed (E2).", self.assumptions, direction)
-        dst_pod = dst.pod if dst.pod is not None and not dst.pod.host_network else None
+        dst_pod = dst.pod if not self._node_like(dst.pod) else None
         peer_only: list[tuple[NetworkPolicy, int, PolicyRule]] = []  # peer matched, port did not
         for pol in pols:
             rules = pol.ingress if direction == "ingress" else pol.egress
@@ -486,13 +496,13 @@ class PolicyEngine:
             return Connections.everything()
         subject, other = (src, dst) if direction == "egress" else (dst, src)
         pod = subject.pod
-        if pod is None or pod.host_network or self._always_allowed(src, dst, direction):
+        if pod is None or self._node_like(pod) or self._always_allowed(src, dst, direction):
             return Connections.everything()
         ing, eg = self._isolating(pod)
         pols = ing if direction == "ingress" else eg
         if not pols:
             return Connections.everything()
-        dst_pod = dst.pod if dst.pod is not None and not dst.pod.host_network else None
+        dst_pod = dst.pod if not self._node_like(dst.pod) else None
         acc: dict[str, list[tuple[int, int]]] = {}
         for pol in pols:
             for rule in (pol.ingress if direction == "ingress" else pol.egress):
