@@ -1,2 +1,11 @@
 """API routes of this app (mounted under /api/)."""
-urlpatterns: list = []
+from rest_framework.routers import DefaultRouter
+
+from .views import ClusterViewSet, SnapshotViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("snapshots", SnapshotViewSet, basename="snapshot")
+
+urlpatterns = router.urls

@@ -1,6 +1,112 @@
-"""DRF exception handler: every client mistake becomes a 4xx with a message saying what to fix."""
+"""One error shape for the whole API, and the exception handler that produces it.
+
+Why: a client mistake (a bad SOURCE, an unknown cluster, a manifest with a wrong field) must come
+back as a 4xx whose message says what to fix — never as a 500. Every error body is
+`{"detail": str, "code": str, "errors": …}`; `errors` carries field-level detail when there is some
+(serializer field errors, or the importer's file/document/object/field list).
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from tracer.engine.errors import BadRequest, TracerError
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx/5xx response."""
+
+    detail = serializers.CharField(help_text="What went wrong and what to change.")
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid`, `not_found`, "
+                                           "`manifest_error`, `payload_too_large`.")
+    errors = serializers.JSONField(required=False, help_text="Field-level detail: {field: [messages]} for "
+                                   "request validation, or a list of {file, document, kind, name, field, "
+                                   "problem} for manifest errors.")
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than this server accepts."
+    default_code = "payload_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This feature is not available on this server right now."
+    default_code = "unavailable"
+
+
+def manifest_error_entry(exc) -> dict:
+    """The importer's ManifestError as a JSON object: file, document, item, kind, namespace, name, field,
+    problem, message."""
+    if hasattr(exc, "to_dict"):
+        return exc.to_dict()
+    return {key: getattr(exc, key, None) for key in ("file", "document", "kind", "name", "field", "problem")}
+
+
+def _flatten(data, prefix="") -> list[str]:
+    """DRF's nested error dict → "field: message" lines, for a one-line `detail`."""
+    if isinstance(data, dict):
+        out = []
+        for key, value in data.items():
+            name = key if key != "non_field_errors" else ""
+            out.extend(_flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
+        return out
+    if isinstance(data, list):
+        out = []
+        for i, value in enumerate(data):
+            if isinstance(value, dict | list):
+                out.extend(_flatten(value, f"{prefix}[{i}]"))
+            else:
+                out.extend(_flatten(value, prefix))
+        return out
+    return [f"{prefix}: {data}" if prefix else str(data)]
+
+
+def _body(detail: str, code: str, errors=None) -> dict:
+    body = {"detail": detail, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    return body
 
 
 def exception_handler(exc, context):
-    return drf_exception_handler(exc, context)
+    """Map our domain errors to 4xx, then let DRF handle its own and reshape the body."""
+    if hasattr(exc, "problem") and isinstance(exc, TracerError):  # the importer's ManifestError
+        return Response(_body(f"Invalid manifest: {exc}", "manifest_error", [manifest_error_entry(exc)]),
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, TracerError) and getattr(exc, "http_status", None) == 503:
+        return Response(_body(str(exc), "unavailable"), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, BadRequest | TracerError):
+        return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The upload is larger than this server accepts: {exc}")
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or "Malformed request.")
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+    if isinstance(exc, Http404 | PermissionDenied):
+        code = "not_found" if isinstance(exc, Http404) else "permission_denied"
+        response.data = _body(str(response.data.get("detail", "")), code)
+        return response
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        lines = _flatten(data)
+        response.data = _body("Invalid request: " + "; ".join(lines), "invalid", data)
+    elif isinstance(data, dict) and "detail" in data:
+        detail = data["detail"]
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = _body(str(detail), str(code))
+    else:
+        response.data = _body("; ".join(_flatten(data)), getattr(exc, "default_code", "error"), data)
+    return response

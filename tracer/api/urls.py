@@ -1,2 +1,16 @@
 """API routes of this app (mounted under /api/)."""
-urlpatterns: list = []
+from django.urls import path, re_path
+from rest_framework.routers import DefaultRouter
+
+from .views import MeView, SharedTraceView, TokenView, TraceViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("traces", TraceViewSet, basename="trace")
+
+urlpatterns = [
+    *router.urls,
+    re_path(r"^share/(?P<slug>[A-Za-z0-9_-]{1,64})/?$", SharedTraceView.as_view(), name="shared-trace"),
+    path("tokens/", TokenView.as_view(), name="api-token"),
+    path("me/", MeView.as_view(), name="api-me"),
+]

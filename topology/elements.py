@@ -1,0 +1,247 @@
+"""The graph the browser draws: cytoscape elements with server-computed, layered positions.
+
+Why on the server: a 5,000-node / 150,000-pod snapshot cannot be sent to a browser and laid out there.
+The server aggregates (namespace → workload → pod, and all nodes into one element when there are
+many), expands only what the user asked for (`expand`), filters, positions every element in its
+layer, and caps the payload — saying so when it did.
+
+Layers, top to bottom, follow a packet from outside in:
+    external → load balancers / ingresses → nodes → kube-proxy → services → pods
+Edges are what forwards to what: client → LB/Ingress, LB → node (NodePort), node → kube-proxy,
+kube-proxy → service (ClusterIP rules), Ingress → backend service, service → its endpoints' pods
+(from EndpointSlices, so selector-less services and derived slices draw the same way).
+
+Element ids are stable across requests (`pod:NS/NAME`, `svc:NS/NAME`, `workload:NS/KIND/NAME`,
+`ns:NS`, `services:NS`, `node:NAME`, `nodes`, `lb:NS/NAME`, `ingress:NS/NAME`, `kube-proxy`,
+`external`), and an aggregate carries the `expand` token that opens it.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from tracer.engine.cluster import ClusterModel
+from tracer.engine.model import Pod, Service
+
+LAYERS = ("external", "edge", "node", "kube-proxy", "service", "pod")
+LAYER_GAP = 180  # vertical distance between layers
+ROW_GAP = 70  # between wrapped rows inside a layer
+COL_GAP = 150  # between elements in a row
+ROW_WIDTH = 40  # elements per row before wrapping
+NODE_AGGREGATE_ABOVE = 30  # more nodes than this draw as one "nodes" element unless expanded
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 5000
+
+
+@dataclass
+class Filters:
+    namespaces: tuple[str, ...] = ()
+    label: tuple[str, str | None] | None = None  # (key, value) or (key, None) for "has key"
+    name: str = ""
+    expand: frozenset[str] = frozenset()
+    limit: int = DEFAULT_LIMIT
+
+    @staticmethod
+    def parse_label(text: str) -> tuple[str, str | None] | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        key, sep, value = text.partition("=")
+        return (key.strip(), value.strip() if sep else None)
+
+
+@dataclass
+class _Graph:
+    nodes: dict[str, dict] = field(default_factory=dict)
+    edges: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def node(self, id_: str, layer: str, label: str, kind: str, **data) -> str:
+        if id_ not in self.nodes:
+            self.nodes[id_] = {"id": id_, "label": label, "kind": kind, "layer": layer, **data}
+        return id_
+
+    def edge(self, src: str, dst: str, kind: str) -> None:
+        key = (src, dst)
+        if key in self.edges:
+            self.edges[key]["count"] += 1
+        else:
+            self.edges[key] = {"id": f"{src}->{dst}", "source": src, "target": dst, "kind": kind, "count": 1}
+
+
+def _pod_matches(pod: Pod, f: Filters) -> bool:
+    if f.namespaces and pod.namespace not in f.namespaces:
+        return False
+    if f.label:
+        key, value = f.label
+        if key not in pod.labels or (value is not None and pod.labels[key] != value):
+            return False
+    if f.name and f.name not in pod.name and f.name not in pod.workload_name:
+        return False
+    return True
+
+
+def _service_matches(svc: Service, f: Filters) -> bool:
+    if f.namespaces and svc.namespace not in f.namespaces:
+        return False
+    if f.label:
+        key, value = f.label
+        labels = {**(svc.selector or {}), **svc.labels}
+        if key not in labels or (value is not None and labels[key] != value):
+            return False
+    if f.name and f.name not in svc.name:
+        return False
+    return True
+
+
+def topology_elements(model: ClusterModel, filters: Filters | None = None) -> dict:
+    """Cytoscape-ready elements for one snapshot; see the module docstring for the layers."""
+    f = filters or Filters()
+    expand_all = "all" in f.expand
+    expanded_ns = set(f.namespaces) | {t[3:] for t in f.expand if t.startswith("ns:")}
+    g = _Graph()
+
+    def ns_open(ns: str) -> bool:
+        return expand_all or ns in expanded_ns
+
+    # --- pods: namespace → workload → pod --------------------------------------------------------
+    pods = [p for p in model.objects.pods if _pod_matches(p, f)]
+    pod_element: dict[str, str] = {}  # pod key → id of the element that draws it
+    ns_counts = Counter(p.namespace for p in pods)
+    wl_counts = Counter((p.namespace, p.workload_kind, p.workload_name) for p in pods if p.workload_kind)
+    for pod in pods:
+        if not ns_open(pod.namespace):
+            pod_element[pod.key] = g.node(f"ns:{pod.namespace}", "pod", pod.namespace, "namespace",
+                                          namespace=pod.namespace, count=ns_counts[pod.namespace],
+                                          expand=f"ns:{pod.namespace}")
+            continue
+        if pod.workload_kind:
+            wl_id = f"workload:{pod.namespace}/{pod.workload_kind}/{pod.workload_name}"
+            if not (expand_all or wl_id in f.expand):
+                key = (pod.namespace, pod.workload_kind, pod.workload_name)
+                pod_element[pod.key] = g.node(wl_id, "pod", pod.workload_name, "workload",
+                                              namespace=pod.namespace, workload_kind=pod.workload_kind,
+                                              count=wl_counts[key], expand=wl_id)
+                continue
+        pod_element[pod.key] = g.node(f"pod:{pod.key}", "pod", pod.name, "pod", namespace=pod.namespace,
+                                      ip=pod.ip or "", node=pod.node_name, phase=pod.phase, ready=pod.ready,
+                                      ref=f"pod:{pod.key}")
+
+    # --- services ----------------------------------------------------------------------------------
+    services = [s for s in model.objects.services if _service_matches(s, f)]
+    svc_ns_counts = Counter(s.namespace for s in services)
+    svc_element: dict[str, str] = {}
+    for svc in services:
+        if ns_open(svc.namespace):
+            svc_element[svc.key] = g.node(f"svc:{svc.key}", "service", svc.name, "service",
+                                          namespace=svc.namespace, type=svc.type,
+                                          cluster_ip=svc.cluster_ip or "", ref=f"svc:{svc.key}")
+        else:
+            svc_element[svc.key] = g.node(f"services:{svc.namespace}", "service",
+                                          f"{svc.namespace} services", "service-group", namespace=svc.namespace,
+                                          count=svc_ns_counts[svc.namespace], expand=f"ns:{svc.namespace}")
+
+    # --- nodes, kube-proxy, external, edge ------------------------------------------------------------
+    node_names = sorted(model.nodes)
+    nodes_open = expand_all or "nodes" in f.expand or len(node_names) <= NODE_AGGREGATE_ABOVE
+    node_ids = []
+    if nodes_open:
+        for name in node_names:
+            node = model.nodes[name]
+            node_ids.append(g.node(f"node:{name}", "node", name, "node", ip=node.internal_ip or "",
+                                   ready=node.ready, zone=node.zone, ref=f"node:{name}"))
+    elif node_names:
+        node_ids.append(g.node("nodes", "node", f"{len(node_names)} nodes", "node-group",
+                               count=len(node_names), expand="nodes"))
+    kube_proxy = g.node("kube-proxy", "kube-proxy", "kube-proxy (every node)", "kube-proxy") if node_ids else None
+    for nid in node_ids:
+        g.edge(nid, kube_proxy, "node")
+
+    external = None
+    for svc in services:
+        entry_ips = [i.ip or i.hostname for i in svc.lb_ingress] + list(svc.external_ips)
+        if svc.type == "LoadBalancer" or svc.external_ips:
+            external = external or g.node("external", "external", "clients outside the cluster", "external")
+            lb = g.node(f"lb:{svc.key}", "edge", ", ".join(entry_ips) or f"{svc.name} (pending)", "load-balancer",
+                        namespace=svc.namespace, service=svc.key)
+            g.edge(external, lb, "external")
+            for nid in node_ids:
+                g.edge(lb, nid, "load-balancer")
+            g.edge(lb, svc_element[svc.key], "load-balancer")
+        elif svc.type == "NodePort":
+            external = external or g.node("external", "external", "clients outside the cluster", "external")
+            for nid in node_ids:
+                g.edge(external, nid, "external")
+        if kube_proxy and svc.type != "ExternalName" and not svc.headless:
+            g.edge(kube_proxy, svc_element[svc.key], "kube-proxy")
+
+    for ing in model.ingresses:
+        if f.namespaces and ing.namespace not in f.namespaces:
+            continue
+        external = external or g.node("external", "external", "clients outside the cluster", "external")
+        hosts = sorted({r.host for r in ing.rules if r.host})
+        ing_id = g.node(f"ingress:{ing.key}", "edge", ", ".join(hosts) or ing.name, "ingress",
+                        namespace=ing.namespace, ref=f"ingress:{ing.key}")
+        g.edge(external, ing_id, "external")
+        backends = [p.backend for r in ing.rules for p in r.paths]
+        if ing.default_backend:
+            backends.append(ing.default_backend)
+        for b in backends:
+            target = svc_element.get(f"{ing.namespace}/{b.service_name}") if b.service_name else None
+            if target:
+                g.edge(ing_id, target, "ingress")
+
+    # --- service → pods, from EndpointSlices -----------------------------------------------------------
+    for svc in services:
+        src = svc_element[svc.key]
+        for sl in model.slices_by_service.get(svc.key, ()):
+            for ep in sl.endpoints:
+                pod_key = f"{ep.target_namespace}/{ep.target_name}" if ep.target_kind == "Pod" else None
+                if pod_key is None or pod_key not in pod_element:
+                    pod = next((model.pod_by_ip[a] for a in ep.addresses if a in model.pod_by_ip), None)
+                    pod_key = pod.key if pod else None
+                target = pod_element.get(pod_key) if pod_key else None
+                if target:
+                    g.edge(src, target, "endpoint")
+
+    return _layout(g, f, total_pods=len(pods), total_services=len(services))
+
+
+def _layout(g: _Graph, f: Filters, *, total_pods: int, total_services: int) -> dict:
+    """Positions per layer (wrapped rows, centred), then the element cap."""
+    by_layer: dict[str, list[dict]] = defaultdict(list)
+    for node in g.nodes.values():
+        by_layer[node["layer"]].append(node)
+    limit = max(1, min(int(f.limit or DEFAULT_LIMIT), MAX_LIMIT))
+    kept: list[dict] = []
+    y = 0
+    layers = []
+    truncated = False
+    for layer in LAYERS:
+        items = sorted(by_layer.get(layer, []), key=lambda n: (n.get("namespace", ""), n["kind"], n["label"]))
+        room = limit - len(kept)
+        if len(items) > room:
+            truncated = True
+            items = items[:max(room, 0)]
+        rows = max(1, -(-len(items) // ROW_WIDTH))
+        layers.append({"name": layer, "y": y, "count": len(items)})
+        for i, node in enumerate(items):
+            row, col = divmod(i, ROW_WIDTH)
+            in_row = min(ROW_WIDTH, len(items) - row * ROW_WIDTH)
+            node["position"] = {"x": (col - (in_row - 1) / 2) * COL_GAP, "y": y + row * ROW_GAP}
+            kept.append(node)
+        y += LAYER_GAP + (rows - 1) * ROW_GAP
+    ids = {n["id"] for n in kept}
+    edges = [e for e in g.edges.values() if e["source"] in ids and e["target"] in ids]
+    return {
+        "elements": {
+            "nodes": [{"data": {k: v for k, v in n.items() if k != "position"}, "position": n["position"]}
+                      for n in kept],
+            "edges": [{"data": e} for e in edges],
+        },
+        "layers": layers,
+        "truncated": truncated,
+        "message": (f"Showing {len(kept)} of {len(g.nodes)} elements (limit {limit}): filter by namespace, "
+                    "label or name, or expand less." if truncated else ""),
+        "limit": limit,
+        "total": {"elements": len(g.nodes), "pods": total_pods, "services": total_services},
+    }

@@ -1,0 +1,262 @@
+"""Coordination for traces: run and store one, re-run it on the latest snapshot, share it.
+
+Why stored traces are copies, not references (NetBox's CablePath): a Trace keeps the request, the
+full result JSON and the snapshot it ran on. Snapshots are immutable and a re-import creates a new
+one, so a stored trace never changes; "what changed since" is answered by re-running the same
+request on the latest snapshot into a *new* Trace (`rerun_of` → the original) and diffing the two.
+
+Access follows the cluster (topology.services.visible_clusters): whoever may read a cluster may read
+its traces. Share links are the one deliberate exception, and expose only the trace and the
+objects it passed through (`share_payload`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+
+from topology.models import Snapshot
+from tracer.engine.errors import TracerError
+from tracer.models import Trace, TraceObject, new_share_slug
+
+
+class EngineUnavailable(TracerError):
+    """A part of the engine is not installed/ready on this server (→ 503, not a client mistake)."""
+
+    http_status = 503
+
+
+# Hop kinds / id prefixes → the object kind recorded in TraceObject (the API's `object=` filter).
+_PREFIX_KIND = {
+    "pod": "pod", "svc": "service", "service": "service", "node": "node", "external": "external",
+    "ingress": "ingress", "netpol": "network-policy", "networkpolicy": "network-policy",
+    "network-policy": "network-policy", "policy": "network-policy", "workload": "workload",
+}
+_HOP_KIND = {
+    "pod": "pod", "endpoint": "pod", "service": "service", "node": "node", "network-policy": "network-policy",
+    "ingress-rule": "ingress", "external": "external",
+}
+OBJECT_KINDS = ("pod", "service", "node", "network-policy", "ingress", "external", "workload")
+
+
+def _ref(kind: str | None, ident: str) -> tuple[str, str, str] | None:
+    """(kind, namespace, name) from a hop/path id such as "pod:ns/name", "ns/name" or "name"."""
+    text = (ident or "").strip()
+    if not text:
+        return None
+    head, sep, rest = text.partition(":")
+    if sep and head.lower() in _PREFIX_KIND:
+        kind, text = _PREFIX_KIND[head.lower()], rest.strip()
+    if kind is None or not text:
+        return None
+    if kind == "external":
+        return ("external", "", text[:253])
+    text = text.split()[0]  # "ns/name rule #2" → "ns/name"
+    if kind == "workload" and text.count("/") == 2:
+        ns, _k, name = text.split("/")
+    else:
+        ns, _, name = text.rpartition("/")
+    if not name or "/" in ns or len(name) > 253 or len(ns) > 253:
+        return None
+    return (kind, ns, name)
+
+
+def objects_passed(result: dict) -> list[tuple[str, str, str]]:
+    """Every object a result's paths name (sources, endpoints, hops), deduplicated, in first-seen order."""
+    seen: dict[tuple[str, str, str], None] = {}
+    for path in result.get("paths") or []:
+        for ident in (path.get("source"), path.get("endpoint")):
+            ref = _ref(None, ident or "")
+            if ref:
+                seen.setdefault(ref)
+        for hop in path.get("hops") or []:
+            ref = _ref(_HOP_KIND.get(hop.get("kind", "")), hop.get("id", ""))
+            if ref:
+                seen.setdefault(ref)
+    return list(seen)
+
+
+def normalize_request(request: dict) -> dict:
+    """API body → the flat dict `parse_flow_request` reads (assumptions may be nested or flat)."""
+    if not isinstance(request, dict):
+        from tracer.engine.errors import BadRequest
+
+        raise BadRequest("a trace request must be a JSON object with 'from' and 'to'")
+    flat = {k: v for k, v in request.items() if k != "assumptions"}
+    assumptions = request.get("assumptions") or {}
+    if isinstance(assumptions, dict):
+        for key in ("proxy_mode", "cni_enforces_policy"):
+            if key in assumptions and key not in flat:
+                flat[key] = assumptions[key]
+    return flat
+
+
+def _engine():
+    try:
+        from topology.compile import load_model
+        from tracer.engine.flow import parse_flow_request
+        from tracer.engine.trace import trace
+    except ImportError as exc:  # an engine module has not landed / failed to import
+        raise EngineUnavailable(f"the trace engine is not available: {exc}") from None
+    return load_model, parse_flow_request, trace
+
+
+def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, *,
+              rerun_of: Trace | None = None) -> Trace:
+    """Trace `request` ({from, to, port, protocol, via, assumptions}) on `snapshot` and store it.
+
+    Raises BadRequest (→ 400) for an unparsable request or an object the snapshot does not have.
+    The stored request is the normalised one (parsed port/protocol, explicit assumptions), so that
+    a re-run asks exactly the same question.
+    """
+    load_model, parse_flow_request, trace = _engine()
+    flow, assumptions = parse_flow_request(normalize_request(request))
+    result = trace(load_model(snapshot.pk), flow, assumptions).to_dict()
+    stored_request = {"from": flow.source, "to": flow.destination, "port": flow.port,
+                      "protocol": flow.protocol, "via": flow.via, "assumptions": assumptions.to_dict()}
+    obj = Trace(owner=owner, snapshot=snapshot, request=stored_request, result=result,
+                verdict=result["verdict"], reason=result.get("reason") or "", source=flow.source[:512],
+                destination=flow.destination[:1024], share_slug=new_share_slug(), rerun_of=rerun_of)
+    if save:
+        with transaction.atomic():
+            obj.save()
+            TraceObject.objects.bulk_create(
+                [TraceObject(trace=obj, kind=k, namespace=ns, name=n) for k, ns, n in objects_passed(result)])
+    return obj
+
+
+def rerun_trace(original: Trace, owner=None) -> tuple[Trace, dict]:
+    """Run `original`'s request again on its cluster's latest snapshot → (new trace, changes)."""
+    latest = original.snapshot.cluster.latest_snapshot()
+    new = run_trace(latest, original.request, owner=owner, rerun_of=original)
+    return new, trace_changes(original, new)
+
+
+def _endpoints(result: dict) -> dict[str, dict]:
+    """"pod:ns/name:port" → {endpoint, port, probability} over the delivered paths."""
+    out: dict[str, dict] = {}
+    for path in result.get("paths") or []:
+        if path.get("verdict") != "delivered" or not path.get("endpoint"):
+            continue
+        key = f"{path['endpoint']}:{path.get('endpoint_port')}"
+        entry = out.setdefault(key, {"endpoint": path["endpoint"], "port": path.get("endpoint_port"),
+                                     "probability": 0.0})
+        entry["probability"] = round(entry["probability"] + float(path.get("probability") or 0), 6)
+    return out
+
+
+def _hops(result: dict) -> dict[tuple[str, str, str], dict]:
+    hops = {}
+    for path in result.get("paths") or []:
+        for hop in path.get("hops") or []:
+            key = (hop.get("kind", ""), hop.get("id", ""), hop.get("action", ""))
+            hops.setdefault(key, {"kind": key[0], "id": key[1], "action": key[2], "detail": hop.get("detail", "")})
+    return hops
+
+
+def trace_changes(old: Trace, new: Trace) -> dict:
+    """What differs between two traces of the same request: verdict, reason, endpoints, hops."""
+    a, b = old.result, new.result
+    ea, eb = _endpoints(a), _endpoints(b)
+    ha, hb = _hops(a), _hops(b)
+    prob = [{"endpoint": eb[k]["endpoint"], "port": eb[k]["port"], "before": ea[k]["probability"],
+             "after": eb[k]["probability"]}
+            for k in sorted(ea.keys() & eb.keys()) if ea[k]["probability"] != eb[k]["probability"]]
+    changes = {
+        "snapshot": {"before": old.snapshot_id, "after": new.snapshot_id,
+                     "changed": old.snapshot_id != new.snapshot_id},
+        "verdict": {"before": a.get("verdict"), "after": b.get("verdict"),
+                    "changed": a.get("verdict") != b.get("verdict")},
+        "reason": {"before": a.get("reason"), "after": b.get("reason"), "changed": a.get("reason") != b.get("reason")},
+        "endpoints": {"added": [eb[k] for k in sorted(eb.keys() - ea.keys())],
+                      "removed": [ea[k] for k in sorted(ea.keys() - eb.keys())],
+                      "probability_changed": prob},
+        "hops": {"added": [hb[k] for k in sorted(hb.keys() - ha.keys())],
+                 "removed": [ha[k] for k in sorted(ha.keys() - hb.keys())]},
+    }
+    changes["changed"] = bool(changes["verdict"]["changed"] or changes["reason"]["changed"]
+                              or changes["endpoints"]["added"] or changes["endpoints"]["removed"] or prob
+                              or changes["hops"]["added"] or changes["hops"]["removed"])
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------
+# Share links
+
+
+def can_change_share(user, trace: Trace) -> bool:
+    """Mint/revoke a share link: the trace's owner or the cluster's manager."""
+    from topology.services import can_manage
+
+    if user is None or not user.is_authenticated:
+        return False
+    return trace.owner_id == user.pk or can_manage(user, trace.snapshot.cluster)
+
+
+def mint_share(trace: Trace) -> Trace:
+    """A fresh slug; the previous link (if any) stops working."""
+    trace.share_slug = new_share_slug()
+    trace.save(update_fields=["share_slug"])
+    return trace
+
+
+def revoke_share(trace: Trace) -> Trace:
+    trace.share_slug = None
+    trace.save(update_fields=["share_slug"])
+    return trace
+
+
+# What a share link may show of each object kind: identity and networking facts, never a Secret,
+# never annotations (they hold arbitrary text, sometimes credentials), never env values.
+_SHARE_FIELDS = {
+    "pod": ("namespace", "name", "ip", "ips", "node_name", "labels", "phase", "ready", "host_network"),
+    "service": ("namespace", "name", "type", "cluster_ips", "ports", "selector", "external_ips", "lb_ingress",
+                "external_traffic_policy", "internal_traffic_policy"),
+    "node": ("name", "addresses", "zone", "ready"),
+    "network-policy": ("namespace", "name", "pod_selector", "policy_types", "ingress", "egress"),
+    "ingress": ("namespace", "name", "class_name", "rules", "default_backend"),
+}
+
+
+def _row_models():
+    from topology.models import Ingress, NetworkPolicy, Node, Pod, Service
+
+    return {"pod": Pod, "service": Service, "node": Node, "network-policy": NetworkPolicy, "ingress": Ingress}
+
+
+def object_details(snapshot_id: int, refs: list[tuple[str, str, str]]) -> list[dict]:
+    """The listed objects as they were in the trace's snapshot, with only the `_SHARE_FIELDS`.
+
+    One query per kind (not per object): names are narrowed with `name__in`, then matched exactly.
+    """
+    wanted: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for kind, ns, name in refs:
+        wanted[kind].add((ns, name))
+    found: dict[tuple[str, str, str], dict] = {}
+    for kind, model in _row_models().items():
+        if not wanted.get(kind):
+            continue
+        fields = _SHARE_FIELDS[kind]
+        names = {n for _ns, n in wanted[kind]}
+        for row in model.objects.filter(snapshot_id=snapshot_id, name__in=names).values(*fields):
+            key = (kind, row.get("namespace", ""), row["name"])
+            if key[1:] in wanted[kind]:
+                found[key] = row
+    return [{"kind": k, "namespace": ns, "name": n, "details": found.get((k, ns, n))} for k, ns, n in refs]
+
+
+def share_payload(trace: Trace) -> dict:
+    """Everything an anonymous share link shows: the trace and the objects it passed through."""
+    refs = list(trace.objects.order_by("id").values_list("kind", "namespace", "name"))
+    return {
+        "slug": trace.share_slug,
+        "source": trace.source,
+        "destination": trace.destination,
+        "request": trace.request,
+        "verdict": trace.verdict,
+        "reason": trace.reason or None,
+        "result": trace.result,
+        "created": trace.created,
+        "snapshot": {"number": trace.snapshot.number, "created": trace.snapshot.created},
+        "objects": object_details(trace.snapshot_id, refs),
+    }
