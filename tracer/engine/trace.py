@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 
 from . import dns as dnsmod
+from . import ingress
 from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
@@ -745,8 +746,99 @@ class _Tracer:
                 return self.to_ip(src, hops, prob, host, port)
             except ValueError:
                 return self.to_name(src, hops, prob, host, port, http=True)
-        from .ingress_trace import trace_ingress  # the Ingress walk lives beside the ingress modules
-        return trace_ingress(self, src, hops, prob, scheme, host, port, path)
+        return self.via_ingress(src, hops, prob, scheme, host, port, path)
+
+    def via_ingress(self, src: Source, hops, prob, scheme: str, host: str, port: int, path: str) -> list[Path]:
+        """From outside (or a node): the Host picks the Ingress (D3–D5); the client enters through that Ingress's
+        controller's exposure (LB address by default, `--via` overrides), the controller pod then proxies to the
+        backend Service's endpoints itself (D9, impl) — as the source NetworkPolicy sees."""
+        via_addr, via_port = self.via if self.via else (None, None)
+        entry = ingress.find_entry(self.m, host, path, scheme, via=via_addr, port=via_port if via_addr else port)
+        d = entry.decision
+        self.notes.extend(d.assumptions)
+        ctrl = entry.controller
+        url = f"{scheme}://{host}{':' + str(port) if port not in (80, 443) else ''}{path}"
+        if ctrl is None:
+            reason = entry.reason or d.reason or "ingress-no-match"
+            return self.drop(src, hops, prob, reason,
+                             Hop("ingress-rule", f"ingress:{d.ingress.key}" if d.ingress else f"url:{url}",
+                                 "no-route", entry.detail or d.why))
+        self.notes.extend(ctrl.assumptions)
+        ctrl_hop_id = f"ingress-controller:{ctrl.name}"
+        if entry.exposure is None:
+            return self.drop(src, hops, prob, "no-service-port",
+                             Hop("ingress-controller", ctrl_hop_id, "not-exposed", entry.detail))
+        exp = entry.exposure
+        if ctrl.cloud_managed:
+            lb_hop = Hop("load-balancer", f"lb:{exp.address or ctrl.kind}", "route", f"{entry.detail}")
+            return self.after_controller(src, [*hops, lb_hop], prob, None, d, ctrl, url)
+        # reach a controller pod through its exposure, with kube-proxy/NetworkPolicy as for any packet
+        self.notes.append(f"the client enters {ctrl.describe()} through {exp.detail or exp.kind}")
+        reached = self.to_ip(src, hops, prob, exp.address, exp.port)
+        out: list[Path] = []
+        ctrl_pods = {p.key for p in ctrl.pods}
+        for p in reached:
+            if p.verdict != DELIVERED or not p.endpoint or p.endpoint[4:] not in ctrl_pods:
+                out.append(p)
+                continue
+            cpod = self.m.pods[p.endpoint[4:]]
+            phops = p.hops[:-1] + [Hop("ingress-controller", ctrl_hop_id, "accept",
+                                       f"{ctrl.describe()}: pod {cpod.key} accepts {scheme.upper()} on port "
+                                       f"{p.endpoint_port} for Host {host} (evidence: {ctrl.evidence or 'discovery'})")]
+            out.extend(self.after_controller(src, phops, p.probability, cpod, d, ctrl, url))
+        return out
+
+    def after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
+        ing_id = f"ingress:{d.ingress.key}" if d.ingress else f"ingress-controller:{ctrl.name}"
+        if not d.matched:
+            return self.drop(src, hops, prob, d.reason or "ingress-no-match",
+                             Hop("ingress-rule", ing_id, "no-match", d.why))
+        tls = ""
+        if d.tls is not None:
+            tls = "; " + d.tls.detail
+        warn = ("; " + "; ".join(d.warnings)) if d.warnings else ""
+        if d.backend_problem:
+            return self.drop(src, hops, prob, d.backend_problem,
+                             Hop("ingress-rule", ing_id, "bad-backend", f"{d.why} {d.backend_detail}{tls}"))
+        svc, sp = d.service, d.service_port
+        rule_hop = Hop("ingress-rule", ing_id, "route",
+                       f"{d.why} {d.backend_detail}{tls}{warn}. {d.backend_mode_detail}".strip())
+        hops = [*hops, rule_hop]
+        mode = d.backend_mode or "endpoints"
+        if cpod is not None:
+            csrc = Source(src.label, "pod", cpod, self.pod_source(cpod, 1).ip, cpod.node_name or None, src.weight)
+        else:
+            csrc = src
+        if mode == "external-name":
+            return self.to_external(csrc, hops, prob, svc.external_name.rstrip("."), sp.port)
+        if mode == "cluster-ip":
+            return self.via_cluster_ip(csrc, hops, prob, svc, sp)
+        if mode == "node-port":
+            nodes = [n for n in self.m.ready_nodes() if n.internal_ip]
+            if not nodes or not sp.node_port:
+                return self.drop(src, hops, prob, "no-service-port",
+                                 Hop("service", f"svc:{svc.key}", "no-port",
+                                     f"Service {svc.key} port {sp.port} has no NodePort on a ready node"))
+            self.notes.append(f"the cloud load balancer's traffic is shown entering node {nodes[0].name} (first "
+                              f"ready by name); every node behaves the same with externalTrafficPolicy: Cluster")
+            return self.to_ip(src, hops, prob, nodes[0].internal_ip, sp.node_port)
+        # endpoints: the controller balances over the ready endpoints itself (no kube-proxy)
+        eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        if not eps:
+            return self.drop(src, hops, prob, "no-endpoints",
+                             Hop("service", f"svc:{svc.key}", "no-endpoints",
+                                 f"Service {svc.key} port {sp.name or sp.port} has no ready endpoint, so "
+                                 f"{ctrl.kind} answers 503; make a pod matching its selector ready"))
+        self.notes.append("an ingress controller spreads requests evenly over the backend's ready endpoints "
+                          "(impl: round-robin)")
+        out = []
+        for ep in eps:
+            h = Hop("service", f"svc:{svc.key}", "proxy",
+                    f"{ctrl.kind} proxies to endpoint {ep.addr} ({ep.label}) of Service {svc.key}, 1/{len(eps)} "
+                    f"of requests, source = the controller's address {csrc.ip or '(cloud)'}")
+            out.extend(self.to_endpoint(csrc, [*hops, h], prob / len(eps), ep, ep.port, csrc.peer,
+                                        at_node=cpod.node_name if cpod else None))
+        return out
 
 
 def _in_ranges(ip: str, ranges) -> bool:

@@ -1,0 +1,56 @@
+"""`render_text(result)`: a trace for a person, like a good traceroute.
+
+    delivered — 2 paths from pod:shop/front
+    path 1 (50.0%) delivered → pod:shop/cart-1:7070
+       1  pod            pod:shop/front          send      pod shop/front (10.244.0.5) …
+       2  kube-proxy     kube-proxy:n1           dnat      …
+"""
+from __future__ import annotations
+
+import textwrap
+
+from .result import DROPPED, TraceResult
+
+
+def _pct(p: float) -> str:
+    return f"{p * 100:.1f}%" if p * 100 >= 0.1 or p == 0 else f"{p:.2g}"
+
+
+def render_text(result: TraceResult, width: int = 110) -> str:
+    paths = result.paths
+    sources = sorted({p.source for p in paths})
+    head = f"{result.verdict.upper()}"
+    if result.reason:
+        head += f" ({result.reason})"
+    head += f" — {len(paths)} path{'s' if len(paths) != 1 else ''}"
+    if len(sources) == 1:
+        head += f" from {sources[0]}"
+    else:
+        head += f" from {len(sources)} sources"
+    lines = [head]
+    if result.request:
+        r = result.request
+        port = f" port {r.get('port')}" if r.get("port") is not None else ""
+        via = f" via {r.get('via')}" if r.get("via") else ""
+        lines.append(f"  {r.get('from')} → {r.get('to')}{port}/{r.get('protocol') or 'TCP'}{via}")
+    for i, p in enumerate(paths, 1):
+        lines.append("")
+        if p.verdict == DROPPED:
+            end = f"DROPPED: {p.reason}"
+        else:
+            ep = p.endpoint or "?"
+            end = f"delivered → {ep}" + (f" port {p.endpoint_port}" if p.endpoint_port is not None else "")
+        src = f" from {p.source}" if len(sources) > 1 else ""
+        lines.append(f"path {i}{src} ({_pct(p.probability)} of new connections): {end}")
+        for n, h in enumerate(p.hops, 1):
+            prefix = f"  {n:>2}  {h.kind:<18} {h.id:<32} {h.action:<14} "
+            wrapped = textwrap.wrap(h.detail, width=max(40, width - len(prefix))) or [""]
+            lines.append(prefix + wrapped[0])
+            lines.extend(" " * len(prefix) + w for w in wrapped[1:])
+        if p.verdict == DROPPED and p.hops:
+            lines.append(f"      ✗ dropped: {p.hops[-1].detail}")
+    if result.assumptions:
+        lines.append("")
+        lines.append("assumptions:")
+        lines.extend(f"  - {a}" for a in result.assumptions)
+    return "\n".join(lines)
