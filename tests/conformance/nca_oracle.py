@@ -167,6 +167,24 @@ def _pod_from_workload(doc, Document) -> list:
     return [Document(doc.source_file, doc.index, pod)]
 
 
+def _normalise(doc, Document):
+    """Make nca's inputs acceptable to our strict parser without changing what policy reads:
+    items of raw API list dumps (`PodList`, `NamespaceList`) carry no apiVersion, as the API server
+    returns them (they are core/v1); nca's hand-trimmed pod dumps omit container names and write
+    `ports: {}` for no ports."""
+    data = doc.data
+    if data.get("kind") not in ("Pod", "Namespace", "Service"):
+        return doc
+    data = {**data, "apiVersion": data.get("apiVersion") or "v1"}
+    if data["kind"] == "Pod":
+        spec = dict(data.get("spec") or {})
+        spec["containers"] = [{**c, "name": c.get("name") or f"container-{i}",
+                               "ports": c.get("ports") or []}  # some dumps have `ports: {}`
+                              for i, c in enumerate(spec.get("containers") or [])]
+        data["spec"] = spec
+    return Document(doc.source_file, doc.index, data, doc.item)
+
+
 def config_documents(cfg: NcaConfig) -> list:
     """The documents nca reads for one config, as the importer's parser expects them."""
     from topology.importers.load import Document, load_documents
@@ -186,6 +204,7 @@ def config_documents(cfg: NcaConfig) -> list:
     for doc in _docs(cfg.policy_paths + cfg.resource_paths, load_documents):
         if doc.data.get("kind") == "NetworkPolicy":
             out.append(doc)
+    out = [_normalise(d, Document) for d in out]
     # de-duplicate by (kind, ns, name): the same directory may be both podList and namespaceList
     seen, uniq = set(), []
     for doc in out:
