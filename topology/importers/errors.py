@@ -33,8 +33,9 @@ class ManifestError(TracerError):
         """"Kind ns/name", "Kind name" (cluster-scoped) or "" when the kind is not known yet."""
         if not self.kind:
             return ""
-        ident = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.kind} {ident}".strip()
+        if not self.name:
+            return self.kind
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
     def _format(self) -> str:
         where = self.file or "<input>"
