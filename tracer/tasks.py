@@ -1,0 +1,70 @@
+"""Celery tasks: thin wrappers that take ids and call tracer.jobs (where the logic and state live).
+
+Also starts the reaper timer in every worker (see `tracer.jobs.reap`): with several workers the
+reapers race harmlessly, because every transition is a conditional UPDATE.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="tracer.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> None:
+    from tracer import jobs
+
+    close_old_connections()
+    try:
+        jobs.run_job(job_id)
+    finally:
+        close_old_connections()
+
+
+@shared_task(name="tracer.run_chunk", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_chunk(job_id: int, index: int) -> None:
+    from tracer import jobs
+
+    close_old_connections()
+    try:
+        jobs.run_chunk(job_id, index)
+    finally:
+        close_old_connections()
+
+
+_reaper_stop = threading.Event()
+
+
+def reaper_interval() -> float:
+    return max(2.0, settings.TRACER_JOB_STALE_SECONDS / 3)
+
+
+def _reaper_loop() -> None:
+    from tracer import jobs
+
+    while not _reaper_stop.wait(reaper_interval()):
+        try:
+            close_old_connections()
+            for action in jobs.reap():
+                log.warning("reaper: %s", action)
+        except Exception:  # the database may be briefly unavailable; try again next round
+            log.exception("reaper round failed")
+        finally:
+            close_old_connections()
+
+
+@worker_ready.connect
+def _start_reaper(**_kwargs) -> None:
+    _reaper_stop.clear()
+    threading.Thread(target=_reaper_loop, name="tracer-job-reaper", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop_reaper(**_kwargs) -> None:
+    _reaper_stop.set()
