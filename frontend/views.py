@@ -31,7 +31,18 @@ def trace(request, trace_id: int):
 
 
 def shared_trace(request, slug: str):
-    """Read-only, no login: the page fetches /api/share/<slug>, which exposes only that trace."""
-    response = render(request, "frontend/trace.html", {"shared": True, "page_config": {"slug": slug}})
+    """Read-only, no login: the page fetches /api/share/<slug>, which exposes only that trace.
+
+    The share payload carries no trace id (an anonymous reader needs none); when the visitor is the
+    trace's owner, the page gets the id so it can offer "re-run on latest snapshot" through the API.
+    """
+    config = {"slug": slug}
+    if request.user.is_authenticated:
+        from tracer.models import Trace
+
+        owned = Trace.objects.filter(share_slug=slug, owner=request.user).values_list("pk", flat=True).first()
+        if owned:
+            config["trace_id"] = owned
+    response = render(request, "frontend/trace.html", {"shared": True, "page_config": config})
     response["Referrer-Policy"] = "no-referrer"  # the slug is the credential: never leak it to other sites
     return response

@@ -28,7 +28,7 @@ async function renderClusters() {
   clear(list);
   const picker = $("#upload-cluster");
   const previous = picker.value;
-  clear(picker).append(el("option", { value: "" }, "➕ a new cluster named …"));
+  clear(picker).append(el("option", { value: "" }, "+ a new cluster named …"));
   if (!clusters.length) list.append(el("p", { class: "muted" }, "No clusters yet: upload manifests below, or open the demo."));
   for (const c of clusters) {
     picker.append(el("option", { value: c.id }, c.name));
@@ -36,7 +36,7 @@ async function renderClusters() {
     const card = el("article", { class: "cluster-card", dataset: { clusterId: c.id, clusterName: c.name } },
       el("h3", {}, el("a", { href: `/clusters/${c.id}/` }, c.name)),
       el("p", { class: "actions" },
-        el("a", { href: `/clusters/${c.id}/`, class: "button" }, "🗺 Map & trace"), " ",
+        el("a", { href: `/clusters/${c.id}/`, class: "button" }, "◫ Map & trace"), " ",
         el("a", { href: `/clusters/${c.id}/matrix/`, class: "button" }, "▦ Matrix")),
       snapsBox);
     list.append(card);

@@ -4,17 +4,17 @@
 import cytoscape from "cytoscape";
 
 export const KIND_STYLE = {
-  external: { color: "#999999", shape: "round-rectangle", glyph: "🌐" },
+  external: { color: "#999999", shape: "round-rectangle", glyph: "◍" },
   "load-balancer": { color: "#E69F00", shape: "diamond", glyph: "⇶" },
-  "ingress-controller": { color: "#E69F00", shape: "hexagon", glyph: "⎆" },
-  "ingress-rule": { color: "#F0E442", shape: "tag", glyph: "⤷" },
-  ingress: { color: "#F0E442", shape: "tag", glyph: "⤷" },
+  "ingress-controller": { color: "#E69F00", shape: "hexagon", glyph: "⇥" },
+  "ingress-rule": { color: "#F0E442", shape: "tag", glyph: "↳" },
+  ingress: { color: "#F0E442", shape: "tag", glyph: "↳" },
   node: { color: "#56B4E9", shape: "rectangle", glyph: "▣" },
   "kube-proxy": { color: "#CC79A7", shape: "vee", glyph: "⇄" },
   dns: { color: "#009E73", shape: "star", glyph: "?" },
   service: { color: "#0072B2", shape: "ellipse", glyph: "◎" },
-  "network-policy": { color: "#D55E00", shape: "octagon", glyph: "⛨" },
-  policy: { color: "#D55E00", shape: "octagon", glyph: "⛨" },
+  "network-policy": { color: "#D55E00", shape: "octagon", glyph: "◈" },
+  policy: { color: "#D55E00", shape: "octagon", glyph: "◈" },
   pod: { color: "#009E73", shape: "round-rectangle", glyph: "▢" },
   endpoint: { color: "#009E73", shape: "round-rectangle", glyph: "◉" },
   namespace: { color: "#dddddd", shape: "round-rectangle", glyph: "" },

@@ -135,7 +135,7 @@ export function init() {
         status.textContent = `${j.state}${frac}${j.progress_message ? ` — ${j.progress_message}` : ""}`;
       });
       if (done.state !== "done") {
-        status.textContent = `${done.state === "cancelled" ? "⏹ Cancelled" : "✖ Failed"}${done.error ? `: ${done.error}` : ""}`;
+        status.textContent = `${done.state === "cancelled" ? "■ Cancelled" : "✖ Failed"}${done.error ? `: ${done.error}` : ""}`;
         return;
       }
       progress.max = 1;

@@ -20,15 +20,38 @@ export function normTrace(t) {
     shareUrl: t.share_url || null,
     isOwner: Boolean(t.is_owner ?? t.can_edit ?? false),
     created: t.created,
+    rerunOf: t.rerun_of || null,
+    reruns: t.reruns || [],
   };
 }
 
 function snapshotLine(tr) {
   const name = tr.cluster && tr.cluster.name ? `${tr.cluster.name} ` : "";
-  return el("p", { class: "pinned", id: "pinned-snapshot" }, "📌 Pinned to snapshot ",
+  return el("p", { class: "pinned", id: "pinned-snapshot" }, "⊙ Pinned to snapshot ",
     el("strong", {}, `${name}#${tr.snapshot.number ?? tr.snapshot.id ?? "?"}`),
     tr.snapshot.created ? ` taken ${formatDate(tr.snapshot.created)}` : "",
     tr.created ? ` · traced ${formatDate(tr.created)}` : "");
+}
+
+/** The API's {verdict: {before, after}, endpoints: {added, removed}, …} → one sentence. */
+function describeChanges(c) {
+  const parts = [];
+  if (c.verdict && c.verdict.before !== c.verdict.after) parts.push(`verdict ${c.verdict.before} → ${c.verdict.after}`);
+  if (c.reason && c.reason.before !== c.reason.after) parts.push(`reason ${c.reason.before || "none"} → ${c.reason.after || "none"}`);
+  const ep = c.endpoints || {};
+  if ((ep.added || []).length) parts.push(`new endpoints ${ep.added.join(", ")}`);
+  if ((ep.removed || []).length) parts.push(`endpoints gone ${ep.removed.join(", ")}`);
+  const hops = c.hops || {};
+  if ((hops.added || []).length || (hops.removed || []).length) parts.push(`${(hops.added || []).length} hops added, ${(hops.removed || []).length} removed`);
+  return parts.join("; ") || "the path changed.";
+}
+
+function showRerunNote() {
+  const note = sessionStorage.getItem("rerun-note");
+  if (note) {
+    sessionStorage.removeItem("rerun-note");
+    notice(note, "info");
+  }
 }
 
 const shareLinkFor = (slug) => `${window.location.origin}/t/${slug}`;
@@ -36,6 +59,7 @@ const shareLinkFor = (slug) => `${window.location.origin}/t/${slug}`;
 export async function initTrace() {
   const cfg = pageConfig();
   const root = $("#trace-root");
+  showRerunNote();
   try {
     const tr = normTrace(await api.trace(cfg.trace_id));
     document.title = `${tr.request.from || ""} → ${tr.request.to || ""} · trace`;
@@ -44,15 +68,22 @@ export async function initTrace() {
       request: tr.request,
       fileStem: tr.id,
       context: el("div", {}, snapshotLine(tr),
+        tr.rerunOf ? el("p", {}, "↻ A re-run of ", el("a", { href: `/traces/${tr.rerunOf}/` }, `trace #${tr.rerunOf}`), " on a newer snapshot.") : null,
+        tr.reruns.length ? el("p", {}, "Re-run since: ", tr.reruns.map((id) => el("a", { href: `/traces/${id}/` }, `#${id} `))) : null,
         tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null),
       shareLink: async () => {
-        if (tr.slug) return shareLinkFor(tr.slug);
-        const shared = await api.share(tr.id);
-        tr.slug = shared.share_slug || shared.slug;
-        return shared.share_url && shared.share_url.startsWith("http") ? shared.share_url : shareLinkFor(tr.slug);
+        if (!tr.slug) {
+          // The link was revoked: mint a new one (only the owner may; the API says so otherwise).
+          const shared = await api.share(tr.id);
+          tr.slug = shared.share_slug;
+        }
+        return shareLinkFor(tr.slug);
       },
       onRerun: async () => {
         const fresh = await api.rerun(tr.id);
+        const c = fresh.changes || {};
+        sessionStorage.setItem("rerun-note", c.changed === false ? "Re-run on the latest snapshot: nothing changed." :
+          `Re-run on the latest snapshot: ${describeChanges(c)}`);
         const id = (fresh.trace && fresh.trace.id) || fresh.id;
         window.location.assign(`/traces/${id}/`);
       },
@@ -74,8 +105,11 @@ export async function initShared() {
       fileStem: "shared",
       context: el("div", {}, snapshotLine(tr),
         el("p", { class: "muted" }, "A read-only, shared trace: the result as computed on that snapshot, whatever the cluster looks like now.")),
-      onRerun: tr.isOwner ? async () => {
-        const fresh = await api.rerun(tr.id);
+      onRerun: cfg.trace_id ? async () => {
+        const fresh = await api.rerun(cfg.trace_id);
+        const c = fresh.changes || {};
+        sessionStorage.setItem("rerun-note", c.changed === false ? "Re-run on the latest snapshot: nothing changed." :
+          `Re-run on the latest snapshot: ${describeChanges(c)}`);
         const id = (fresh.trace && fresh.trace.id) || fresh.id;
         window.location.assign(`/traces/${id}/`);
       } : null,

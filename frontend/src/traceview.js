@@ -14,7 +14,7 @@ function pathHops(path) {
   const source = path.source || "";
   const [srcKind, ...rest] = source.split(":");
   const srcId = rest.join(":");
-  if (source && !(hops.length && hops[0].id === srcId)) {
+  if (source && !(hops.length && (hops[0].id === srcId || hops[0].id === source))) {
     hops.unshift({ kind: srcKind || "source", id: srcId || source, action: "send", detail: `The packet leaves ${source}.`, synthetic: true });
   }
   return hops;
@@ -121,6 +121,7 @@ export function renderTrace(root, opts) {
   if (result.verdict !== "partial" && result.verdict !== "dropped") pathIndex = 0;
   let step = 0;
   let timer = null;
+  let follow = true;
 
   // ---- header: verdict, request, reason
   const req = opts.request || {};
@@ -135,17 +136,18 @@ export function renderTrace(root, opts) {
   );
 
   // ---- toolbar
-  const prevBtn = el("button", { type: "button", id: "step-prev", "aria-label": "Previous hop", title: "Previous hop (←)" }, "⏮ Prev");
-  const playBtn = el("button", { type: "button", id: "step-play", "aria-label": "Play", title: "Play / pause (space)" }, "▶ Play");
-  const nextBtn = el("button", { type: "button", id: "step-next", "aria-label": "Next hop", title: "Next hop (→)" }, "Next ⏭");
+  const prevBtn = el("button", { type: "button", id: "step-prev", "aria-label": "Previous hop", title: "Previous hop (←)" }, "◀ Prev");
+  const playBtn = el("button", { type: "button", id: "step-play", "aria-label": "Play", title: "Play / pause (space)" }, "► Play");
+  const nextBtn = el("button", { type: "button", id: "step-next", "aria-label": "Next hop", title: "Next hop (→)" }, "Next ▶");
   const stepLabel = el("span", { id: "step-label", class: "step-label", "aria-live": "polite" });
-  const jsonBtn = el("button", { type: "button", id: "export-json" }, "⤓ JSON");
-  const pngBtn = el("button", { type: "button", id: "export-png" }, "⤓ PNG");
+  const fitBtn = el("button", { type: "button", id: "fit-path", title: "Show the whole path" }, "Fit");
+  const jsonBtn = el("button", { type: "button", id: "export-json" }, "↓ JSON");
+  const pngBtn = el("button", { type: "button", id: "export-png" }, "↓ PNG");
   const shareField = el("input", { type: "text", id: "share-url", readonly: true, class: "share-url", "aria-label": "Share link", hidden: true });
-  const shareBtn = opts.shareLink ? el("button", { type: "button", id: "share", class: "primary" }, "🔗 Share") : null;
+  const shareBtn = opts.shareLink ? el("button", { type: "button", id: "share", class: "primary" }, "↗ Share") : null;
   const rerunBtn = opts.onRerun ? el("button", { type: "button", id: "rerun" }, "↻ Re-run on latest snapshot") : null;
   const toolbar = el("div", { class: "toolbar", role: "toolbar", "aria-label": "Step through the path" },
-    prevBtn, playBtn, nextBtn, stepLabel, el("span", { class: "spacer" }), jsonBtn, pngBtn, shareBtn, rerunBtn, shareField);
+    prevBtn, playBtn, nextBtn, fitBtn, stepLabel, el("span", { class: "spacer" }), jsonBtn, pngBtn, shareBtn, rerunBtn, shareField);
 
   // ---- path picker
   const pathList = el("div", { class: "path-list", role: "radiogroup", "aria-label": "Paths" });
@@ -226,8 +228,11 @@ export function renderTrace(root, opts) {
     node.addClass("current");
     const packet = cy.getElementById("packet");
     packet.stop(true);
-    if (animate) packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
-    else packet.position({ ...node.position() });
+    if (animate) {
+      packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
+      // Long paths are drawn small when fitted: the camera follows the packet at a readable zoom.
+      if (follow) cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450 });
+    } else packet.position({ ...node.position() });
     const hops = currentHops();
     const hop = hops[step];
     stepLabel.textContent = hop ? `Hop ${step + 1} of ${hops.length}: ${hop.kind} ${hop.id}` : "";
@@ -260,14 +265,14 @@ export function renderTrace(root, opts) {
   function stop() {
     if (timer) clearInterval(timer);
     timer = null;
-    playBtn.textContent = "▶ Play";
+    playBtn.textContent = "► Play";
     playBtn.setAttribute("aria-label", "Play");
   }
 
   function play() {
     if (timer) return stop();
     if (step >= currentHops().length - 1) goTo(0, false);
-    playBtn.textContent = "⏸ Pause";
+    playBtn.textContent = "❚❚ Pause";
     playBtn.setAttribute("aria-label", "Pause");
     timer = setInterval(() => {
       if (step >= currentHops().length - 1) return stop();
@@ -278,6 +283,12 @@ export function renderTrace(root, opts) {
   prevBtn.addEventListener("click", () => { stop(); goTo(step - 1); });
   nextBtn.addEventListener("click", () => { stop(); goTo(step + 1); });
   playBtn.addEventListener("click", play);
+  fitBtn.addEventListener("click", () => {
+    follow = !follow;
+    fitBtn.textContent = follow ? "Fit" : "Follow";
+    fitBtn.title = follow ? "Show the whole path" : "Follow the packet";
+    if (!follow) cy.animate({ fit: { eles: cy.elements().not(".packet"), padding: 30 } }, { duration: 300 });
+  });
   root.addEventListener("keydown", (e) => {
     if (e.target.matches("input[type=text], textarea, select")) return;
     if (e.key === "ArrowRight") { stop(); goTo(step + 1); e.preventDefault(); }
