@@ -30,9 +30,9 @@ def render_text(result: TraceResult, width: int = 110) -> str:
     lines = [head]
     if result.request:
         r = result.request
-        port = f" port {r.get('port')}" if r.get("port") is not None else ""
+        port = f" port {r.get('port')}/{r.get('protocol') or 'TCP'}" if r.get("port") is not None else ""
         via = f" via {r.get('via')}" if r.get("via") else ""
-        lines.append(f"  {r.get('from')} → {r.get('to')}{port}/{r.get('protocol') or 'TCP'}{via}")
+        lines.append(f"  {r.get('from')} → {r.get('to')}{port}{via}")
     for i, p in enumerate(paths, 1):
         lines.append("")
         if p.verdict == DROPPED:
@@ -42,9 +42,10 @@ def render_text(result: TraceResult, width: int = 110) -> str:
             end = f"delivered → {ep}" + (f" port {p.endpoint_port}" if p.endpoint_port is not None else "")
         src = f" from {p.source}" if len(sources) > 1 else ""
         lines.append(f"path {i}{src} ({_pct(p.probability)} of new connections): {end}")
+        idw = min(44, max((len(h.id) for h in p.hops), default=10))
         for n, h in enumerate(p.hops, 1):
-            prefix = f"  {n:>2}  {h.kind:<18} {h.id:<32} {h.action:<14} "
-            wrapped = textwrap.wrap(h.detail, width=max(40, width - len(prefix))) or [""]
+            prefix = f"  {n:>2}  {h.kind:<18} {h.id:<{idw}} {h.action:<14} "
+            wrapped = textwrap.wrap(h.detail, width=max(50, width - len(prefix))) or [""]
             lines.append(prefix + wrapped[0])
             lines.extend(" " * len(prefix) + w for w in wrapped[1:])
         if p.verdict == DROPPED and p.hops:

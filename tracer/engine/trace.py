@@ -425,9 +425,11 @@ class _Tracer:
 
     def via_node_port(self, src, hops, prob, svc, sp, node, ip) -> list[Path]:
         hop = Hop("node", f"node:{node.name}", "receive",
-                  f"node {node.name} ({ip}) receives {self.proto} port {sp.node_port}: NodePort of Service "
-                  f"{svc.key} port {sp.name or sp.port}, open on every node address (A1/A21)")
-        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="node-port", vip=f"{ip}:{sp.node_port}",
+                  f"node {node.name} ({ip}) receives {self.proto} port {sp.node_port}")
+        shop = Hop("service", f"svc:{svc.key}", "match",
+                   f"port {sp.node_port}/{sp.protocol} is the NodePort of Service {svc.key} port {sp.name or sp.port} "
+                   f"(targetPort {sp.effective_target}), open on every node address (A1/A21)")
+        return self.proxy(src, [*hops, hop, shop], prob, svc, sp, entry="node-port", vip=f"{ip}:{sp.node_port}",
                           node=node.name)
 
     def _match_port(self, services: list[Service], port, what: str, ip: str):
@@ -509,7 +511,8 @@ class _Tracer:
                 nip = node.internal_ip if node else "?"
                 out.extend(self.proxy(src, [*hops, hop, Hop("node", f"node:{n}", "receive",
                                                           f"node {n} ({nip}) receives the LB traffic on NodePort "
-                                                          f"{sp.node_port or '(none)'}")],
+                                                          f"{sp.node_port or '(none)'}"),
+                                            self.lb_service_hop(svc, sp, ip)],
                                       prob / len(nodes), svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=n))
             return out
         nodes = self.m.ready_nodes()
@@ -520,7 +523,19 @@ class _Tracer:
         hop = Hop("load-balancer", lb_id, "forward",
                   f"load balancer {ip}:{sp.port} of Service {svc.key} forwards to the nodes "
                   f"(externalTrafficPolicy: Cluster: every node is healthy){ranges_ok}{pm}")
-        return self.proxy(src, [*hops, hop], prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=node)
+        hops = [*hops, hop]
+        if node:
+            nip = kp.node_ip(self.m, node)
+            hops.append(Hop("node", f"node:{node}", "receive",
+                            f"node {node} ({nip}) receives the load-balancer traffic"
+                            + (f" on NodePort {sp.node_port}" if sp.node_port else "")))
+        hops.append(self.lb_service_hop(svc, sp, ip))
+        return self.proxy(src, hops, prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=node)
+
+    def lb_service_hop(self, svc: Service, sp: ServicePort, ip: str) -> Hop:
+        return Hop("service", f"svc:{svc.key}", "match",
+                   f"{ip}:{sp.port}/{sp.protocol} is the load-balancer address of Service {svc.key} port "
+                   f"{sp.name or sp.port} (targetPort {sp.effective_target}); kube-proxy's KUBE-EXT rules take it")
 
     def proxy(self, src: Source, hops, prob, svc: Service, sp: ServicePort, *, entry: str, vip: str,
               node: str | None) -> list[Path]:
