@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--owner: no user named {opts['owner']!r}") from None
         try:
             result = import_files(opts["cluster"], opts["files"], owner=owner, materialize=opts["materialize"],
-                                  nodes=opts["nodes"] or 3, namespace=opts["namespace"],
+                                  nodes=3 if opts["nodes"] is None else opts["nodes"], namespace=opts["namespace"],
                                   stdin=self._stdin_bytes() if "-" in opts["files"] else None)
         except ManifestError as exc:
             raise CommandError(f"{exc}\nNothing was imported.") from None
