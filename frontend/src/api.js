@@ -18,7 +18,13 @@ export class ApiError extends Error {
   static describe(status, body) {
     if (!body) return `The server answered ${status}.`;
     if (typeof body === "string") return body.slice(0, 500);
-    if (body.detail) return String(body.detail);
+    if (body.detail) {
+      // Manifest errors come as a list naming file, document, object and field: show the first few.
+      const list = Array.isArray(body.errors) ? body.errors : [];
+      const lines = list.slice(0, 3).map((e) => (typeof e === "string" ? e : e.message || JSON.stringify(e)));
+      const extra = lines.filter((l) => !String(body.detail).includes(l));
+      return [String(body.detail), ...extra].join(" — ") + (list.length > 3 ? ` (and ${list.length - 3} more)` : "");
+    }
     if (body.error) return typeof body.error === "string" ? body.error : JSON.stringify(body.error);
     if (Array.isArray(body)) return body.join(" ");
     return Object.entries(body)
@@ -86,6 +92,8 @@ export const api = {
   startMatrix: (payload) => request("POST", "/api/jobs/matrix/", payload),
   startDiff: (payload) => request("POST", "/api/jobs/diff/", payload),
   job: (id) => request("GET", `/api/jobs/${id}/`),
+  jobPlan: (id) => request("GET", `/api/jobs/${id}/plan`),
+  jobCells: (id, offset = 0, limit = 5000) => request("GET", `/api/jobs/${id}/cells/?offset=${offset}&limit=${limit}`),
   cancelJob: (id) => request("POST", `/api/jobs/${id}/cancel/`, {}),
 };
 

@@ -106,14 +106,18 @@ function setupUpload() {
         const jobId = data.job_id || (data.job && (data.job.id || data.job)) || data.id;
         status.textContent = "Importing in the background…";
         const job = await pollJob(jobId, (j) => {
-          progress.max = j.progress_total || 100;
-          progress.value = j.progress_current || 0;
-          status.textContent = `Importing: ${j.progress_message || j.state}`;
+          const p = j.progress || {};
+          progress.max = p.total || 100;
+          progress.value = p.current || 0;
+          status.textContent = `Importing: ${p.message || j.state}`;
         });
         if (job.state !== "done") throw new Error(job.error || `import ${job.state}`);
+        status.textContent = `✔ Imported: ${(job.progress && job.progress.message) || "done"}`;
+      } else {
+        const snap = (data && data.snapshot) || {};
+        const warn = (data && data.warnings) || [];
+        status.textContent = `✔ Imported snapshot #${snap.number ?? ""}${warn.length ? ` with ${warn.length} warning(s): ${warn.slice(0, 3).join("; ")}` : ""}`;
       }
-      const snap = (data && (data.snapshot || data)) || {};
-      status.textContent = `Imported snapshot #${snap.number ?? ""} ✔`;
       picker.value = clusterId;
       await renderClusters();
       const card = document.querySelector(`[data-cluster-id="${clusterId}"] a`);

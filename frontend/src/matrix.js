@@ -4,63 +4,64 @@
 import { api, items, pollJob } from "./api.js";
 import { el, clear, $, notice, pageConfig, formatDate, showClusterName } from "./ui.js";
 
-const ICON = { delivered: "✔", dropped: "✖", partial: "◐", changed: "Δ" };
+const ICON = { delivered: "✔", dropped: "✖", partial: "◐", error: "!", changed: "Δ" };
 const MAX_CELLS = 40000;
+const CHANGE_TEXT = { opened: "opened", closed: "closed", changed: "changed", added: "new", removed: "gone" };
 
-const label = (x) => (typeof x === "string" ? x : x.label || x.ref || x.id || x.name || JSON.stringify(x));
-const ref = (x) => (typeof x === "string" ? x : x.ref || x.value || x.representative || x.id || x.name);
-
-/** Normalise the job's result into {rows, cols, cell(r, c)} whatever the cell layout. */
-export function normMatrix(result) {
-  const rows = result.sources || result.rows || [];
-  const cols = result.destinations || result.targets || result.columns || [];
-  const cells = result.cells || result.matrix || [];
-  let get;
-  if (Array.isArray(cells) && Array.isArray(cells[0])) get = (r, c) => (cells[r] || [])[c];
-  else {
-    const idx = new Map();
-    const rowKey = new Map(rows.map((r, i) => [String(ref(r)), i]));
-    const colKey = new Map(cols.map((c, i) => [String(ref(c)), i]));
-    for (const cell of cells) {
-      const r = typeof cell.source === "number" ? cell.source : cell.row ?? rowKey.get(String(cell.source ?? cell.from));
-      const c = typeof cell.destination === "number" ? cell.destination : cell.col ?? colKey.get(String(cell.destination ?? cell.to));
-      idx.set(`${r},${c}`, cell);
-    }
-    get = (r, c) => idx.get(`${r},${c}`);
+/** Every cell of a job (the cells endpoint is paginated). */
+async function allCells(jobId) {
+  const cells = [];
+  for (let offset = 0; offset < 1_000_000; offset += 5000) {
+    const page = await api.jobCells(jobId, offset, 5000);
+    const batch = items(page);
+    cells.push(...batch);
+    if (batch.length < 5000 || (page.count !== undefined && cells.length >= page.count)) break;
   }
-  return { rows, cols, get };
+  return cells;
 }
 
-function cellVerdict(cell) {
-  if (!cell) return null;
-  if (typeof cell === "string") return cell;
-  return cell.verdict || (cell.allowed === true ? "delivered" : cell.allowed === false ? "dropped" : null);
-}
-
-function renderHeatmap(box, result, { changed, onCell }) {
+/**
+ * Draw the heatmap as a table of buttons: each cell is reachable by Tab/arrows and names its verdict in
+ * words (aria-label) and with an icon, so neither colour nor a mouse is needed to read it.
+ */
+export function renderHeatmap(box, plan, cells, { diff = false, onCell }) {
   clear(box);
-  const { rows, cols, get } = normMatrix(result);
-  if (rows.length * cols.length > MAX_CELLS) {
-    box.append(el("p", { class: "notice" }, `The matrix has ${rows.length} × ${cols.length} cells; showing the first ${Math.floor(MAX_CELLS / cols.length)} rows.`));
-  }
-  const shownRows = rows.slice(0, Math.max(1, Math.floor(MAX_CELLS / Math.max(1, cols.length))));
+  const rows = plan.sources || [];
+  const cols = plan.destinations || [];
+  const byIndex = new Map(cells.map((c) => [`${c.source},${c.destination}`, c]));
+  const maxRows = Math.max(1, Math.floor(MAX_CELLS / Math.max(1, cols.length)));
+  if (rows.length > maxRows) box.append(el("p", { class: "notice" }, `${rows.length} × ${cols.length} cells: showing the first ${maxRows} source classes.`));
+  const legend = diff
+    ? "Δ marks a cell that changes (its new verdict beside it); · = unchanged."
+    : "✔ delivered · ✖ dropped · ◐ partial";
   const table = el("table", { class: "heatmap", id: "heatmap" },
-    el("caption", {}, `${rows.length} source classes × ${cols.length} destinations. ✔ delivered · ✖ dropped · ◐ partial${changed ? " · Δ changed between the snapshots" : ""}`),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "source \\ destination"),
-      cols.map((c) => el("th", { scope: "col", class: "col-head", title: label(c) }, el("span", {}, label(c)))))));
+    el("caption", {}, `${rows.length} source classes × ${cols.length} destinations. ${legend}`),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "source class \\ destination"),
+      cols.map((c) => el("th", { scope: "col", class: "col-head", title: c.label }, el("span", {}, c.label))))));
   const tbody = el("tbody");
-  shownRows.forEach((r, ri) => {
-    const tr = el("tr", {}, el("th", { scope: "row", title: label(r) }, label(r)));
+  rows.slice(0, maxRows).forEach((r, ri) => {
+    const tr = el("tr", {}, el("th", { scope: "row", title: `${r.label}\n${(r.pods || []).join(", ")}` }, r.label));
     cols.forEach((c, ci) => {
-      const cell = get(ri, ci);
-      const verdict = cellVerdict(cell);
-      const isChanged = changed && changed.has(`${ri},${ci}`);
-      const reason = cell && cell.reason ? `: ${cell.reason}` : "";
-      const text = `${label(r)} → ${label(c)}: ${verdict || "not computed"}${reason}${isChanged ? " (changed)" : ""}`;
-      const btn = el("button", { type: "button", class: `cell cell-${verdict || "none"}${isChanged ? " cell-changed" : ""}`, title: text, "aria-label": text, dataset: { row: ri, col: ci, verdict: verdict || "" } },
-        isChanged ? `${ICON.changed}${ICON[verdict] || ""}` : ICON[verdict] || "·");
-      if (cell) btn.addEventListener("click", () => onCell(r, c, cell));
-      else btn.disabled = true;
+      const cell = byIndex.get(`${ri},${ci}`);
+      const verdict = cell ? cell.verdict : null;
+      let text;
+      let glyph;
+      let cls;
+      if (diff) {
+        text = cell
+          ? `${r.label} → ${c.label}: ${CHANGE_TEXT[cell.change] || cell.change}, ${cell.base_verdict || "absent"} → ${verdict || "absent"}${cell.reason ? ` (${cell.reason})` : ""}`
+          : `${r.label} → ${c.label}: unchanged`;
+        glyph = cell ? `${ICON.changed}${ICON[verdict] || ""}` : "·";
+        cls = cell ? `cell cell-${verdict || "none"} cell-changed` : "cell cell-none";
+      } else {
+        text = `${r.label} → ${c.label}: ${verdict || "not computed"}${cell && cell.reason ? `: ${cell.reason}` : ""}`;
+        glyph = ICON[verdict] || "·";
+        cls = `cell cell-${verdict || "none"}`;
+      }
+      const btn = el("button", { type: "button", class: cls, title: text, "aria-label": text, dataset: { row: ri, col: ci, verdict: verdict || "", change: cell ? cell.change || "" : "" } }, glyph);
+      if (cell) btn.addEventListener("click", () => onCell(cell));
+      else btn.disabled = !diff;
+      if (diff && !cell) btn.tabIndex = -1;
       tr.append(el("td", {}, btn));
     });
     tbody.append(tr);
@@ -69,12 +70,14 @@ function renderHeatmap(box, result, { changed, onCell }) {
   box.append(table);
   table.addEventListener("keydown", (e) => {
     const btn = e.target.closest("button.cell");
-    if (!btn) return;
     const moves = { ArrowRight: [0, 1], ArrowLeft: [0, -1], ArrowDown: [1, 0], ArrowUp: [-1, 0] };
-    const m = moves[e.key];
+    const m = btn && moves[e.key];
     if (!m) return;
     const next = table.querySelector(`button.cell[data-row="${Number(btn.dataset.row) + m[0]}"][data-col="${Number(btn.dataset.col) + m[1]}"]`);
-    if (next) { next.focus(); e.preventDefault(); }
+    if (next) {
+      next.focus();
+      e.preventDefault();
+    }
   });
 }
 
@@ -92,88 +95,84 @@ export function init() {
     const snaps = items(data);
     for (const sel of [snapA, snapB, snapMatrix]) {
       clear(sel);
-      snaps.forEach((s) => sel.append(el("option", { value: s.id }, `#${s.number} — ${formatDate(s.created)}`)));
+      snaps.forEach((s, i) => sel.append(el("option", { value: s.id }, `#${s.number}${i === 0 ? " (latest)" : ""} — ${formatDate(s.created)}`)));
     }
     if (snaps.length > 1) snapA.value = snaps[1].id;
+    if (snaps.length < 2) $("#run-diff").disabled = true;
   }).catch((err) => notice(`Snapshots unavailable: ${err.message}`));
 
-  async function openCell(row, col, cell) {
-    const traceId = cell.trace_id || cell.trace;
-    if (traceId) {
-      window.location.assign(`/traces/${traceId}/`);
-      return;
-    }
+  /** A cell → a stored trace of the same flow on the job's snapshot (shareable like any trace). */
+  async function openCell(job, cell) {
+    const req = cell.request || {};
     try {
-      const trace = await api.createTrace({
-        cluster: clusterId,
-        snapshot: cell.snapshot || (snapMatrix.value ? Number(snapMatrix.value) : undefined),
-        from: cell.from || ref(row),
-        to: cell.to || ref(col),
-        port: cell.port ?? (typeof col === "object" ? col.port : undefined),
-        protocol: cell.protocol || (typeof col === "object" && col.protocol) || "TCP",
-      });
+      const trace = await api.createTrace({ snapshot: job.snapshot, from: req.from, to: req.to, port: req.port ?? undefined,
+        protocol: req.protocol || "TCP", via: req.via || undefined });
       window.location.assign(`/traces/${trace.id}/`);
     } catch (err) {
       notice(`Could not open the trace of this cell: ${err.message}`);
     }
   }
 
-  async function runJob(start, render) {
-    $("#cancel-job").hidden = false;
+  async function runJob(start, diff) {
+    const cancel = $("#cancel-job");
+    cancel.hidden = false;
     progress.hidden = false;
     progress.removeAttribute("value");
     status.textContent = "Queued…";
+    clear(heat);
+    clear($("#diff-list"));
     try {
-      const job = await start();
-      currentJob = job.id || job.job_id;
+      const created = await start();
+      const job0 = created.job || created;
+      currentJob = job0.id;
+      heat.dataset.job = currentJob;
       const done = await pollJob(currentJob, (j) => {
-        if (j.progress_total) {
-          progress.max = j.progress_total;
-          progress.value = j.progress_current;
+        const p = j.progress || {};
+        if (p.total) {
+          progress.max = p.total;
+          progress.value = p.current;
         }
-        const frac = j.progress_total ? ` ${j.progress_current}/${j.progress_total}` : "";
-        status.textContent = `${j.state}${frac}${j.progress_message ? ` — ${j.progress_message}` : ""}`;
-      });
+        progress.dataset.state = j.state;
+        const frac = p.total ? ` ${p.current}/${p.total} chunks` : "";
+        status.textContent = `${j.state}${frac}${p.message ? ` — ${p.message}` : ""}`;
+      }, { interval: 300 });
       if (done.state !== "done") {
         status.textContent = `${done.state === "cancelled" ? "■ Cancelled" : "✖ Failed"}${done.error ? `: ${done.error}` : ""}`;
         return;
       }
       progress.max = 1;
       progress.value = 1;
-      status.textContent = `✔ Done${done.finished ? ` at ${formatDate(done.finished)}` : ""}.`;
-      render(done.result || {});
+      progress.dataset.state = "done";
+      status.textContent = `✔ ${done.progress && done.progress.message ? done.progress.message : "Done"}`;
+      const [plan, cells] = await Promise.all([api.jobPlan(currentJob), allCells(currentJob)]);
+      renderHeatmap(heat, plan, cells, { diff, onCell: (cell) => openCell(done, cell) });
+      if (diff) {
+        const list = $("#diff-list");
+        if (!cells.length) list.append(el("li", {}, "✔ No cell changes between these snapshots."));
+        cells.slice(0, 200).forEach((c) => list.append(el("li", {},
+          `Δ ${CHANGE_TEXT[c.change] || c.change}: ${plan.sources[c.source].label} → ${plan.destinations[c.destination].label}: `,
+          `${ICON[c.base_verdict] || ""} ${c.base_verdict || "absent"} → ${ICON[c.verdict] || ""} ${c.verdict || "absent"}${c.reason ? ` (${c.reason})` : ""}`)));
+      }
     } catch (err) {
       status.textContent = "";
       progress.hidden = true;
-      notice(err.status === 503 ? `The job queue is unavailable: ${err.message}` : `The job failed to start: ${err.message}`);
+      notice(err.status === 503 ? `The job queue is unavailable: ${err.message}` : `The job failed: ${err.message}`);
     } finally {
-      $("#cancel-job").hidden = true;
+      cancel.hidden = true;
     }
   }
 
   $("#matrix-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    runJob(() => api.startMatrix({ cluster: clusterId, snapshot: Number(snapMatrix.value) || undefined }),
-      (result) => renderHeatmap(heat, result, { onCell: openCell }));
+    runJob(() => api.startMatrix({ cluster: String(clusterId), snapshot: Number(snapMatrix.value) || undefined }), false);
   });
   $("#diff-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    runJob(() => api.startDiff({ cluster: clusterId, base: Number(snapA.value), candidate: Number(snapB.value) }),
-      (result) => {
-        const changedList = result.changed || result.changes || [];
-        const matrix = result.candidate_matrix || result.after || result.matrix || result;
-        const { rows, cols } = normMatrix(matrix);
-        const rk = new Map(rows.map((r, i) => [String(ref(r)), i]));
-        const ck = new Map(cols.map((c, i) => [String(ref(c)), i]));
-        const changed = new Set(changedList.map((ch) => `${typeof ch.row === "number" ? ch.row : rk.get(String(ch.source ?? ch.from))},${typeof ch.col === "number" ? ch.col : ck.get(String(ch.destination ?? ch.to))}`));
-        renderHeatmap(heat, matrix, { changed, onCell: openCell });
-        const list = $("#diff-list");
-        clear(list);
-        if (!changedList.length) list.append(el("li", {}, "No cell changes between these snapshots."));
-        changedList.forEach((ch) => list.append(el("li", {},
-          `Δ ${label(ch.source ?? ch.from)} → ${label(ch.destination ?? ch.to)}: `,
-          `${ICON[(ch.before || {}).verdict] || ""} ${(ch.before || {}).verdict || "?"} → ${ICON[(ch.after || {}).verdict] || ""} ${(ch.after || {}).verdict || "?"}`)));
-      });
+    if (snapA.value === snapB.value) {
+      notice("Pick two different snapshots to compare.");
+      return;
+    }
+    runJob(() => api.startDiff({ cluster: String(clusterId), base: Number(snapA.value), candidate: Number(snapB.value) }), true);
   });
   $("#cancel-job").addEventListener("click", () => currentJob && api.cancelJob(currentJob).catch((err) => notice(err.message)));
 }
