@@ -1,0 +1,286 @@
+"""Ingress class → controller discovery → exposure (SEMANTICS §D1, D2, D9) and the entry a client uses.
+
+    [client] → (LB | externalIP | NodePort | hostNetwork | hostPort | cloud LB) → [controller] → rule → svc → pods
+"""
+from __future__ import annotations
+
+import pytest
+
+from tracer.engine.cluster import ClusterModel
+from tracer.engine.ingress import (
+    controllers_for_ingress, discover_controllers, find_entry, resolve_class, route_request,
+)
+from tracer.engine.ingress_controllers import parse_args
+from tracer.engine.model import (
+    ClusterObjects, Container, ContainerPort, Ingress, IngressBackend, IngressClass, IngressPath, IngressRule,
+    LoadBalancerIngress, Node, Pod, Service, ServicePort,
+)
+
+NODES = [Node("node-a", addresses=(("InternalIP", "192.168.0.11"),)),
+         Node("node-b", addresses=(("InternalIP", "192.168.0.12"),))]
+
+
+def ctrl_pod(name, ns="ingress", image="", args=(), labels=None, host_network=False, ports=None, node="node-a",
+             workload=None, ip="10.244.0.5"):
+    ports = ports if ports is not None else (ContainerPort(80, name="http"), ContainerPort(443, name="https"))
+    return Pod(namespace=ns, name=name, labels=labels or {"app": name}, ips=(ip,), node_name=node,
+               host_ip="192.168.0.11" if node == "node-a" else "192.168.0.12", host_network=host_network,
+               containers=(Container("main", image=image, args=tuple(args), ports=tuple(ports)),),
+               workload_kind="Deployment" if workload else "", workload_name=workload or "")
+
+
+def web_ingress(name="web", cls="", annotations=None, host="shop.example.com", svc="shop", ns="shop"):
+    return Ingress(namespace=ns, name=name, class_name=cls, annotations=annotations or {},
+                   rules=(IngressRule(host, (IngressPath("/", "Prefix", IngressBackend(svc, port_number=80)),)),))
+
+
+SHOP = Service("shop", "shop", cluster_ips=("10.96.0.20",), selector={"app": "shop"},
+               ports=(ServicePort(80, name="http", target_port=8080, node_port=31000),), type="NodePort")
+
+
+def build(pods=(), services=(), ingresses=(), classes=(), nodes=NODES):
+    return ClusterModel(ClusterObjects(pods=list(pods), services=[SHOP, *services], ingresses=list(ingresses),
+                                       ingress_classes=list(classes), nodes=list(nodes)))
+
+
+def lb_service(name, selector, ns="ingress", ip="203.0.113.5", type="LoadBalancer", external_ips=()):
+    return Service(ns, name, type=type, cluster_ips=("10.96.0.50",), selector=selector, external_ips=tuple(external_ips),
+                   ports=(ServicePort(80, name="http", target_port="http", node_port=30080),
+                          ServicePort(443, name="https", target_port="https", node_port=30443)),
+                   lb_ingress=(LoadBalancerIngress(ip=ip),) if type == "LoadBalancer" else ())
+
+
+# ---------------------------------------------------------------------------------------------
+# D2 class resolution
+
+
+NGINX_CLASS = IngressClass("nginx", controller="k8s.io/ingress-nginx")
+DEFAULT_TRAEFIK = IngressClass("traefik", controller="traefik.io/ingress-controller", is_default=True)
+
+
+@pytest.mark.parametrize("ingress,classes,source,name,controller,admitted", [
+    (web_ingress(cls="nginx"), [NGINX_CLASS], "ingressClassName", "nginx", "k8s.io/ingress-nginx", True),
+    (web_ingress(cls="some-invalid-class-name"), [NGINX_CLASS], "ingressClassName", "some-invalid-class-name", "",
+     False),
+    (web_ingress(annotations={"kubernetes.io/ingress.class": "nginx"}), [], "annotation", "nginx", "", True),
+    (web_ingress(annotations={"kubernetes.io/ingress.class": "nginx"}), [NGINX_CLASS], "annotation", "nginx",
+     "k8s.io/ingress-nginx", True),
+    (web_ingress(), [NGINX_CLASS, DEFAULT_TRAEFIK], "default-class", "traefik", "traefik.io/ingress-controller", True),
+    (web_ingress(), [NGINX_CLASS], "none", "", "", True),
+])
+def test_class_resolution(ingress, classes, source, name, controller, admitted):
+    """D2: ingressClassName → IngressClass → spec.controller; legacy annotation; default class; none."""
+    res = resolve_class(build(classes=classes), ingress)
+    assert (res.source, res.class_name, res.controller, res.admitted) == (source, name, controller, admitted)
+
+
+def test_annotation_and_class_name_disagreeing_is_explained():
+    ing = web_ingress(cls="traefik", annotations={"kubernetes.io/ingress.class": "nginx"})
+    res = resolve_class(build(classes=[NGINX_CLASS, DEFAULT_TRAEFIK]), ing)
+    assert res.class_name == "nginx" and "disagrees" in res.detail
+
+
+# ---------------------------------------------------------------------------------------------
+# Controller recognition
+
+
+@pytest.mark.parametrize("pod,kind,classes,names,classless", [
+    (ctrl_pod("nginx", image="registry.k8s.io/ingress-nginx/controller:v1.10.0",
+              args=["/nginx-ingress-controller", "--controller-class=k8s.io/ingress-nginx", "--ingress-class=nginx"]),
+     "ingress-nginx", {"k8s.io/ingress-nginx"}, {"nginx"}, False),
+    (ctrl_pod("nginx2", image="registry.k8s.io/ingress-nginx/controller:v1.10.0",
+              args=["/nginx-ingress-controller", "--controller-class", "example.com/internal",
+                    "--ingress-class", "internal", "--watch-ingress-without-class=true"]),
+     "ingress-nginx", {"example.com/internal"}, {"internal"}, True),
+    (ctrl_pod("nginx-label", labels={"app.kubernetes.io/name": "ingress-nginx",
+                                     "app.kubernetes.io/component": "controller"}),
+     "ingress-nginx", {"k8s.io/ingress-nginx"}, {"nginx"}, False),
+    (ctrl_pod("traefik", image="example.com/proxy:1.0", args=["--providers.kubernetesingress",
+                                                              "--entrypoints.web.address=:8000"]),
+     "traefik", {"traefik.io/ingress-controller"}, {"traefik"}, True),
+    (ctrl_pod("traefik2", image="traefik:v3.0", args=["--providers.kubernetesingress.ingressclass=edge"]),
+     "traefik", {"traefik.io/ingress-controller"}, {"edge"}, False),
+    (ctrl_pod("kong", image="kong/kubernetes-ingress-controller:3.1"),
+     "kong", {"ingress-controllers.konghq.com/kong"}, {"kong"}, False),
+    (ctrl_pod("haproxy", image="haproxytech/kubernetes-ingress:1.11", args=["--ingress.class=haproxy",
+                                                                          "--empty-ingress-class"]),
+     "haproxy", {"haproxy.org/ingress-controller/haproxy"}, {"haproxy"}, True),
+    (ctrl_pod("istio-ingressgateway", image="docker.io/istio/proxyv2:1.22", labels={"istio": "ingressgateway"}),
+     "istio", {"istio.io/ingress-controller"}, {"istio"}, False),
+    (ctrl_pod("custom", image="example.com/my-proxy:1", args=["--controller-class=example.com/mine"]),
+     "generic", {"example.com/mine"}, set(), False),
+])
+def test_controller_recognition(pod, kind, classes, names, classless):
+    """A pod is recognised as an ingress controller by its image, arguments or well-known labels."""
+    [c] = discover_controllers(build(pods=[pod]))
+    assert c.kind == kind
+    assert set(c.controller_classes) == classes and set(c.class_names) == names
+    assert c.watches_classless is classless
+    assert c.evidence
+
+
+def test_ordinary_pods_and_admission_jobs_are_not_controllers():
+    """The ingress-nginx admission job carries the same name label but is not the controller."""
+    job = ctrl_pod("ingress-nginx-admission-create", labels={"app.kubernetes.io/name": "ingress-nginx",
+                                                             "app.kubernetes.io/component": "admission-webhook"})
+    shop = ctrl_pod("shop-1", ns="shop", image="example.com/shop:1", labels={"app": "shop"})
+    assert discover_controllers(build(pods=[job, shop])) == []
+
+
+def test_contour_traffic_goes_through_its_envoy_pods():
+    """[client] → svc projectcontour/envoy LB → [envoy-x] (data plane); [contour] only programs Envoy."""
+    contour = ctrl_pod("contour-1", ns="projectcontour", image="ghcr.io/projectcontour/contour:v1.28",
+                       args=["contour", "serve"], labels={"app": "contour"}, workload="contour")
+    envoy = ctrl_pod("envoy-x", ns="projectcontour", image="docker.io/envoyproxy/envoy:v1.30",
+                     labels={"app": "envoy"}, ip="10.244.0.9")
+    svc = lb_service("envoy", {"app": "envoy"}, ns="projectcontour")
+    [c] = discover_controllers(build(pods=[contour, envoy], services=[svc]))
+    assert c.kind == "contour" and [p.name for p in c.pods] == ["envoy-x"]
+    assert c.default_exposure("http").address == "203.0.113.5"
+
+
+def test_parse_args():
+    assert parse_args(["/bin/x", "--a=1", "--b", "2", "--flag", "--c=", "-v=3"]) == {
+        "a": "1", "b": "2", "flag": "true", "c": "", "v": "3"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Which controller handles which Ingress
+
+
+NGINX_POD = ctrl_pod("ingress-nginx-controller-1", image="registry.k8s.io/ingress-nginx/controller:v1.10.0",
+                     args=["/nginx-ingress-controller"], workload="ingress-nginx-controller")
+TRAEFIK_POD = ctrl_pod("traefik-1", ns="traefik", image="traefik:v3.0", args=["--providers.kubernetesingress"],
+                       workload="traefik", ip="10.244.0.7")
+
+
+@pytest.mark.parametrize("ingress,classes,expected", [
+    (web_ingress(cls="nginx"), [NGINX_CLASS], ["ingress/ingress-nginx-controller"]),
+    (web_ingress(annotations={"kubernetes.io/ingress.class": "nginx"}), [], ["ingress/ingress-nginx-controller"]),
+    (web_ingress(annotations={"kubernetes.io/ingress.class": "traefik"}), [], ["traefik/traefik"]),
+    (web_ingress(), [], ["traefik/traefik"]),  # class-less: only Traefik watches those by default
+    (web_ingress(), [IngressClass("nginx", "k8s.io/ingress-nginx", is_default=True)],
+     ["ingress/ingress-nginx-controller"]),
+    (web_ingress(cls="missing"), [NGINX_CLASS], []),
+    (web_ingress(cls="other"), [IngressClass("other", "example.com/nobody")], []),
+])
+def test_controllers_for_ingress(ingress, classes, expected):
+    """D2: the Ingress's class picks the controller among ingress-nginx and Traefik."""
+    m = build(pods=[NGINX_POD, TRAEFIK_POD], classes=classes)
+    assert [c.name for c in controllers_for_ingress(m, ingress)] == expected
+
+
+def test_no_controller_for_the_class_is_reported():
+    """[client] Host: shop.example.com → IngressClass other (example.com/nobody) has no controller pods →
+    no-ingress-controller (D1), naming the class and its spec.controller."""
+    ing = web_ingress(cls="other")
+    m = build(pods=[NGINX_POD], ingresses=[ing], classes=[IngressClass("other", "example.com/nobody")])
+    d = route_request(m, "shop.example.com", "/")
+    assert not d.matched and d.reason == "no-ingress-controller"
+    assert "example.com/nobody" in d.why and "shop/web" in d.why
+
+
+def test_request_for_an_unrelated_host_is_no_match_not_no_controller():
+    ing = web_ingress(cls="other")
+    m = build(pods=[NGINX_POD], ingresses=[ing], classes=[IngressClass("other", "example.com/nobody")])
+    assert route_request(m, "elsewhere.example.com", "/").reason == "ingress-no-match"
+
+
+# ---------------------------------------------------------------------------------------------
+# D9 exposure and the client's entry
+
+
+def test_entry_prefers_the_load_balancer():
+    """[client] → LB 203.0.113.5:80 (svc ingress/ingress-nginx-controller) → [nginx] → svc/shop:80."""
+    m = build(pods=[NGINX_POD], services=[lb_service("ingress-nginx-controller", {"app": NGINX_POD.name})],
+              ingresses=[web_ingress(cls="nginx")], classes=[NGINX_CLASS])
+    e = find_entry(m, "shop.example.com", "/", "http")
+    assert (e.exposure.kind, e.exposure.address, e.exposure.port) == ("load-balancer", "203.0.113.5", 80)
+    assert e.exposure.target_port == "http"
+    assert e.decision.service.key == "shop/shop" and e.decision.backend_mode == "endpoints"
+    https = find_entry(m, "shop.example.com", "/", "https")
+    assert (https.exposure.address, https.exposure.port, https.exposure.target_port) == ("203.0.113.5", 443, "https")
+
+
+@pytest.mark.parametrize("service,pod,kind,address,port", [
+    (lb_service("c", {"app": "ctl"}, type="NodePort"), ctrl_pod("ctl", image="traefik:v3"),
+     "node-port", "192.168.0.11", 30080),  # first ready node by name
+    (lb_service("c", {"app": "ctl"}, type="ClusterIP", external_ips=["198.51.100.9"]),
+     ctrl_pod("ctl", image="traefik:v3"), "external-ip", "198.51.100.9", 80),
+    (None, ctrl_pod("ctl", image="traefik:v3", host_network=True, node="node-b"), "host-network", "192.168.0.12", 80),
+    (None, ctrl_pod("ctl", image="traefik:v3", ports=(ContainerPort(8000, name="web", host_port=80),)),
+     "host-port", "192.168.0.11", 80),
+])
+def test_exposure_kinds(service, pod, kind, address, port):
+    """D9: NodePort service, externalIPs, hostNetwork DaemonSet, hostPort — the default entry for http."""
+    m = build(pods=[pod], services=[service] if service else [], ingresses=[web_ingress()])
+    e = find_entry(m, "shop.example.com", "/")
+    assert (e.exposure.kind, e.exposure.address, e.exposure.port) == (kind, address, port)
+
+
+def test_cluster_ip_only_controller_has_no_outside_entry():
+    m = build(pods=[ctrl_pod("ctl", image="traefik:v3")],
+              services=[lb_service("c", {"app": "ctl"}, type="ClusterIP")], ingresses=[web_ingress()])
+    e = find_entry(m, "shop.example.com", "/")
+    assert e.exposure is None and e.decision.matched
+    assert "no entry from outside" in e.detail and "ClusterIP" in e.detail
+
+
+def test_via_a_node_port_picks_that_node_and_that_controller():
+    """--via 192.168.0.12:30080 → NodePort of svc ingress/c on node-b → Traefik → svc/shop."""
+    m = build(pods=[ctrl_pod("ctl", image="traefik:v3")],
+              services=[lb_service("c", {"app": "ctl"}, type="NodePort")], ingresses=[web_ingress()])
+    e = find_entry(m, "shop.example.com", "/", via="192.168.0.12", port=30080)
+    assert (e.exposure.kind, e.exposure.node, e.exposure.port) == ("node-port", "node-b", 30080)
+    assert e.controller.kind == "traefik" and e.decision.service.name == "shop"
+    miss = find_entry(m, "shop.example.com", "/", via="192.0.2.99", port=80)
+    assert miss.exposure is None and "not an entry" in miss.detail
+
+
+# ---------------------------------------------------------------------------------------------
+# Cloud-managed classes
+
+
+def _svc(type="NodePort", annotations=None):
+    return Service("shop", "shop", type=type, cluster_ips=("10.96.0.20",), selector={"app": "shop"},
+                   annotations=annotations or {},
+                   ports=(ServicePort(80, name="http", target_port=8080,
+                                      node_port=31000 if type != "ClusterIP" else None),))
+
+
+@pytest.mark.parametrize("ingress_ann,svc,mode,problem", [
+    ({"kubernetes.io/ingress.class": "gce"}, _svc(), "node-port", None),
+    ({"kubernetes.io/ingress.class": "gce"}, _svc("ClusterIP", {"cloud.google.com/neg": '{"ingress": true}'}),
+     "endpoints", None),
+    ({"kubernetes.io/ingress.class": "gce-internal"}, _svc("ClusterIP"), "node-port", "no-service-port"),
+    ({"kubernetes.io/ingress.class": "alb"}, _svc(), "node-port", None),
+    ({"kubernetes.io/ingress.class": "alb", "alb.ingress.kubernetes.io/target-type": "ip"}, _svc("ClusterIP"),
+     "endpoints", None),
+    ({"kubernetes.io/ingress.class": "alb"}, _svc("ClusterIP", {"alb.ingress.kubernetes.io/target-type": "ip"}),
+     "endpoints", None),
+    ({"kubernetes.io/ingress.class": "alb"}, _svc("ClusterIP"), "node-port", "no-service-port"),
+])
+def test_cloud_managed_backend_mode(ingress_ann, svc, mode, problem):
+    """[client] → cloud LB → NodePort on the nodes, or straight to pod IPs (GKE NEG / ALB target-type ip)."""
+    ing = web_ingress(annotations=ingress_ann)
+    m = ClusterModel(ClusterObjects(services=[svc], ingresses=[ing], nodes=list(NODES)))
+    [c] = controllers_for_ingress(m, ing)
+    assert c.cloud_managed and not c.pods
+    e = find_entry(m, "shop.example.com", "/")
+    assert e.controller is c or e.controller.kind == c.kind
+    assert e.exposure.kind == "cloud-load-balancer"
+    assert e.decision.backend_mode == mode and e.decision.backend_problem == problem
+
+
+def test_alb_ingress_class_object():
+    ing = web_ingress(cls="alb")
+    m = ClusterModel(ClusterObjects(services=[_svc()], ingresses=[ing],
+                                    ingress_classes=[IngressClass("alb", "ingress.k8s.aws/alb")]))
+    [c] = controllers_for_ingress(m, ing)
+    assert c.kind == "alb" and c.cloud_managed
+
+
+def test_nginx_service_upstream_uses_the_cluster_ip():
+    ing = web_ingress(cls="nginx", annotations={"nginx.ingress.kubernetes.io/service-upstream": "true"})
+    m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
+    assert route_request(m, "shop.example.com", "/").backend_mode == "cluster-ip"
