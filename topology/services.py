@@ -287,18 +287,22 @@ def pod_details(model, namespace: str, name: str) -> dict | None:
     if pod is None:
         return None
     env = service_env(model, pod)
-    caveats: list[str] = []
-    if isinstance(env, tuple) and len(env) == 2 and isinstance(env[1], list | tuple):
-        env, caveats = env
-    dns = resolver_config(model, pod)
+    resolver = resolver_for(model, pod)
+    nameservers = list(resolver.nameservers)
+    if resolver.kind == "cluster" and not nameservers:
+        dns_svc = model.services.get(DNS_SERVICE)
+        nameservers = [dns_svc.cluster_ip] if dns_svc and dns_svc.cluster_ip else []
+    dns = {"policy": pod.dns_policy or "ClusterFirst", "resolver": resolver.kind, "nameservers": nameservers,
+           "search": list(resolver.searches), "ndots": resolver.ndots, "note": resolver.note}
     return {
         "namespace": pod.namespace, "name": pod.name, "ips": list(pod.ips), "node_name": pod.node_name,
         "labels": dict(pod.labels), "phase": pod.phase, "ready": pod.ready, "host_network": pod.host_network,
         "workload": f"{pod.workload_kind}/{pod.workload_name}" if pod.workload_kind else "",
         "containers": [{"name": c.name, "image": c.image, "init": c.init,
                         "ports": [p.to_dict() for p in c.ports]} for c in pod.containers],
-        "env": [{"name": e.name, "value": e.value, "service": getattr(e, "service", "") or ""} for e in env],
-        "env_caveats": [str(c) for c in caveats],
+        "env": [v.to_dict() for v in env.vars],
+        "env_caveats": [str(c) for c in env.caveats],
+        "env_absent": list(env.absent),
         "dns": dns,
         "policies": [{"namespace": p.namespace, "name": p.name, "policy_types": list(p.policy_types),
                       "pod_selector": p.pod_selector.describe()} for p in policies_selecting(model, pod)],

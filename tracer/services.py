@@ -31,6 +31,7 @@ _PREFIX_KIND = {
     "pod": "pod", "svc": "service", "service": "service", "node": "node", "external": "external",
     "ingress": "ingress", "netpol": "network-policy", "networkpolicy": "network-policy",
     "network-policy": "network-policy", "policy": "network-policy", "workload": "workload",
+    "ingress-controller": "pod",  # the controller pod that proxied the request
 }
 _HOP_KIND = {
     "pod": "pod", "endpoint": "pod", "service": "service", "node": "node", "network-policy": "network-policy",

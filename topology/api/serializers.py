@@ -147,6 +147,7 @@ class TopologySerializer(serializers.Serializer):
     message = serializers.CharField(allow_blank=True)
     limit = serializers.IntegerField()
     total = serializers.DictField(child=serializers.IntegerField())
+    snapshot = serializers.IntegerField()
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -177,10 +178,13 @@ class PolicyRefSerializer(serializers.Serializer):
 
 
 class DnsSerializer(serializers.Serializer):
-    policy = serializers.CharField()
+    policy = serializers.CharField(help_text="The pod's dnsPolicy.")
+    resolver = serializers.ChoiceField(["cluster", "node", "none"], help_text="Which resolver answers: cluster "
+                                       "DNS, the node's resolver (cluster names do not resolve), or none.")
     nameservers = serializers.ListField(child=serializers.CharField())
-    search = serializers.ListField(child=serializers.CharField())
-    ndots = serializers.IntegerField(allow_null=True)
+    search = serializers.ListField(child=serializers.CharField(), help_text="The search path, in order.")
+    ndots = serializers.IntegerField()
+    note = serializers.CharField(allow_blank=True, help_text="Why, in a sentence.")
 
 
 class PodDetailSerializer(serializers.Serializer):
@@ -196,6 +200,9 @@ class PodDetailSerializer(serializers.Serializer):
     containers = serializers.ListField(child=serializers.DictField())
     env = EnvVarSerializer(many=True)
     env_caveats = serializers.ListField(child=serializers.CharField())
+    env_absent = serializers.ListField(child=serializers.CharField(),
+                                       help_text="Services created after the pod: their variables are missing.")
+    snapshot = serializers.IntegerField()
     dns = DnsSerializer()
     policies = PolicyRefSerializer(many=True)
 

@@ -79,8 +79,10 @@ def exception_handler(exc, context):
     if hasattr(exc, "problem") and isinstance(exc, TracerError):  # the importer's ManifestError
         return Response(_body(f"Invalid manifest: {exc}", "manifest_error", [manifest_error_entry(exc)]),
                         status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, TracerError) and getattr(exc, "http_status", None) == 503:
-        return Response(_body(str(exc), "unavailable"), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    http_status = getattr(exc, "http_status", None) if isinstance(exc, TracerError) else None
+    if http_status:  # a domain error that says its own status (503 engine/broker down, 409 conflict)
+        code = {503: "unavailable", 409: "conflict"}.get(http_status, "error")
+        return Response(_body(str(exc), code), status=http_status)
     if isinstance(exc, BadRequest | TracerError):
         return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
