@@ -278,9 +278,8 @@ def pod_details(model, namespace: str, name: str) -> dict | None:
     Returns None when the snapshot has no such pod. Each derived part comes from the engine module
     that owns the rule (envvars.py, dns.py, netpol.py); nothing is re-implemented here.
     """
+    from tracer.engine.dns import DNS_SERVICE, resolver_for
     from tracer.engine.envvars import service_env
-
-    from tracer.engine.dns import resolver_config
     from tracer.engine.netpol import policies_selecting
 
     pod = model.pods.get(f"{namespace}/{name}")
