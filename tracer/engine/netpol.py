@@ -97,6 +97,9 @@ class PolicyDecision:
     detail: str
     assumptions: tuple[str, ...] = ()
     direction: str = ""  # "egress" | "ingress"
+    # What the policies alone decide. Differs from `allowed` only when E11 (a pod reaching itself,
+    # traffic from the pod's own node) lets through what the policies would refuse.
+    policy_allowed: bool | None = None
 
 
 def effective_policy_types(pol: NetworkPolicy) -> tuple[str, ...]:
@@ -313,7 +316,7 @@ class PolicyEngine:
         self.ipblock_matches_pods = ipblock_matches_pods
         self.host_network_as_node = host_network_as_node
         self._blocks: dict[int, _CompiledBlock] = {}
-        self._selecting: dict[str, tuple[list[NetworkPolicy], list[NetworkPolicy]]] = {}
+        self._selecting: dict[tuple, tuple[list[NetworkPolicy], list[NetworkPolicy]]] = {}
         self._ns_labels: dict[str, dict[str, str]] = {}
         self.assumptions = (
             (IPBLOCK_POD_ASSUMPTION,) if not ipblock_matches_pods else
@@ -334,7 +337,10 @@ class PolicyEngine:
 
     def _isolating(self, pod: Pod) -> tuple[list[NetworkPolicy], list[NetworkPolicy]]:
         """E2: (policies isolating the pod for ingress, … for egress), in snapshot order."""
-        got = self._selecting.get(pod.key)
+        # keyed by what selection reads (not the pod's name): pods built ad hoc for a question may
+        # share a name with different labels, and same-labelled pods share the answer
+        cache_key = (pod.namespace, frozenset(pod.labels.items()), pod.host_network)
+        got = self._selecting.get(cache_key)
         if got is None:
             ing, eg = [], []
             if not self._node_like(pod):
@@ -345,7 +351,7 @@ class PolicyEngine:
                             ing.append(pol)
                         if "Egress" in types:
                             eg.append(pol)
-            got = self._selecting[pod.key] = (ing, eg)
+            got = self._selecting[cache_key] = (ing, eg)
         return got
 
     def selecting(self, pod: Pod) -> list[NetworkPolicy]:
@@ -422,28 +428,35 @@ class PolicyEngine:
         if not self.enforced:
             return PolicyDecision(True, False, (), None,
                                   f"{direction.capitalize()} not checked: {NOT_ENFORCED_ASSUMPTION} (E1).",
-                                  (NOT_ENFORCED_ASSUMPTION,), direction)
+                                  (NOT_ENFORCED_ASSUMPTION,), direction, True)
         pod = subject.pod
         if pod is None:
             return PolicyDecision(True, False, (), None,
                                   f"{subject.describe()} is not a pod, so no NetworkPolicy governs its {direction}.",
-                                  self.assumptions, direction)
+                                  self.assumptions, direction, True)
         if self._node_like(pod):
             return PolicyDecision(True, False, (), None,
                                   f"pod {pod.key} uses hostNetwork, so no NetworkPolicy isolates it for "
-                                  f"{direction}: {HOSTNETWORK_ASSUMPTION}.", self.assumptions, direction)
+                                  f"{direction}: {HOSTNETWORK_ASSUMPTION}.", self.assumptions, direction, True)
+        verdict = self._policy_verdict(direction, pod, other, dst, port, protocol, what)
         bypass = self._always_allowed(src, dst, direction)
+        if bypass and not verdict.allowed:
+            return PolicyDecision(True, verdict.isolated, verdict.policies, None,
+                                  f"{bypass[0].upper()}{bypass[1:]}; the policies alone would refuse it: "
+                                  f"{verdict.detail}", self.assumptions, direction, False)
+        return verdict
+
+    def _policy_verdict(self, direction: str, pod: Pod, other: Peer, dst: Peer, port: int, protocol: str,
+                        what: str) -> PolicyDecision:
+        """E2–E8 for `pod` (the subject) and `other` (the far end): which rule allows it, if any."""
         ing, eg = self._isolating(pod)
         pols = ing if direction == "ingress" else eg
         keys = tuple(p.key for p in pols)
-        if bypass:
-            return PolicyDecision(True, bool(pols), keys, None, bypass[0].upper() + bypass[1:] + ".",
-                                  self.assumptions, direction)
         if not pols:
             return PolicyDecision(
                 True, False, (), None,
                 f"No NetworkPolicy in namespace {pod.namespace} selects pod {pod.key} for {direction}, so all "
-                f"{direction} is allowed (E2).", self.assumptions, direction)
+                f"{direction} is allowed (E2).", self.assumptions, direction, True)
         dst_pod = dst.pod if not self._node_like(dst.pod) else None
         peer_only: list[tuple[NetworkPolicy, int, PolicyRule]] = []  # peer matched, port did not
         for pol in pols:
@@ -460,11 +473,11 @@ class PolicyEngine:
                         f"NetworkPolicy {pol.key} spec.{direction}[{i}] allows {what} "
                         f"{'from' if direction == 'ingress' else 'to'} {other.describe()} "
                         f"({field_}: {peers}; ports: {_describe_ports(rule)}).",
-                        self.assumptions, direction)
+                        self.assumptions, direction, True)
                 peer_only.append((pol, i, rule))
         return PolicyDecision(False, True, keys, None,
                               self._denial(direction, pod, other, what, port, protocol, pols, peer_only),
-                              self.assumptions, direction)
+                              self.assumptions, direction, False)
 
     def _denial(self, direction, pod, other, what, port, protocol, pols, peer_only) -> str:
         names = ", ".join(p.key for p in pols)
