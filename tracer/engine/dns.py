@@ -6,7 +6,8 @@
                       B5 (pod hostname.subdomain), pod A records `a-b-c-d.ns.pod.zone`
 - `resolve`           the whole query: candidates tried in order, first answer wins, else NXDOMAIN
 Names outside the cluster domain are answered by an upstream resolver the snapshot does not hold: they
-resolve to `external:NAME` (a single-label name, or one ending in a namespace of this cluster, is NXDOMAIN).
+resolve to `external:NAME` (impl). A single-label name, or one whose last label is a namespace or a Service
+of the pod's namespace (`db-1.db`: a pod record that does not exist), is NXDOMAIN: no public zone has it.
 The query itself is traffic; `trace.py` sends it through kube-proxy and NetworkPolicy.
 """
 from __future__ import annotations
@@ -193,7 +194,9 @@ def resolve(model: ClusterModel, pod: Pod | None, name: str, *, external: bool =
     absolute = name.rstrip(".")
     if not absolute.endswith("." + zone) and absolute != zone:
         labels = absolute.split(".")
-        if len(labels) >= 2 and labels[-1] not in model.namespaces and labels[-1] != "svc":
+        cluster_intent = (labels[-1] in model.namespaces or labels[-1] in ("svc", "pod")
+                          or (pod is not None and f"{pod.namespace}/{labels[-1]}" in model.services))
+        if len(labels) >= 2 and not cluster_intent:
             if not tried or tried[-1] != absolute:
                 tried.append(absolute)
             return Answer("EXTERNAL", name, absolute, target=absolute, tried=tried, resolver=resolver,
