@@ -8,12 +8,27 @@ import pytest
 
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.ingress import (
-    controllers_for_ingress, discover_controllers, find_entry, resolve_class, route_request,
+    controllers_for_ingress,
+    discover_controllers,
+    find_entry,
+    resolve_class,
+    route_request,
 )
 from tracer.engine.ingress_controllers import parse_args
 from tracer.engine.model import (
-    ClusterObjects, Container, ContainerPort, Ingress, IngressBackend, IngressClass, IngressPath, IngressRule,
-    LoadBalancerIngress, Node, Pod, Service, ServicePort,
+    ClusterObjects,
+    Container,
+    ContainerPort,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    LoadBalancerIngress,
+    Node,
+    Pod,
+    Service,
+    ServicePort,
 )
 
 NODES = [Node("node-a", addresses=(("InternalIP", "192.168.0.11"),)),

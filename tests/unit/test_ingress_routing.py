@@ -9,10 +9,22 @@ import pytest
 
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.ingress_routing import (
-    host_matches, normalize_host, path_matches, route_in, split_url,
+    host_matches,
+    normalize_host,
+    path_matches,
+    route_in,
+    split_url,
 )
 from tracer.engine.model import (
-    ClusterObjects, Ingress, IngressBackend, IngressPath, IngressRule, IngressTLS, Secret, Service, ServicePort,
+    ClusterObjects,
+    Ingress,
+    IngressBackend,
+    IngressPath,
+    IngressRule,
+    IngressTLS,
+    Secret,
+    Service,
+    ServicePort,
 )
 
 
@@ -276,3 +288,41 @@ def test_plain_http_has_no_tls_check():
 ])
 def test_split_url(url, parts):
     assert split_url(url) == parts
+
+
+FALLTHROUGH = [
+    # (description, ingresses, host, path, nginx result, traefik result)
+    ("known host, unmatched path, host-less rule exists",
+     [ing("a", [("h", [("/api", "Prefix", "api")])]), ing("b", [("", [("/", "Prefix", "hostless")])])],
+     "h", "/other", None, "hostless"),
+    ("known host, unmatched path, another Ingress's defaultBackend",
+     [ing("a", [("h", [("/api", "Prefix", "api")])]), ing("b", default="catchall")], "h", "/other", None, "catchall"),
+    ("exact host, unmatched path, wildcard rule matches",
+     [ing("a", [("bar.foo.com", [("/api", "Prefix", "api")]), ("*.foo.com", [("/", "Prefix", "wild")])])],
+     "bar.foo.com", "/x", None, "wild"),
+    ("a host rule still beats a host-less rule when both match",
+     [ing("a", [("h", [("/", "Prefix", "host")])]), ing("b", [("", [("/api/long", "Prefix", "hostless")])])],
+     "h", "/api/long", "host", "host"),
+    ("unknown host takes host-less rules in both",
+     [ing("a", [("h", [("/", "Prefix", "host")])]), ing("b", [("", [("/", "Prefix", "hostless")])])],
+     "x", "/", "hostless", "hostless"),
+]
+
+
+@pytest.mark.parametrize("desc,ingresses,host,path,nginx,traefik", FALLTHROUGH, ids=[r[0] for r in FALLTHROUGH])
+def test_fallthrough_differs_between_nginx_and_traefik(desc, ingresses, host, path, nginx, traefik):
+    """(impl) ingress-nginx servers: a known host never falls through; Traefik's router list does.
+
+        nginx:   [client] Host: h GET /other → server h → no path → 404
+        traefik: [client] Host: h GET /other → no h rule matches → host-less / → svc/hostless
+    """
+    names = {p.backend.service_name for i in ingresses for r in i.rules for p in r.paths}
+    names |= {i.default_backend.service_name for i in ingresses if i.default_backend}
+    for fallthrough, expected in ((False, nginx), (True, traefik)):
+        d = route_in(model(*names), ingresses, host, path, fallthrough=fallthrough)
+        got = d.backend.service_name if d.matched else None
+        assert got == expected, (fallthrough, d.why)
+        assert any(("Traefik" in a) is fallthrough for a in d.assumptions)
+    d = route_in(model(*names), ingresses, host, path, fallthrough=True)
+    if nginx is None and traefik is not None:
+        assert "falls through" in d.why or "defaultBackend" in d.why

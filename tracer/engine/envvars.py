@@ -18,7 +18,7 @@ What the kubelet does (getServiceEnvVarMap + envvars.FromServices):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .cluster import ClusterModel
 from .model import Pod, Service
@@ -90,7 +90,7 @@ def _ts(value: str) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def service_env(model: ClusterModel, pod: Pod) -> EnvResult:

@@ -16,19 +16,34 @@ from dataclasses import dataclass
 
 from .cluster import ClusterModel
 from .ingress_controllers import (
-    CLOUD_CONTROLLERS, ClassResolution, Controller, Exposure, LEGACY_CLASS_ANNOTATION, backend_mode,
-    controllers_for_ingress, discover_controllers, handles, ingresses_for_controller, resolve_class,
+    CLOUD_CONTROLLERS,
+    LEGACY_CLASS_ANNOTATION,
+    ClassResolution,
+    Controller,
+    Exposure,
+    backend_mode,
+    controllers_for_ingress,
+    discover_controllers,
+    handles,
+    ingresses_for_controller,
+    resolve_class,
 )
 from .ingress_routing import (
-    ASSUMPTIONS, RouteDecision, TLSInfo, host_matches, normalize_host, path_matches, route_in, split_url,
+    ASSUMPTIONS,
+    RouteDecision,
+    TLSInfo,
+    host_matches,
+    normalize_host,
+    path_matches,
+    route_in,
+    split_url,
 )
-from .model import Ingress
 
 __all__ = [
     "route_request", "find_entry", "Entry", "RouteDecision", "TLSInfo", "Controller", "Exposure",
     "ClassResolution", "controllers_for_ingress", "discover_controllers", "resolve_class",
     "ingresses_for_controller", "host_matches", "path_matches", "normalize_host", "split_url", "ASSUMPTIONS",
-    "LEGACY_CLASS_ANNOTATION", "CLOUD_CONTROLLERS", "all_controllers", "backend_endpoints", "BackendEndpoint",
+    "LEGACY_CLASS_ANNOTATION", "CLOUD_CONTROLLERS", "all_controllers", "backend_endpoints", "BackendEndpoint", "handles",
 ]
 
 
@@ -40,6 +55,11 @@ def _rank(d: RouteDecision) -> tuple[int, int]:
     if d.via_default_backend:
         return (1, 1 if d.server != "_" else 0)
     return (3, 0) if d.server != "_" else (2, 0)
+
+
+def _falls_through(ctrl: Controller) -> bool:
+    """Traefik's router list lets an unmatched path of a known host fall through to host-less rules."""
+    return ctrl.kind == "traefik"
 
 
 def all_controllers(model: ClusterModel) -> list[Controller]:
@@ -81,7 +101,8 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     `ingress-no-match`.
     """
     if controller is not None:
-        d = route_in(model, ingresses_for_controller(model, controller), host, path, scheme)
+        d = route_in(model, ingresses_for_controller(model, controller), host, path, scheme,
+                     fallthrough=_falls_through(controller))
         d = _finish(model, d, controller)
         if not d.matched:
             _explain_orphans(model, d, controller)
@@ -92,7 +113,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
         ings = ingresses_for_controller(model, ctrl)
         if not ings:
             continue
-        d = route_in(model, ings, host, path, scheme)
+        d = route_in(model, ings, host, path, scheme, fallthrough=_falls_through(ctrl))
         if best is None or _rank(d) > _rank(best):
             best, best_ctrl = d, ctrl
     if best is not None and best.matched:

@@ -24,11 +24,11 @@ TLS secrets; `ingress_controllers.py` decides which Ingresses that is.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .cluster import ClusterModel
-from .model import Ingress, IngressBackend, IngressPath, Service, ServicePort
+from .model import Ingress, IngressBackend, Service, ServicePort
 
 __all__ = [
     "ASSUMPTIONS", "RouteDecision", "TLSInfo", "Candidate", "normalize_host", "normalize_path",
@@ -40,6 +40,9 @@ ASSUMPTIONS = {
     "merge": "Ingresses of one controller are merged per host as ingress-nginx does: a host that has rules "
              "uses only those rules (then its default location); host-less rules form the catch-all server "
              "for every other host (impl)",
+    "fallthrough": "Traefik turns every Ingress rule into one router list ordered by specificity: a request "
+                   "whose host has rules but no matching path falls through to wildcard-host rules, then "
+                   "host-less rules, then a defaultBackend (impl)",
     "implementation-specific": "pathType ImplementationSpecific is matched as a plain string prefix, as "
                                "ingress-nginx's nginx 'location /path' and Traefik's PathPrefix do (impl)",
     "tie": "when several Ingresses define the same host, path and pathType, the oldest Ingress "
@@ -270,41 +273,64 @@ def _servers(ingresses: Iterable[Ingress]):
     return ordered, servers, owners
 
 
-def _pick_server(servers: dict[str, list[Candidate]], host: str) -> tuple[str, str]:
-    """Which server takes `host`: (server key, how) — exact, else single-label wildcard, else catch-all."""
+def _tiers(servers: dict[str, list[Candidate]], host: str) -> list[tuple[str, str]]:
+    """The servers that may take `host`, most specific first: exact, single-label wildcard, catch-all.
+
+    ingress-nginx (and Contour/Envoy virtual hosts) use only the first; Traefik falls through them all.
+    """
+    tiers: list[tuple[str, str]] = []
     if host and host in servers:
-        return host, "exact"
+        tiers.append((host, "exact"))
     if host:
         for key in servers:
             if key.startswith("*.") and host_matches(key, host):
-                return key, "wildcard"
-    return "", "catch-all"
+                tiers.append((key, "wildcard"))
+                break
+    tiers.append(("", "catch-all"))
+    return tiers
 
 
 def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path: str,
-             scheme: str = "http") -> RouteDecision:
+             scheme: str = "http", *, fallthrough: bool = False) -> RouteDecision:
     """Route one request through the merged Ingresses of ONE controller (D3–D6), then D7 and D8.
 
     [client] → Host: shop.example.com GET /cart → server shop.example.com → longest matching path →
     backend service:port (or the host's default, the catch-all default, or 404).
+
+    fallthrough=True is Traefik's model: all rules form one router list ordered by specificity, so a host
+    whose rules match no path falls through to wildcard, then host-less rules, then any defaultBackend.
     """
     host_n = normalize_host(host)
     path_n = normalize_path(path)
     scheme = (scheme or "http").lower()
     ordered, servers, owners = _servers(ingresses)
     decision = RouteDecision(host=host_n, path=path_n, scheme=scheme)
-    decision.assumptions.append(ASSUMPTIONS["merge"])
-    server_key, how = _pick_server(servers, host_n)
+    decision.assumptions.append(ASSUMPTIONS["fallthrough" if fallthrough else "merge"])
+    tiers = _tiers(servers, host_n)
+    skipped: list[str] = []
+    for tier in tiers if fallthrough else tiers[:1]:
+        server_key, how = tier
+        candidates = servers.get(server_key, [])
+        matching = [c for c in candidates if path_matches(c.path_type, c.path, path_n)]
+        if matching:
+            break
+        if fallthrough and candidates and server_key:
+            skipped.append(server_key)
+    if fallthrough and not matching:
+        server_key, how = "", "catch-all"
+        candidates = servers.get("", [])
     decision.server = server_key or "_"
-    candidates = servers.get(server_key, [])
     if any(c.path_type not in ("Exact", "Prefix") for c in candidates):
         decision.assumptions.append(ASSUMPTIONS["implementation-specific"])
 
-    matching = [c for c in candidates if path_matches(c.path_type, c.path, path_n)]
     host_words = {"exact": f"host {host_n!r} has rules", "wildcard": f"host {host_n!r} matches wildcard "
                   f"{server_key!r}", "catch-all": (f"no rule names host {host_n!r}, so the host-less rules "
                                                    "apply" if host_n else "the request has no host, so the "
                                                    "host-less rules apply")}[how]
+    if skipped:
+        host_words = (f"no path of host rule{'s' if len(skipped) > 1 else ''} {', '.join(map(repr, skipped))} "
+                      f"matches {path_n!r}, so the request falls through (Traefik) to the "
+                      + ("host-less rules" if how == "catch-all" else f"wildcard {server_key!r}"))
     if matching:
         # D5: longest path (trailing slash of Prefix ignored), then Exact over Prefix, then oldest Ingress.
         best = max(matching, key=lambda c: (_rank_length(c.path_type, c.path), c.path_type == "Exact"))
@@ -333,7 +359,7 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path:
         if reasons:
             why += "; it beats " + ", ".join(reasons)
         else:
-            why += "; no other rule of this host matches"
+            why += "; no other rule matches"
         if non_matching:
             shown = ", ".join(f"{c.path} ({c.path_type})" for c in non_matching[:5])
             more = f" and {len(non_matching) - 5} more" if len(non_matching) > 5 else ""
@@ -346,6 +372,9 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path:
             default_ing = owner if owner.default_backend else None
             where = (f"{host_words}, but none of its paths ({', '.join(sorted({c.path for c in candidates}))}) "
                      f"matches {path_n!r}")
+            if servers.get("") or any(i.default_backend and i is not owner for i in ordered):
+                where += (" (host-less rules and other Ingresses' defaultBackends only serve hosts without "
+                          "rules of their own, as in ingress-nginx)")
         else:
             with_default = [i for i in ordered if i.default_backend]
             default_ing = with_default[-1] if with_default else None
