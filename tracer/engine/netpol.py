@@ -424,7 +424,7 @@ class PolicyEngine:
         protocol = (protocol or "TCP").upper()
         port = int(port) if port is not None else 0
         subject, other = (src, dst) if direction == "egress" else (dst, src)
-        what = f"{protocol} {dst.ip}:{port}" if dst.ip else f"{protocol} port {port}"
+        what = f"{protocol} {port}"
         if not self.enforced:
             return PolicyDecision(True, False, (), None,
                                   f"{direction.capitalize()} not checked: {NOT_ENFORCED_ASSUMPTION} (E1).",
@@ -493,9 +493,21 @@ class PolicyEngine:
                    f"do not include {protocol} {port}; add {protocol} {port} to spec.{direction}[{i}].ports")
         else:
             pol = pols[0]
-            fix = (f"add a spec.{direction} rule to NetworkPolicy {pol.key} whose {field_} selects "
-                   f"{other.describe()} and whose ports include {protocol} {port}")
+            fix = (f"add a spec.{direction} rule to NetworkPolicy {pol.key} with {field_}: "
+                   f"[{self._peer_hint(other, pol.namespace)}] and ports: [{protocol} {port}]")
         return f"{head}; {fix}."
+
+    def _peer_hint(self, other: Peer, policy_ns: str) -> str:
+        """The `from`/`to` item that would select `other` (E7), as a reader would write it."""
+        pod = other.pod
+        if pod is None or self._node_like(pod):
+            return f"ipBlock {{cidr: {other.ip}/32}}" if other.ip and ":" not in other.ip else (
+                f"ipBlock {{cidr: {other.ip}/128}}" if other.ip else "an ipBlock covering the address")
+        labels = ", ".join(f"{k}: {v}" for k, v in sorted(pod.labels.items())) or ""
+        sel = f"podSelector {{matchLabels: {{{labels}}}}}" if labels else "podSelector {}"
+        if pod.namespace == policy_ns:
+            return sel
+        return f"namespaceSelector {{matchLabels: {{kubernetes.io/metadata.name: {pod.namespace}}}}} + {sel}"
 
     # -- connection sets (all protocols/ports at once) -------------------------------------------
 
