@@ -11,11 +11,12 @@ cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
 export TRACER_LOCAL_MODE="${TRACER_LOCAL_MODE:-1}"
-mkdir -p var/log
+LOG_DIR="${TRACER_VAR_DIR:-var}/log"
+mkdir -p "$LOG_DIR"
 
 "$PY" manage.py collectstatic --noinput -v 0
 
-.venv/bin/celery -A config worker -l warning --concurrency 2 >>var/log/worker.log 2>&1 &
+.venv/bin/celery -A config worker -l warning --concurrency 2 >>"$LOG_DIR/worker.log" 2>&1 &
 WORKER_PID=$!
 
 stop_worker() {
@@ -32,7 +33,7 @@ trap 'exit 143' TERM
 
 sleep 1
 if ! kill -0 "$WORKER_PID" 2>/dev/null; then
-    echo "The Celery worker did not start; see var/log/worker.log" >&2
+    echo "The Celery worker did not start; see $LOG_DIR/worker.log" >&2
     exit 1
 fi
 
@@ -41,7 +42,7 @@ echo "  Kubernetes traffic tracer: http://$HOST:$PORT/"
 if [ "$TRACER_LOCAL_MODE" = "1" ]; then
     echo "  Signed in automatically from 127.0.0.1 as 'local-admin' (its password was printed when it was created)."
 fi
-echo "  Celery worker pid $WORKER_PID (log: var/log/worker.log). Stop both with Ctrl-C."
+echo "  Celery worker pid $WORKER_PID (log: $LOG_DIR/worker.log). Stop both with Ctrl-C."
 echo
 
 "$PY" manage.py runserver "$HOST:$PORT" --noreload
