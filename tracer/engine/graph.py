@@ -6,7 +6,7 @@ Vertices (string ids, the same vocabulary as trace hop ids):
 Edges say where a packet may go next, with a `kind`:
   external→lb:IP (load balancer address), external→node:N (NodePort/hostPort on every node address),
   external→svc:S (externalIPs), lb:IP→node:N (the LB's backend nodes; with externalTrafficPolicy Local only
-  nodes with a local endpoint: healthCheckNodePort), lb:IP→svc:S (in-cluster capture of the LB address),
+  nodes with a local endpoint: healthCheckNodePort), kube-proxy→lb:IP→svc:S (in-cluster capture of the LB address),
   pod:P→node:N and node:N→pod:P (a pod sits on its node), pod:P→kube-proxy and node:N→kube-proxy (netfilter
   on the sending node), pod:P→pod-network and node:N↔pod-network (the CNI routes between nodes),
   node:N→external (leaving the cluster), kube-proxy→svc:S (every proxied service; headless services hang off
@@ -93,7 +93,7 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
                 continue
             lid = f"lb:{ing.ip}"
             g.add_node(lid, kind="load-balancer", service=svc.key)
-            edges += [("external", lid, "address"), (lid, sid, "capture")]
+            edges += [("external", lid, "address"), ("kube-proxy", lid, "capture"), (lid, sid, "capture")]
             targets = sorted(local_nodes) if local_nodes is not None else ready_nodes
             edges += [(lid, f"node:{n}", "backend") for n in targets]
     _add_ingress(model, g, edges)

@@ -486,7 +486,8 @@ class _Tracer:
             hop = Hop("load-balancer", lb_id, "capture",
                       f"{ip}:{sp.port} is the load-balancer address of Service {svc.key}; kube-proxy on node "
                       f"{src.node_name} captures it before it leaves the node (A9){ranges_ok}")
-            return self.proxy(src, [*hops, hop], prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=src.node_name)
+            return self.proxy(src, [*hops, hop, self.lb_service_hop(svc, sp, ip)], prob, svc, sp, entry="lb",
+                              vip=f"{ip}:{sp.port}", node=src.node_name)
         pm = ("; ipMode Proxy: the LB proxies the connection, kube-proxy does not capture the address (A9)"
               if proxy_mode else "")
         if local:
