@@ -249,7 +249,17 @@ def test_via_a_node_port_picks_that_node_and_that_controller():
     assert (e.exposure.kind, e.exposure.node, e.exposure.port) == ("node-port", "node-b", 30080)
     assert e.controller.kind == "traefik" and e.decision.service.name == "shop"
     miss = find_entry(m, "shop.example.com", "/", via="192.0.2.99", port=80)
-    assert miss.exposure is None and "not an entry" in miss.detail
+    assert miss.exposure is None and miss.reason == "unknown-destination" and "not an entry" in miss.detail
+    wrong_port = find_entry(m, "shop.example.com", "/", via="192.168.0.12", port=30999)
+    assert wrong_port.exposure is None and wrong_port.reason == "no-service-port"
+
+
+def test_via_without_port_picks_the_exposure_for_the_scheme():
+    """--via 203.0.113.5 with https:// → LB port 443 (not 80)."""
+    m = build(pods=[NGINX_POD], services=[lb_service("ingress-nginx-controller", {"app": NGINX_POD.name})],
+              ingresses=[web_ingress(cls="nginx")], classes=[NGINX_CLASS])
+    e = find_entry(m, "shop.example.com", "/", "https", via="203.0.113.5")
+    assert (e.exposure.port, e.exposure.scheme) == (443, "https")
 
 
 # ---------------------------------------------------------------------------------------------

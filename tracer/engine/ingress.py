@@ -173,10 +173,12 @@ class Entry:
                 "reason": self.reason, "detail": self.detail}
 
 
-def _exposure_at(model: ClusterModel, ctrl: Controller, address: str, port: int | None) -> Exposure | None:
-    for e in ctrl.exposures:
-        same_port = port is None or e.port == port
-        if not same_port:
+def _exposure_at(model: ClusterModel, ctrl: Controller, address: str, port: int | None,
+                 scheme: str = "http") -> Exposure | None:
+    """The exposure of `ctrl` at address[:port]; without a port, the one for the request's scheme first."""
+    exposures = sorted(ctrl.exposures, key=lambda e: e.scheme != scheme)
+    for e in exposures:
+        if port is not None and e.port != port:
             continue
         if e.kind == "node-port":
             node = model.node_by_ip.get(address)
@@ -188,9 +190,14 @@ def _exposure_at(model: ClusterModel, ctrl: Controller, address: str, port: int 
                 return Exposure("cloud-load-balancer", address, e.port, e.scheme, None, None, None,
                                 e.detail.replace("its address is in the Ingress status, not in this snapshot; "
                                                  "pass --via to name it", f"at {address} (--via)"))
-        elif e.address == address:
+        elif e.address == address and e.kind != "cluster-ip":
             return e
     return None
+
+
+def _known_address(model: ClusterModel, address: str) -> bool:
+    return (address in model.node_by_ip or address in model.services_by_lb_ip
+            or address in model.services_by_external_ip)
 
 
 def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
@@ -204,17 +211,20 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
     """
     scheme = (scheme or "http").lower()
     if via:
-        for ctrl in all_controllers(model):
-            e = _exposure_at(model, ctrl, via, port)
-            if e is None and port is None:
-                continue
+        ctrls = all_controllers(model)
+        # in-cluster exposures first: a cloud load balancer takes any other address given with --via
+        for ctrl in sorted(ctrls, key=lambda c: c.cloud_managed):
+            e = _exposure_at(model, ctrl, via, port, scheme)
             if e is not None:
                 d = route_request(model, host, path, scheme, controller=ctrl)
                 return Entry(d, ctrl, e, d.reason, f"the client enters {ctrl.describe()} through {e.detail}")
         d = route_request(model, host, path, scheme)
-        return Entry(d, None, None, None,
-                     f"{via}{':' + str(port) if port else ''} is not an entry of any ingress controller "
-                     "(load balancer, externalIP, NodePort, hostNetwork or hostPort)")
+        where = f"{via}{':' + str(port) if port else ''}"
+        reason = "no-service-port" if _known_address(model, via) else "unknown-destination"
+        return Entry(d, None, None, reason,
+                     f"{where} is not an entry of any ingress controller (load balancer, externalIP, NodePort, "
+                     "hostNetwork or hostPort)" + ("; that address exists but does not expose an ingress "
+                                                   "controller on that port" if reason == "no-service-port" else ""))
     d = route_request(model, host, path, scheme)
     ctrl = d.controller if isinstance(d.controller, Controller) else None
     if ctrl is None:
