@@ -40,7 +40,8 @@ def shared_trace(request, slug: str):
     if request.user.is_authenticated:
         from tracer.models import Trace
 
-        owned = Trace.objects.filter(share_slug=slug, owner=request.user).values_list("pk", flat=True).first()
+        # `Trace.objects` is the related name of TraceObject rows: use the default manager.
+        owned = Trace._default_manager.filter(share_slug=slug, owner=request.user).values_list("pk", flat=True).first()
         if owned:
             config["trace_id"] = owned
     response = render(request, "frontend/trace.html", {"shared": True, "page_config": config})

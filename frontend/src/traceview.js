@@ -84,16 +84,21 @@ export function buildPathGraph(result) {
   });
   const n = paths.length;
   const elements = [];
+  // Long paths wrap into rows (like lines of text) so the whole story fits a laptop screen.
+  const maxDepth = Math.max(0, ...[...nodes.values()].map((x) => x.depth));
+  const perRow = maxDepth + 1 > 8 ? Math.ceil((maxDepth + 1) / Math.ceil((maxDepth + 1) / 7)) : maxDepth + 1;
+  const rowHeight = Math.max(1, Math.min(n, 12)) * spacingY + 110;
   for (const node of nodes.values()) {
     const ys = node.paths.map((pi) => (pi - (n - 1) / 2) * spacingY);
-    const y = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const row = Math.floor(node.depth / perRow);
+    const y = ys.reduce((a, b) => a + b, 0) / ys.length + row * rowHeight;
     let label = node.label;
     if (node.drop) label = `✖ ${label}`;
     if (node.delivered) label = `✔ ${label}`;
     elements.push({
       group: "nodes",
       data: { id: node.id, kind: node.kind, label },
-      position: { x: node.depth * 170, y },
+      position: { x: (node.depth % perRow) * 170, y },
       classes: [node.drop ? "drop" : "", node.delivered ? "delivered" : ""].join(" ").trim(),
     });
   }
@@ -231,7 +236,7 @@ export function renderTrace(root, opts) {
     if (animate) {
       packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
       // Long paths are drawn small when fitted: the camera follows the packet at a readable zoom.
-      if (follow) cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450 });
+      if (follow && cy.zoom() < 0.65) cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450 });
     } else packet.position({ ...node.position() });
     const hops = currentHops();
     const hop = hops[step];

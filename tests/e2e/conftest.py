@@ -36,6 +36,9 @@ def built_assets():
         node = shutil.which("node")
         assert node, "node is needed to build the UI bundle (npm ci && npm run build)"
         subprocess.run([node, "frontend/build.mjs"], cwd=REPO, check=True)
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
     return DIST
 
 
