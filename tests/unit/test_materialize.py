@@ -305,3 +305,76 @@ def test_bad_workloads_name_the_field(bad, field):
 def test_node_count_bounds(nodes):
     with pytest.raises(ManifestError):
         run(shop(), nodes=nodes)
+
+
+# ---- scheduling rules ------------------------------------------------------------------------
+
+def _labelled_nodes():
+    def node(name, cidr, ip, **labels):
+        return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
+                "spec": {"podCIDR": cidr}, "status": {"addresses": [{"type": "InternalIP", "address": ip}]}}
+    return [node("gpu-1", "10.42.1.0/24", "192.168.5.11", accel="gpu"),
+            node("cpu-1", "10.42.2.0/24", "192.168.5.12"), node("cpu-2", "10.42.3.0/24", "192.168.5.13")]
+
+
+def test_node_selector_is_honoured_on_given_nodes():
+    """Deployment train ×3 (nodeSelector accel=gpu) ─► all on gpu-1; DaemonSet with it ─► gpu-1 only."""
+    train = workload("Deployment", "train", {"app": "train"}, 3)
+    train["spec"]["template"]["spec"]["nodeSelector"] = {"accel": "gpu"}
+    ds = workload("DaemonSet", "driver", {"app": "driver"})
+    ds["spec"]["template"]["spec"]["nodeSelector"] = {"accel": "gpu"}
+    out, _ = run(_labelled_nodes() + [train, ds])
+    nodes = {p["metadata"]["name"]: p["spec"]["nodeName"] for p in of(out, "Pod")
+             if p["metadata"]["labels"].get("app") in ("train", "driver")}
+    assert len(nodes) == 4 and set(nodes.values()) == {"gpu-1"}
+
+
+def test_unsatisfiable_node_selector_leaves_pods_pending_with_a_warning():
+    web = workload("Deployment", "web", {"app": "web"}, 2)
+    web["spec"]["template"]["spec"]["nodeSelector"] = {"accel": "tpu"}
+    out, warnings = run(_labelled_nodes() + [web])
+    pods = [p for p in of(out, "Pod") if p["metadata"]["labels"].get("app") == "web"]
+    assert [p["status"]["phase"] for p in pods] == ["Pending", "Pending"]
+    assert all("podIP" not in p["status"] for p in pods)
+    assert any("Deployment shop/web" in w and "Pending" in w for w in warnings)
+
+
+def test_node_selector_matching_no_simulated_node_is_ignored_with_a_warning():
+    web = workload("Deployment", "web", {"app": "web"}, 2)
+    web["spec"]["template"]["spec"]["nodeSelector"] = {"accel": "tpu"}
+    out, warnings = run([web])
+    assert all(p["status"]["phase"] == "Running" for p in of(out, "Pod"))
+    assert any("matches none of the simulated nodes" in w for w in warnings)
+
+
+def test_pod_pinned_to_a_node_not_in_the_input_is_an_error_naming_the_field():
+    pinned = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+              "spec": {"nodeName": "worker-9", "containers": [{"name": "c"}]}}
+    with pytest.raises(ManifestError) as exc:
+        run([pinned])
+    assert (exc.value.field, exc.value.kind, exc.value.name) == ("spec.nodeName", "Pod", "p")
+
+
+def test_replicas_beyond_node_count_stay_balanced():
+    """Deployment web ×7 over 3 nodes ─► 3/2/2, never 5/1/1."""
+    out, _ = run([workload("Deployment", "web", {"app": "web"}, 7)])
+    per_node = sorted(sum(1 for p in of(out, "Pod") if p["spec"]["nodeName"] == n and
+                          p["metadata"]["labels"].get("app") == "web") for n in ("node-1", "node-2", "node-3"))
+    assert per_node == [2, 2, 3]
+
+
+def test_full_node_cidr_is_a_clear_error():
+    with pytest.raises(ManifestError, match="ran out of pod addresses.*--nodes"):
+        run([workload("Deployment", "big", {"app": "big"}, 300)], nodes=1)
+
+
+def test_large_cluster_materialises_quickly():
+    """2,000 nodes, a DaemonSet (2,000 pods) and 20 Deployments ×100: placement stays near-linear."""
+    import time
+
+    data = [workload("DaemonSet", "agent", {"app": "agent"})] + [
+        workload("Deployment", f"d{i}", {"app": f"d{i}"}, 100) for i in range(20)]
+    start = time.perf_counter()
+    out, _ = run(data, nodes=2000)
+    assert len(of(out, "Pod")) == 2000 + 2000 + 2  # + CoreDNS
+    assert time.perf_counter() - start < 30

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import heapq
 import ipaddress
 import json
 from collections import Counter, defaultdict
@@ -481,7 +482,7 @@ class _Materializer:
                  if all(self.node_labels[n].get(k) == str(v) for k, v in selector.items())]
         if not nodes and self.synthetic_nodes:
             sel = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
-            self.warnings.append(f"{o.kind} {o.namespace}/{o.name}: nodeSelector {sel} matches none of the "
+            self.warnings.append(f"{_describe(o)}: nodeSelector {sel} matches none of the "
                                  "simulated nodes; it was ignored")
             return list(self.node_names)
         return nodes
@@ -533,33 +534,35 @@ class _Materializer:
 
     def _place_and_address(self) -> None:
         load: Counter[str] = Counter()
-        per_workload: Counter[tuple] = Counter()
         for o in self._all_objs():
             if o.kind == "Pod" and o.spec().get("nodeName"):
                 load[o.spec()["nodeName"]] += 1
         self.new_pods.sort(key=lambda p: p.sort_key)
-        # DaemonSet and pinned pods first (they have no choice), then the rest spread.
-        for p in self.new_pods:
+        for p in self.new_pods:  # DaemonSet and pinned pods have no choice
             if p.node:
                 load[p.node] += 1
-                per_workload[(p.workload, p.node)] += 1
-        eligible_cache: dict[tuple, list[str]] = {}
+        scheduler = _Scheduler(self.node_names, load)
         owners = {(o.namespace, o.kind, o.name): o for o in self._all_objs()}
+        by_workload: dict[tuple, list[_NewPod]] = defaultdict(list)
         for p in self.new_pods:
-            if p.node:
+            if not p.node:
+                by_workload[p.workload].append(p)
+        for workload, pods in by_workload.items():  # insertion order = sorted pod order
+            candidates = self._eligible_nodes(owners[workload], pods[0].spec)
+            if not candidates:
+                self.warnings.append(f"{_describe(owners[workload])}: no node matches its nodeSelector; its "
+                                     f"{len(pods)} pod(s) stay Pending, without an IP")
                 continue
-            if p.workload not in eligible_cache:
-                eligible_cache[p.workload] = self._eligible_nodes(owners[p.workload], p.spec) or list(self.node_names)
-            candidates = eligible_cache[p.workload]
-            p.node = min(candidates, key=lambda n: (per_workload[(p.workload, n)], load[n], self.node_names.index(n)))
-            load[p.node] += 1
-            per_workload[(p.workload, p.node)] += 1
+            for p, node in zip(pods, scheduler.place(len(pods), candidates), strict=True):
+                p.node = node
         fill = sorted(self.pods_to_fill, key=lambda o: o.key)
         for o in fill:
             if not o.spec().get("nodeName"):
-                node = min(self.node_names, key=lambda n: (load[n], self.node_names.index(n)))
+                (node,) = scheduler.place(1, self.node_names)
                 o.writable().setdefault("spec", {})["nodeName"] = node
-                load[node] += 1
+            elif o.spec()["nodeName"] not in self.node_cidrs:
+                raise o.error("spec.nodeName", f"node {o.spec()['nodeName']!r} is not in the input, so the pod "
+                                               "cannot get an IP from its pod CIDR")
         # Pod IPs, node by node in pod order: .2, .3, … skipping addresses already in use.
         cursor: dict[str, int] = defaultdict(lambda: 2)
 
@@ -596,8 +599,6 @@ class _Materializer:
             if not status.get("conditions"):
                 status["conditions"] = _running_conditions()
         for p in self.new_pods:
-            host_ip = self.node_ips[p.node]
-            ip = host_ip if p.spec.get("hostNetwork") else next_ip(p.node, f"{p.namespace}/{p.name}")
             api, kind, owner = p.owner
             meta: dict[str, Any] = {"name": p.name, "labels": p.labels,
                                     "ownerReferences": [{"apiVersion": api, "kind": kind, "name": owner,
@@ -606,6 +607,13 @@ class _Materializer:
                 meta["namespace"] = p.namespace
             if p.annotations:
                 meta["annotations"] = p.annotations
+            if not p.node:  # unschedulable (see the warning): Pending, no IP, never an endpoint
+                self.added.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.spec,
+                                   "status": {"phase": "Pending", "conditions": [
+                                       {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}})
+                continue
+            host_ip = self.node_ips[p.node]
+            ip = host_ip if p.spec.get("hostNetwork") else next_ip(p.node, f"{p.namespace}/{p.name}")
             p.spec["nodeName"] = p.node
             self.added.append({
                 "apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.spec,
@@ -704,6 +712,48 @@ class _Materializer:
             offset = (offset + 1) % size
         raise ManifestError(f"Service {ident.split('/')[0]}/{ident.split('/')[1]}: every NodePort in "
                             f"{lo}-{hi} is taken")
+
+
+class _Scheduler:
+    """Places one workload's pods like the default scheduler's spreading, without its randomness.
+
+    Each round takes distinct eligible nodes in order of (pods already on the node, node order) —
+    replicas of a workload land on different nodes first, then on the least loaded — and rounds
+    repeat until every pod is placed. A heap keeps this O(pods · log nodes) for large clusters.
+    """
+
+    def __init__(self, node_names: list[str], load: Counter[str]):
+        self.order = {n: i for i, n in enumerate(node_names)}
+        self.all = set(node_names)
+        self.load = load
+        self.heap = [(load[n], i, n) for n, i in self.order.items()]
+        heapq.heapify(self.heap)
+
+    def place(self, count: int, candidates: list[str]) -> list[str]:
+        out: list[str] = []
+        while len(out) < count:
+            want = min(count - len(out), len(candidates))
+            if len(candidates) == len(self.all):
+                picked = []
+                while len(picked) < want:
+                    load, _i, node = heapq.heappop(self.heap)
+                    if load == self.load[node]:  # else a stale entry (lazy deletion)
+                        picked.append(node)
+            else:
+                picked = sorted(candidates, key=lambda n: (self.load[n], self.order[n]))[:want]
+            for node in picked:
+                self.load[node] += 1
+                heapq.heappush(self.heap, (self.load[node], self.order[node], node))
+            out.extend(picked)
+        return out
+
+
+def _describe(o: _Obj) -> str:
+    """"Kind ns/name" of the workload a user wrote (a Deployment, not the ReplicaSet we made for it)."""
+    for ref in _meta(o.data).get("ownerReferences") or []:
+        if o.kind == "ReplicaSet" and isinstance(ref, dict) and ref.get("kind") == "Deployment":
+            return f"Deployment {o.namespace}/{ref.get('name')}"
+    return f"{o.kind} {o.namespace}/{o.name}"
 
 
 def _template_labels(o: _Obj) -> dict:
