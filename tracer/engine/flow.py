@@ -41,16 +41,16 @@ class Endpoint:
     raw: str
 
 
-def _split_ns_name(kind: str, rest: str, raw: str, allow_kind: bool = False) -> tuple[str, ...]:
+def _split_ns_name(kind: str, rest: str, raw: str, allow_kind: bool = False, role: str = "SOURCE") -> tuple[str, ...]:
     bits = rest.split("/")
     if allow_kind and len(bits) == 3 and all(bits):
         kind_name = WORKLOAD_KINDS.get(bits[1].lower())
         if not kind_name:
-            raise BadRequest(f"{raw!r}: unknown workload kind {bits[1]!r} "
+            raise BadRequest(f"unparsable {role} {raw!r}: unknown workload kind {bits[1]!r} "
                              f"(one of {', '.join(sorted(set(WORKLOAD_KINDS.values())))})")
         return (bits[0], kind_name, bits[2])
     if len(bits) != 2 or not all(bits):
-        raise BadRequest(f"{raw!r}: expected {kind}:NAMESPACE/NAME")
+        raise BadRequest(f"unparsable {role} {raw!r}: expected {kind}:NAMESPACE/NAME")
     return tuple(bits)
 
 
@@ -84,7 +84,7 @@ def parse_destination(text: str) -> Endpoint:
     kind = kind.strip().lower()
     rest = rest.strip()
     if kind == "svc":
-        return Endpoint("svc", _split_ns_name("svc", rest, text), text)
+        return Endpoint("svc", _split_ns_name("svc", rest, text, role="DESTINATION"), text)
     if kind == "dns":
         name = rest.lower()
         if not name or any(not label for label in name.rstrip(".").split(".")) or " " in name:
