@@ -12,7 +12,8 @@ chooses the controller and stitches the two together.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 from .cluster import ClusterModel
 from .ingress_controllers import (
@@ -31,7 +32,9 @@ from .ingress_controllers import (
 from .ingress_routing import (
     ASSUMPTIONS,
     RouteDecision,
+    RouteTable,
     TLSInfo,
+    build_table,
     host_matches,
     normalize_host,
     path_matches,
@@ -62,16 +65,60 @@ def _falls_through(ctrl: Controller) -> bool:
     return ctrl.kind == "traefik"
 
 
+@dataclass(slots=True)
+class _Plan:
+    """Which controller serves which Ingress, computed once per model (traces in a batch share it)."""
+
+    controllers: list[Controller]
+    by_controller: dict[int, list]
+    orphans: list  # Ingresses no controller serves (D1: they do nothing)
+    orphan_table: RouteTable | None = None
+    tables: dict[int, RouteTable] = field(default_factory=dict)
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plan(model: ClusterModel) -> _Plan:
+    plan = _PLANS.get(model)
+    if plan is not None:
+        return plan
+    ctrls = list(discover_controllers(model))
+    by: dict[int, list] = {id(c): [] for c in ctrls}
+    cloud: dict[str, Controller] = {}
+    orphans = []
+    for ing in model.ingresses:
+        found = controllers_for_ingress(model, ing)
+        if not found:
+            orphans.append(ing)
+        for c in found:
+            if c.cloud_managed:
+                if c.kind not in cloud:
+                    cloud[c.kind] = c
+                    ctrls.append(c)
+                    by[id(c)] = []
+                c = cloud[c.kind]
+            by[id(c)].append(ing)
+    plan = _Plan(ctrls, by, orphans, build_table(orphans))
+    _PLANS[model] = plan
+    return plan
+
+
 def all_controllers(model: ClusterModel) -> list[Controller]:
     """In-cluster controllers plus one cloud-managed controller per cloud kind that some Ingress uses."""
-    ctrls = list(discover_controllers(model))
-    seen = set()
-    for ing in model.ingresses:
-        for c in controllers_for_ingress(model, ing):
-            if c.cloud_managed and c.kind not in seen:
-                seen.add(c.kind)
-                ctrls.append(c)
-    return ctrls
+    return list(_plan(model).controllers)
+
+
+def _table_of(model: ClusterModel, ctrl: Controller) -> RouteTable:
+    """The controller's merged route table, built once per model and controller."""
+    plan = _plan(model)
+    table = plan.tables.get(id(ctrl))
+    if table is None:
+        found = plan.by_controller.get(id(ctrl))
+        table = build_table(found if found is not None else ingresses_for_controller(model, ctrl))
+        if found is not None:
+            plan.tables[id(ctrl)] = table
+    return table
 
 
 def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> RouteDecision:
@@ -101,7 +148,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     `ingress-no-match`.
     """
     if controller is not None:
-        d = route_in(model, ingresses_for_controller(model, controller), host, path, scheme,
+        d = route_in(model, _table_of(model, controller), host, path, scheme,
                      fallthrough=_falls_through(controller))
         d = _finish(model, d, controller)
         if not d.matched:
@@ -110,8 +157,8 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     best: RouteDecision | None = None
     best_ctrl = None
     for ctrl in all_controllers(model):
-        ings = ingresses_for_controller(model, ctrl)
-        if not ings:
+        ings = _table_of(model, ctrl)
+        if not ings.ordered:
             continue
         d = route_in(model, ings, host, path, scheme, fallthrough=_falls_through(ctrl))
         if best is None or _rank(d) > _rank(best):
@@ -119,9 +166,9 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     if best is not None and best.matched:
         return _finish(model, best, best_ctrl)
     # Nothing routes it: is there an Ingress that would, if only a controller served it?
-    orphans = [i for i in model.ingresses if not controllers_for_ingress(model, i)]
-    if orphans:
-        d = route_in(model, orphans, host, path, scheme)
+    plan = _plan(model)
+    if plan.orphans:
+        d = route_in(model, plan.orphan_table, host, path, scheme)
         if d.matched:
             res = resolve_class(model, d.ingress)
             d.matched = False
@@ -146,10 +193,10 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
 
 
 def _explain_orphans(model: ClusterModel, d: RouteDecision, ctrl: Controller) -> None:
-    orphans = [i for i in model.ingresses if not controllers_for_ingress(model, i)]
-    if not orphans:
+    plan = _plan(model)
+    if not plan.orphans:
         return
-    od = route_in(model, orphans, d.host, d.path, d.scheme)
+    od = route_in(model, plan.orphan_table, d.host, d.path, d.scheme)
     if od.matched and od.ingress is not None:
         res = resolve_class(model, od.ingress)
         d.why += (f" (Ingress {od.ingress.key} would match, but {ctrl.describe()} does not handle it: "

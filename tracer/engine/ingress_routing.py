@@ -31,7 +31,7 @@ from .cluster import ClusterModel
 from .model import Ingress, IngressBackend, Service, ServicePort
 
 __all__ = [
-    "ASSUMPTIONS", "RouteDecision", "TLSInfo", "Candidate", "normalize_host", "normalize_path",
+    "ASSUMPTIONS", "RouteDecision", "TLSInfo", "Candidate", "RouteTable", "build_table", "normalize_host", "normalize_path",
     "host_matches", "path_matches", "route_in", "ingress_order_key", "resolve_backend", "check_tls",
     "split_url",
 ]
@@ -257,10 +257,24 @@ def describe_backend(b: IngressBackend) -> str:
 # D5 precedence inside the merged servers of one controller
 
 
-def _servers(ingresses: Iterable[Ingress]):
-    """Merge Ingresses into servers: {normalised host or "": [Candidate, ...]} in processing order."""
+@dataclass(slots=True)
+class RouteTable:
+    """One controller's Ingresses merged into servers, built once and reused for every request.
+
+    servers: normalised host ("" = the host-less catch-all) → candidates in Ingress age order;
+    owners: host → the oldest Ingress defining it (its defaultBackend is that host's default).
+    """
+
+    ordered: list[Ingress]
+    servers: dict[str, list[Candidate]]
+    owners: dict[str, Ingress]
+    with_default: list[Ingress]
+
+
+def build_table(ingresses: Iterable[Ingress]) -> RouteTable:
+    """Merge Ingresses into servers, in processing order (oldest first)."""
     servers: dict[str, list[Candidate]] = {}
-    owners: dict[str, Ingress] = {}  # host → oldest Ingress defining it (its defaultBackend is the default)
+    owners: dict[str, Ingress] = {}
     ordered = sorted(ingresses, key=ingress_order_key)
     for ing in ordered:
         for rule in ing.rules:
@@ -270,7 +284,7 @@ def _servers(ingresses: Iterable[Ingress]):
             for p in rule.paths:
                 bucket.append(Candidate(ing, rule.host, p.path or "/", p.path_type or "ImplementationSpecific",
                                         p.backend))
-    return ordered, servers, owners
+    return RouteTable(ordered, servers, owners, [i for i in ordered if i.default_backend])
 
 
 def _tiers(servers: dict[str, list[Candidate]], host: str) -> list[tuple[str, str]]:
@@ -281,16 +295,16 @@ def _tiers(servers: dict[str, list[Candidate]], host: str) -> list[tuple[str, st
     tiers: list[tuple[str, str]] = []
     if host and host in servers:
         tiers.append((host, "exact"))
-    if host:
-        for key in servers:
-            if key.startswith("*.") and host_matches(key, host):
-                tiers.append((key, "wildcard"))
-                break
+    if host and "." in host:
+        label, rest = host.split(".", 1)
+        wildcard = "*." + rest
+        if label and wildcard in servers:
+            tiers.append((wildcard, "wildcard"))
     tiers.append(("", "catch-all"))
     return tiers
 
 
-def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path: str,
+def route_in(model: ClusterModel, ingresses: Iterable[Ingress] | RouteTable, host: str, path: str,
              scheme: str = "http", *, fallthrough: bool = False) -> RouteDecision:
     """Route one request through the merged Ingresses of ONE controller (D3–D6), then D7 and D8.
 
@@ -303,7 +317,8 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path:
     host_n = normalize_host(host)
     path_n = normalize_path(path)
     scheme = (scheme or "http").lower()
-    ordered, servers, owners = _servers(ingresses)
+    table = ingresses if isinstance(ingresses, RouteTable) else build_table(ingresses)
+    servers, owners = table.servers, table.owners
     decision = RouteDecision(host=host_n, path=path_n, scheme=scheme)
     decision.assumptions.append(ASSUMPTIONS["fallthrough" if fallthrough else "merge"])
     tiers = _tiers(servers, host_n)
@@ -372,11 +387,11 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path:
             default_ing = owner if owner.default_backend else None
             where = (f"{host_words}, but none of its paths ({', '.join(sorted({c.path for c in candidates}))}) "
                      f"matches {path_n!r}")
-            if servers.get("") or any(i.default_backend and i is not owner for i in ordered):
+            if servers.get("") or any(i is not owner for i in table.with_default):
                 where += (" (host-less rules and other Ingresses' defaultBackends only serve hosts without "
                           "rules of their own, as in ingress-nginx)")
         else:
-            with_default = [i for i in ordered if i.default_backend]
+            with_default = table.with_default
             default_ing = with_default[-1] if with_default else None
             where = host_words + (f", and none of them matches {path_n!r}" if candidates else
                                   " (there are none)")
@@ -406,7 +421,12 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress], host: str, path:
     if decision.matched:
         resolve_backend(model, decision)
     if scheme == "https":
-        decision.tls = check_tls(model, decision, ordered)
+        same_server: list[Ingress] = []
+        if decision.server != "_":
+            for c in servers.get(decision.server, []):
+                if c.ingress not in same_server:
+                    same_server.append(c.ingress)
+        decision.tls = check_tls(model, decision, same_server)
         if not decision.tls.secret_ok:
             decision.warnings.append(decision.tls.detail)
             decision.assumptions.append(ASSUMPTIONS["tls-fallback"])
@@ -469,7 +489,7 @@ _TLS_KEYS = ("tls.crt", "tls.key")
 
 def check_tls(model: ClusterModel, decision: RouteDecision, ingresses: list[Ingress]) -> TLSInfo:
     """D8: the request host must be in a tls[].hosts entry (of the serving Ingress, else of another
-    Ingress of the same server, as ingress-nginx shares one certificate per server) whose secret exists
+    Ingress of the same server — `ingresses` — as ingress-nginx shares one certificate per server) whose secret exists
     in that Ingress's namespace with type kubernetes.io/tls and keys tls.crt and tls.key.
 
     Missing / wrong secret is a *warning*, not a drop: the controller still terminates TLS on 443 with
@@ -481,10 +501,8 @@ def check_tls(model: ClusterModel, decision: RouteDecision, ingresses: list[Ingr
     if decision.ingress is not None:
         order.append(decision.ingress)
     server = decision.server
-    for ing in ingresses:
-        if ing is decision.ingress:
-            continue
-        if server != "_" and any(normalize_host(r.host) == server for r in ing.rules):
+    for ing in ingresses:  # the other Ingresses defining the same server, oldest first
+        if ing is not decision.ingress and server != "_":
             order.append(ing)
     for ing in order:
         for t in ing.tls:
