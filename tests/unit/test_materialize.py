@@ -378,3 +378,11 @@ def test_large_cluster_materialises_quickly():
     out, _ = run(data, nodes=2000)
     assert len(of(out, "Pod")) == 2000 + 2000 + 2  # + CoreDNS
     assert time.perf_counter() - start < 30
+
+
+@pytest.mark.parametrize("phase", ["Pending", "Succeeded", "Failed"])
+def test_pods_whose_status_says_not_running_get_no_invented_ip(phase):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "spec": {"containers": [{"name": "c"}]}, "status": {"phase": phase}}
+    out, _ = run([pod])
+    assert by_name(out, "Pod")["p"] == pod

@@ -515,7 +515,10 @@ class _Materializer:
     # -- existing pods: fill in what a desired-state Pod lacks -----------------------------------
 
     def _existing_pods(self) -> None:
-        """Bare Pods in the input keep every address they have; missing node/IP/status are filled."""
+        """Bare Pods in the input keep every address they have; missing node/IP/status are filled.
+
+        A pod whose status says Pending, Succeeded or Failed is left exactly as given.
+        """
         self.pods_to_fill: list[_Obj] = []
         self.used_pod_ips: set[str] = set()
         for o in self._all_objs():
@@ -525,6 +528,8 @@ class _Materializer:
             for ip in [status.get("podIP")] + [p.get("ip") for p in status.get("podIPs") or [] if isinstance(p, dict)]:
                 if isinstance(ip, str) and ip:
                     self.used_pod_ips.add(ip)
+            if status.get("phase") in ("Pending", "Succeeded", "Failed"):
+                continue  # live state that says so: no IP to invent (and never an endpoint without one)
             spec = o.spec()
             if not spec.get("nodeName") or (not status.get("podIP") and not spec.get("hostNetwork")) \
                     or not status.get("phase") or not status.get("conditions"):
