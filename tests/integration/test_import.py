@@ -358,3 +358,11 @@ def test_guestbook_all_in_one_materialized(corpus_dir):
     for name in ("frontend", "redis-master", "redis-replica"):
         eps = [e for s in model.slices_by_service[f"default/{name}"] for e in s.endpoints]
         assert eps and len(eps) == len(model.pods_of_workload("default", name, "Deployment")), name
+
+
+def test_empty_input_is_an_error_and_imports_nothing(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("---\n# nothing here\n")
+    with pytest.raises(CommandError, match="holds no Kubernetes object"):
+        run_command("--cluster", "x", str(empty))
+    assert not Cluster.objects.filter(name="x").exists()

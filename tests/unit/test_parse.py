@@ -463,3 +463,15 @@ def test_secret_keeps_key_names_only():
     assert (sec.name, sec.type, sec.keys) == ("db", "kubernetes.io/basic-auth", ("password", "username"))
     dumped = repr(res)
     assert "YWRtaW4=" not in dumped and "hunter2-plain" not in dumped
+
+
+def test_typed_list_items_inherit_kind_and_api_version():
+    """`kubectl get --raw /api/v1/namespaces` prints a NamespaceList whose items carry neither."""
+    docs = parse_bytes(b"kind: NamespaceList\napiVersion: v1\nitems:\n- metadata: {name: a, labels: {x: y}}\n", "ns.yaml")
+    (ns,) = parse_objects(docs).objects.namespaces
+    assert ns.labels == {"x": "y", "kubernetes.io/metadata.name": "a"}
+
+
+def test_service_without_cluster_ip_warns_to_materialize():
+    res = parse("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {a: b}, ports: [{port: 80}]}\n")
+    assert any("no clusterIP" in w and "--materialize" in w for w in res.warnings)

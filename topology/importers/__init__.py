@@ -62,6 +62,8 @@ def build_objects(docs: list[Document], *, materialize: bool = False, nodes: int
     (with a warning), the input is validated as written first — so errors name the user's files —
     then the simulated controllers' output is parsed by the same parser.
     """
+    if not docs:
+        raise ManifestError("the input holds no Kubernetes object (empty files?)")
     if not materialize:
         return parse_objects(docs, default_namespace=namespace)
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= MAX_NODES:

@@ -158,8 +158,11 @@ def _flatten(doc: Document) -> list[Document]:
             if not isinstance(item, dict):
                 raise Document(doc.source_file, doc.index, item, i).error(
                     f"a list item must be a mapping, not {_type_name(item)}")
-            if "kind" not in item and kind != "List":  # typed lists may omit the items' kind
-                item = {**item, "kind": kind[: -len("List")]}
+            if kind != "List":  # typed lists (PodList, …) from the API omit the items' kind and apiVersion
+                if "kind" not in item:
+                    item = {**item, "kind": kind[: -len("List")]}
+                if "apiVersion" not in item and isinstance(data.get("apiVersion"), str):
+                    item = {**item, "apiVersion": data["apiVersion"]}
             out.append(Document(doc.source_file, doc.index, item, i))
         return out
     return [doc]

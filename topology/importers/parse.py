@@ -185,7 +185,17 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     if derive_endpoints:
         _derive_endpoints(o)
     _imply_namespaces(o, res)
+    _warn_unallocated(o, res)
     return res
+
+
+def _warn_unallocated(o: ClusterObjects, res: ParseResult) -> None:
+    """Desired-state Services imported as a live dump have no ClusterIP: they would look headless."""
+    missing = [s.key for s in o.services if s.type != "ExternalName" and not s.cluster_ips]
+    if missing:
+        res.warnings.append(f"{len(missing)} service(s) have no clusterIP and are treated as headless "
+                            f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}); for desired-state "
+                            "manifests import with --materialize to allocate addresses")
 
 
 def _start(doc: Document, default_namespace: str) -> tuple[Ctx, dict]:
