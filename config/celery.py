@@ -55,6 +55,13 @@ def _reset_pools() -> None:
         amqp._producer_pool = None
 
 
+def _set(name: str, value) -> None:
+    """Set a Celery setting so that it wins: config_from_object(namespace="CELERY") makes Celery read
+    the Django setting `CELERY_<NAME>` before the plain key, so both are written."""
+    app.conf[name] = value
+    app.conf[f"CELERY_{name.upper()}"] = value
+
+
 def use_broker(url: str = "", folder: Path | str | None = None) -> None:
     """Point this process at a broker: a Redis URL, or (url empty) the filesystem broker in `folder`.
 
@@ -64,8 +71,7 @@ def use_broker(url: str = "", folder: Path | str | None = None) -> None:
     from django.conf import settings
 
     if url:
-        app.conf.broker_url = url
-        app.conf.broker_transport_options = {
+        options = {
             # Fail fast when Redis is down: the API answers 503 instead of hanging.
             "socket_connect_timeout": 3,
             "socket_timeout": 10,
@@ -75,8 +81,12 @@ def use_broker(url: str = "", folder: Path | str | None = None) -> None:
         }
     else:
         base = Path(folder) if folder else Path(settings.CELERY_EMBEDDED_BROKER_DIR)
-        app.conf.broker_url = "filesystem://"
-        app.conf.broker_transport_options = _filesystem_options(base)
+        url, options = "filesystem://localhost/", _filesystem_options(base)
+    # The read/write URLs too: they win over a CELERY_BROKER_URL environment variable, which Celery
+    # otherwise prefers to any configuration (tests point this process at another broker).
+    for name in ("broker_url", "broker_read_url", "broker_write_url"):
+        _set(name, url)
+    _set("broker_transport_options", options)
     _reset_pools()
 
 

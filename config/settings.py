@@ -78,6 +78,12 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 DATABASES = {"default": env_database("DATABASE_URL", str(VAR_DIR / "tracer.sqlite3"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The test database is a file, not memory, so that the real Celery worker the worker tests start
+    # (tests/integration/workers.py) shares it; one per test process so parallel runs never collide.
+    import os as _os
+
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

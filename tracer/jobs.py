@@ -23,6 +23,7 @@ Why it is shaped like this:
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import time
@@ -92,18 +93,15 @@ def _publish(task, args: tuple, job: Job) -> str:
 
 
 def submit(kind: str, *, owner=None, cluster=None, snapshot=None, params: dict | None = None,
-           uploads: list[tuple[str, bytes]] | None = None, total: int = 0) -> Job:
-    """Create a queued job (and its uploads) and publish it. BrokerUnavailable ⇒ the job is failed."""
+           uploads: list[tuple[str, bytes]] | None = None, total: int = 0, inline: bool = False) -> Job:
+    """Create a queued job (and its uploads) and publish it. BrokerUnavailable ⇒ the job is failed.
+
+    `inline=True` runs it to the end in this process instead (no broker needed)."""
     from tracer import tasks
 
-    if cluster is None and snapshot is not None:
-        cluster = snapshot.cluster
-    with transaction.atomic():
-        job = Job.objects.create(kind=kind, owner=owner, cluster=cluster, snapshot=snapshot, params=params or {},
-                                 progress_total=total, progress_message="queued: waiting for a worker")
-        if uploads:
-            JobUpload.objects.bulk_create(
-                [JobUpload(job=job, position=i, name=name[:512], data=data) for i, (name, data) in enumerate(uploads)])
+    job = create(kind, owner=owner, cluster=cluster, snapshot=snapshot, params=params, uploads=uploads, total=total)
+    if inline:
+        return run_inline(job)
     try:
         task_id = _publish(tasks.run_job, (job.pk,), job)
     except BrokerUnavailable as exc:
@@ -136,19 +134,19 @@ def _common_params(options: dict) -> dict:
 
 
 def enqueue_matrix(snapshot, owner=None, *, services: bool = True, pods: bool = True,
-                   cells_per_chunk: int | None = None, time_limit: int | None = None) -> Job:
+                   cells_per_chunk: int | None = None, time_limit: int | None = None, inline: bool = False) -> Job:
     """Reachability matrix of `snapshot` (source classes × service ports and pod classes)."""
     if not (services or pods):
         raise BadRequest("a matrix needs destinations: services, pods or both")
     params = {"services": bool(services), "pods": bool(pods),
               "cells_per_chunk": _bounded_int({"c": cells_per_chunk}, "c", DEFAULT_CELLS_PER_CHUNK, 1, 1_000_000),
               **_common_params({"time_limit": time_limit})}
-    return submit("matrix", owner=owner, snapshot=snapshot, params=params)
+    return submit("matrix", owner=owner, snapshot=snapshot, params=params, inline=inline)
 
 
 def enqueue_diff(base, candidate=None, owner=None, *, uploads: list[tuple[str, bytes]] | None = None,
                  materialize: bool = False, nodes: int = 3, namespace: str = "default",
-                 cells_per_chunk: int | None = None, time_limit: int | None = None) -> Job:
+                 cells_per_chunk: int | None = None, time_limit: int | None = None, inline: bool = False) -> Job:
     """Matrix cells that change from snapshot `base` to `candidate` (or to uploaded manifests, which
     the worker first imports as a new candidate snapshot of base's cluster)."""
     if candidate is None and not uploads:
@@ -161,27 +159,27 @@ def enqueue_diff(base, candidate=None, owner=None, *, uploads: list[tuple[str, b
               "cells_per_chunk": _bounded_int({"c": cells_per_chunk}, "c", DEFAULT_CELLS_PER_CHUNK, 1, 1_000_000),
               "import": {"materialize": bool(materialize), "nodes": int(nodes), "namespace": namespace},
               **_common_params({"time_limit": time_limit})}
-    return submit("diff", owner=owner, cluster=base.cluster, snapshot=candidate, params=params, uploads=uploads)
+    return submit("diff", owner=owner, cluster=base.cluster, snapshot=candidate, params=params, uploads=uploads, inline=inline)
 
 
-def enqueue_batch(snapshot, requests: list[dict], owner=None, *, time_limit: int | None = None) -> Job:
+def enqueue_batch(snapshot, requests: list[dict], owner=None, *, time_limit: int | None = None, inline: bool = False) -> Job:
     """Trace every request (the contract's --batch lines) on `snapshot`, results in order."""
     if not isinstance(requests, list) or not requests:
         raise BadRequest("a batch needs a non-empty list of trace requests ({from, to, port, protocol, via})")
     if len(requests) > MAX_BATCH_REQUESTS:
         raise BadRequest(f"a batch holds at most {MAX_BATCH_REQUESTS} requests, not {len(requests)}")
     return submit("batch", owner=owner, snapshot=snapshot, total=len(requests),
-                  params={"requests": requests, **_common_params({"time_limit": time_limit})})
+                  params={"requests": requests, **_common_params({"time_limit": time_limit})}, inline=inline)
 
 
-def enqueue_intents(snapshot, intents, owner=None, *, time_limit: int | None = None) -> Job:
+def enqueue_intents(snapshot, intents, owner=None, *, time_limit: int | None = None, inline: bool = False) -> Job:
     """Check intents (tracer.intents.Intent list, already validated) on `snapshot`."""
     if not intents:
         raise BadRequest("no intents to check")
     if len(intents) > MAX_INTENTS:
         raise BadRequest(f"at most {MAX_INTENTS} intents per check, not {len(intents)}")
     return submit("intents", owner=owner, snapshot=snapshot, total=len(intents),
-                  params={"intents": [i.to_dict() for i in intents], **_common_params({"time_limit": time_limit})})
+                  params={"intents": [i.to_dict() for i in intents], **_common_params({"time_limit": time_limit})}, inline=inline)
 
 
 def enqueue_import(cluster, payloads: list[tuple[str, bytes]], *, owner=None, materialize: bool = False,
@@ -336,6 +334,38 @@ def run_job(job_id: int) -> None:
         fail(job.pk, f"internal error: {type(exc).__name__}: {exc}")
 
 
+_INLINE: contextvars.ContextVar[bool] = contextvars.ContextVar("tracer_job_inline", default=False)
+
+
+def run_inline(job: Job) -> Job:
+    """Run a queued job to the end in this process, chunks included — no broker, no worker.
+
+    For the command line (`manage.py matrix --no-worker`, `check_intents`) and for tests of the job
+    logic; it goes through exactly the same claim/chunk/finalise steps as a worker.
+    """
+    token = _INLINE.set(True)
+    try:
+        run_job(job.pk)
+    finally:
+        _INLINE.reset(token)
+    job.refresh_from_db()
+    return job
+
+
+def create(kind: str, *, owner=None, cluster=None, snapshot=None, params: dict | None = None,
+           uploads: list[tuple[str, bytes]] | None = None, total: int = 0) -> Job:
+    """A queued job row (and its uploads), not published: `submit` publishes, `run_inline` runs it here."""
+    if cluster is None and snapshot is not None:
+        cluster = snapshot.cluster
+    with transaction.atomic():
+        job = Job.objects.create(kind=kind, owner=owner, cluster=cluster, snapshot=snapshot, params=params or {},
+                                 progress_total=total, progress_message="queued: waiting for a worker")
+        if uploads:
+            JobUpload.objects.bulk_create(
+                [JobUpload(job=job, position=i, name=name[:512], data=data) for i, (name, data) in enumerate(uploads)])
+    return job
+
+
 def _load_model(snapshot_id: int):
     from topology.compile import load_model
 
@@ -378,6 +408,10 @@ def _plan_chunks(job: Job, n_sources: int, n_dests: int) -> None:
     pending = list(JobChunk.objects.filter(job=job).exclude(state="done").values_list("index", flat=True))
     if not pending:
         _maybe_finalize(job.pk)
+        return
+    if _INLINE.get():
+        for index in pending:  # `run_inline`: this process is the only worker
+            run_chunk(job.pk, index)
         return
     for index in pending:
         _publish(tasks.run_chunk, (job.pk, index), job)

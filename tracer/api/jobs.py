@@ -243,8 +243,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise exceptions.NotFound("The job has not been planned yet: poll the job until it is running.")
         return Response({"job": job.pk, "state": job.state, **out.data})
 
-    @extend_schema(summary="Batch results, in request order (JSON list; `?format=jsonl` for JSON lines)",
-                   parameters=[OpenApiParameter("format", str, enum=["json", "jsonl"])],
+    @extend_schema(summary="Batch results, in request order (JSON list; `?output=jsonl` for JSON lines)",
+                   parameters=[OpenApiParameter("output", str, enum=["json", "jsonl"])],
                    responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="results")
     def results(self, request, pk=None):
@@ -254,7 +254,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         out = JobOutput.objects.filter(job=job, name="results").first()
         if out is None:
             raise exceptions.NotFound(f"The batch is {job.state}: results appear when it is done.")
-        if request.query_params.get("format") == "jsonl":
+        if request.query_params.get("output") == "jsonl":
             from django.http import HttpResponse
 
             body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in out.data)

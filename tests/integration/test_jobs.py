@@ -1,0 +1,479 @@
+"""Job logic in one process (no worker): chunking, idempotency, reaping, diff, batch, intents, API, commands.
+
+The cluster is shared/examples/cluster-b.yaml (6 source classes × 16 destinations = 96 cells):
+
+    [pod blog/wordpress-0]        → svc/payments/ledger:443 → [pod payments/ledger-1]:9000   delivered
+    [pod monitoring/prometheus-0] → svc/payments/ledger:443 ✗ policy payments/ledger-from-blog  dropped
+    [pod payments/ledger-1]       → svc/monitoring/prometheus:9090 ✗ payments/deny-all egress  dropped
+
+Messages are published to a filesystem broker in a temporary folder (fixture `broker`) and the tasks
+run here, by calling tracer.jobs directly — the worker tests (test_workers.py) do the same through
+real Celery worker processes.
+"""
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from topology.compile import load_model
+from topology.importers import import_bytes
+from topology.models import Cluster
+from tracer import jobs
+from tracer.engine.flow import make_flow
+from tracer.engine.trace import trace
+from tracer.models import Job, JobChunk, JobOutput, MatrixCell
+
+from .api_base import cluster_b_bytes
+from .workers import broker  # noqa: F401  (fixture)
+
+PROMETHEUS_ONLY_FROM_MONITORING = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "prometheus-only-from-monitoring", "namespace": "monitoring"},
+    "spec": {"podSelector": {"matchLabels": {"app": "prometheus"}}, "policyTypes": ["Ingress"],
+             "ingress": [{"from": [{"namespaceSelector": {
+                 "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]}]},
+}
+
+
+def with_prometheus_policy() -> bytes:
+    doc = yaml.safe_load(cluster_b_bytes())
+    doc["items"].append(PROMETHEUS_ONLY_FROM_MONITORING)
+    return yaml.safe_dump(doc).encode()
+
+
+@pytest.fixture
+def people(db):
+    users = get_user_model().objects  # token-authenticated: no password hashing needed
+    alice, bob, charlie = (users.create(username=name) for name in ("alice", "bob", "charlie"))
+    cluster = Cluster.objects.create(name="blog", owner=alice)
+    cluster.shared_with.add(bob)
+    return {"alice": alice, "bob": bob, "charlie": charlie, "cluster": cluster}
+
+
+@pytest.fixture
+def snapshot(people):
+    return import_bytes(people["cluster"], [("cluster-b.yaml", cluster_b_bytes())], owner=people["alice"]).snapshot
+
+
+def client(user) -> APIClient:
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return c
+
+
+def run_all_chunks(job: Job) -> None:
+    for index in JobChunk.objects.filter(job=job).order_by("index").values_list("index", flat=True):
+        jobs.run_chunk(job.pk, index)
+
+
+def single_trace(snapshot_id: int, request: dict) -> dict:
+    flow = make_flow(request["from"], request["to"], request["port"], request["protocol"])
+    return trace(load_model(snapshot_id), flow).to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrix
+
+
+def test_matrix_job_is_chunked_counts_progress_per_chunk_and_every_cell_agrees_with_a_single_trace(
+        broker, snapshot, people):
+    job = jobs.enqueue_matrix(snapshot, owner=people["alice"], cells_per_chunk=32)
+    assert (job.state, job.kind) == ("queued", "matrix")
+    jobs.run_job(job.pk)  # plans, then publishes one message per chunk
+    job.refresh_from_db()
+    assert job.state == "running"
+    plan = JobOutput.objects.get(job=job, name="plan").data
+    assert (len(plan["sources"]), len(plan["destinations"])) == (6, 16)
+    assert (job.progress_current, job.progress_total) == (0, 3)  # 96 cells / 32 per chunk (2 sources each)
+
+    seen = []
+    for index in range(3):
+        jobs.run_chunk(job.pk, index)
+        job.refresh_from_db()
+        seen.append((job.state, job.progress_current))
+    assert seen == [("running", 1), ("running", 2), ("done", 3)]
+    assert job.result["cells"] == 96
+    assert job.result["verdicts"] == {"delivered": 70, "dropped": 26}
+
+    cells = list(MatrixCell.objects.filter(job=job))
+    assert len(cells) == 96
+    for cell in cells:
+        result = single_trace(snapshot.pk, cell.request)
+        assert (cell.verdict, cell.reason or None) == (result["verdict"], result["reason"]), cell.request
+
+
+def test_matrix_cells_name_the_flows_of_the_contract_cases(broker, snapshot):
+    """[pod monitoring/prometheus-0] → svc/payments/ledger:443 ✗ ingress; [pod blog/wordpress-0] → same ✓."""
+    job = jobs.enqueue_matrix(snapshot, inline=True)
+    assert job.state == "done"
+    plan = JobOutput.objects.get(job=job, name="plan").data
+    src = {s["representative"]: i for i, s in enumerate(plan["sources"])}
+    dst = {d["key"]: i for i, d in enumerate(plan["destinations"])}
+    ledger = dst["svc:payments/ledger:443/TCP"]
+    denied = MatrixCell.objects.get(job=job, source=src["pod:monitoring/prometheus-0"], destination=ledger)
+    allowed = MatrixCell.objects.get(job=job, source=src["pod:blog/wordpress-0"], destination=ledger)
+    assert (denied.verdict, denied.reason) == ("dropped", "policy-ingress-denied")
+    assert (allowed.verdict, allowed.reason) == ("delivered", "")
+    assert denied.request == {"from": "pod:monitoring/prometheus-0", "to": "svc:payments/ledger", "port": 443,
+                              "protocol": "TCP"}
+
+
+def test_a_redelivered_chunk_adds_no_rows_and_counts_once(broker, snapshot):
+    job = jobs.enqueue_matrix(snapshot, cells_per_chunk=32)
+    jobs.run_job(job.pk)
+    jobs.run_chunk(job.pk, 0)
+    jobs.run_chunk(job.pk, 0)  # the broker delivered it again
+    job.refresh_from_db()
+    assert MatrixCell.objects.filter(job=job).count() == 32
+    assert job.progress_current == 1
+
+    # A worker that wrote chunk 1's cells and died before marking it done: the rerun adds nothing twice.
+    chunk = JobChunk.objects.get(job=job, index=1)
+    jobs._matrix_chunk(job, chunk)
+    assert MatrixCell.objects.filter(job=job).count() == 64
+    jobs.run_chunk(job.pk, 1)
+    jobs.run_chunk(job.pk, 2)
+    job.refresh_from_db()
+    assert (job.state, job.progress_current, MatrixCell.objects.filter(job=job).count()) == ("done", 3, 96)
+    assert JobChunk.objects.get(job=job, index=1).attempts == 1
+
+
+def test_a_job_run_again_after_planning_does_not_plan_twice(broker, snapshot):
+    job = jobs.enqueue_matrix(snapshot, cells_per_chunk=32)
+    jobs.run_job(job.pk)
+    jobs.run_chunk(job.pk, 0)
+    jobs.run_job(job.pk)  # redelivery of the job message (second attempt)
+    job.refresh_from_db()
+    assert (job.attempts, JobChunk.objects.filter(job=job).count(), job.progress_current) == (2, 3, 1)
+    run_all_chunks(job)
+    job.refresh_from_db()
+    assert job.state == "done"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reaper
+
+
+def _age(job: Job, seconds: int) -> None:
+    Job.objects.filter(pk=job.pk).update(heartbeat=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_reaper_requeues_a_silent_job_once_then_fails_it_with_a_reason(broker, snapshot, settings):
+    job = jobs.enqueue_matrix(snapshot, cells_per_chunk=32)
+    jobs.run_job(job.pk)
+    jobs.run_chunk(job.pk, 0)
+    JobChunk.objects.filter(job=job, index=1).update(state="running")  # its worker was killed mid-chunk
+    _age(job, settings.TRACER_JOB_STALE_SECONDS + 1)
+
+    assert jobs.reap() == [{"job": job.pk, "action": "requeued"}]
+    job.refresh_from_db()
+    assert job.state == "queued" and "requeued" in job.progress_message
+    assert JobChunk.objects.get(job=job, index=1).state == "pending"
+    assert jobs.reap() == []  # fresh heartbeat: nothing more to do
+
+    jobs.run_job(job.pk)  # the requeued message: attempt 2 dispatches the unfinished chunks
+    _age(job, settings.TRACER_JOB_STALE_SECONDS + 1)  # ... and that worker dies too
+    [action] = jobs.reap()
+    job.refresh_from_db()
+    assert action["action"] == "failed"
+    assert job.state == "failed"
+    assert "worker lost" in job.error and "attempt 2 of 2" in job.error
+    jobs.run_chunk(job.pk, 1)  # a late chunk of a failed job writes nothing
+    assert MatrixCell.objects.filter(job=job).count() == 32
+
+
+def test_fresh_running_jobs_are_not_reaped(broker, snapshot):
+    job = jobs.enqueue_matrix(snapshot)
+    jobs.run_job(job.pk)
+    assert jobs.reap() == []
+    job.refresh_from_db()
+    assert job.state == "running"
+
+
+def test_reading_a_stale_job_over_the_api_reaps_it(broker, snapshot, people, settings):
+    job = jobs.enqueue_matrix(snapshot, owner=people["alice"])
+    jobs.run_job(job.pk)
+    Job.objects.filter(pk=job.pk).update(attempts=2)
+    _age(job, settings.TRACER_JOB_STALE_SECONDS + 5)
+    body = client(people["alice"]).get(f"/api/jobs/{job.pk}/").json()
+    assert body["state"] == "failed"
+    assert "no heartbeat" in body["error"]
+
+
+def test_reap_jobs_command_reports_what_it_did(broker, snapshot, settings):
+    job = jobs.enqueue_matrix(snapshot)
+    jobs.run_job(job.pk)
+    _age(job, settings.TRACER_JOB_STALE_SECONDS + 1)
+    out = io.StringIO()
+    call_command("reap_jobs", stdout=out)
+    assert out.getvalue().strip() == f"job {job.pk}: requeued"
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff / what-if
+
+
+def test_diff_lists_exactly_the_cells_a_new_policy_closes(broker, snapshot, people):
+    """New policy: monitoring/prometheus accepts only namespace monitoring.
+
+    Closed: [blog mysql, blog wordpress, kube-system coredns, traefik] → {svc/prometheus:9090, prometheus pods:9090}
+    Unchanged: prometheus → itself (own namespace), payments/ledger → prometheus (its egress was already denied).
+    """
+    candidate = import_bytes(people["cluster"], [("candidate.yaml", with_prometheus_policy())]).snapshot
+    job = jobs.enqueue_diff(snapshot, candidate, cells_per_chunk=40, inline=True)
+    assert job.state == "done", job.error
+    plan = JobOutput.objects.get(job=job, name="plan").data
+    changed = {(plan["sources"][c.source]["representative"], plan["destinations"][c.destination]["label"]):
+               (c.change, c.base_verdict, c.verdict, c.reason) for c in MatrixCell.objects.filter(job=job)}
+    expected_sources = ["pod:blog/mysql-0", "pod:blog/wordpress-0", "pod:kube-system/coredns-a",
+                        "pod:traefik/traefik-5f7c-q2"]
+    expected_dests = ["svc/monitoring/prometheus:9090/TCP (web)",
+                      "pods monitoring: app=prometheus :9090/TCP · 1 pod(s)"]
+    assert set(changed) == {(s, d) for s in expected_sources for d in expected_dests}
+    assert set(changed.values()) == {("closed", "delivered", "dropped", "policy-ingress-denied")}
+    assert job.result["changed"] == 8 and job.result["changes"] == {"closed": 8}
+    assert job.result["compared"] == 96
+
+    cell = MatrixCell.objects.filter(job=job).first()
+    assert cell.base_trace["verdict"] == "delivered" and cell.trace["verdict"] == "dropped"
+    hops = [h for p in cell.trace["paths"] for h in p["hops"]]
+    assert any("prometheus-only-from-monitoring" in (h["id"] + h["detail"]) for h in hops)
+
+
+def test_diff_of_a_snapshot_with_itself_is_refused(broker, snapshot):
+    with pytest.raises(jobs.BadRequest, match="same snapshot"):
+        jobs.enqueue_diff(snapshot, snapshot)
+
+
+def test_diff_from_uploaded_manifests_imports_the_candidate_in_the_job(broker, snapshot, people):
+    job = jobs.enqueue_diff(snapshot, uploads=[("what-if.yaml", with_prometheus_policy())], owner=people["alice"],
+                            inline=True)
+    assert job.state == "done", job.error
+    assert job.snapshot.number == 2 and job.snapshot.cluster_id == people["cluster"].pk
+    assert job.result["changed"] == 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch and intents
+
+
+def test_batch_job_returns_one_result_per_request_in_order(broker, snapshot, people):
+    requests = [{"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443},
+                {"from": "pod:blog/nosuchpod", "to": "svc:payments/ledger", "port": 443},
+                {"from": "pod:monitoring/prometheus-0", "to": "svc:payments/ledger", "port": 443}]
+    job = jobs.enqueue_batch(snapshot, requests, owner=people["alice"], inline=True)
+    assert job.state == "done"
+    results = JobOutput.objects.get(job=job, name="results").data
+    assert [r.get("verdict") for r in results] == ["delivered", None, "dropped"]
+    assert results[1]["line"] == 2 and "nosuchpod" in results[1]["error"]
+    assert job.result == {"count": 3, "verdicts": {"delivered": 1, "error": 1, "dropped": 1}}
+    lines = client(people["alice"]).get(f"/api/jobs/{job.pk}/results?output=jsonl").content.decode().splitlines()
+    assert [json.loads(line).get("verdict") for line in lines] == ["delivered", None, "dropped"]
+
+
+INTENTS = """
+- name: wordpress reaches the ledger
+  from: pod:blog/wordpress-0
+  to: svc:payments/ledger
+  port: 443
+  expect: delivered
+- name: monitoring must not reach the ledger
+  from: pod:monitoring/prometheus-0
+  to: svc:payments/ledger
+  port: 443
+  expect: dropped
+  reason: policy-ingress-denied
+"""
+
+VIOLATED = INTENTS + """
+- name: the ledger can scrape prometheus
+  from: pod:payments/ledger-1
+  to: svc:monitoring/prometheus
+  port: 9090
+  expect: delivered
+"""
+
+
+def test_intent_job_reports_violations_with_their_traces(broker, snapshot):
+    from tracer.intents import parse_intents
+
+    job = jobs.enqueue_intents(snapshot, parse_intents(VIOLATED), inline=True)
+    assert job.state == "done"
+    assert (job.result["checked"], job.result["passed"]) == (3, 2)
+    [v] = job.result["violations"]
+    assert v["intent"]["name"] == "the ledger can scrape prometheus"
+    assert v["problem"] == "expected delivered, got dropped (policy-egress-denied)"
+    assert v["trace"]["paths"][0]["hops"]
+
+
+def _intents_file(tmp_path, text):
+    path = tmp_path / "intents.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_check_intents_exits_0_when_every_intent_holds(snapshot, tmp_path):
+    out = io.StringIO()
+    call_command("check_intents", "--cluster", "blog", _intents_file(tmp_path, INTENTS), stdout=out)
+    assert "2 of 2 intents hold, 0 violated" in out.getvalue()
+
+
+def test_check_intents_exits_1_and_prints_each_violation_with_its_trace(snapshot, tmp_path):
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("check_intents", "--cluster", "blog", _intents_file(tmp_path, VIOLATED), stdout=out)
+    assert exit_.value.code == 1
+    text = out.getvalue()
+    assert "FAIL #3 the ledger can scrape prometheus" in text
+    assert "VIOLATION #3: expected delivered, got dropped (policy-egress-denied)" in text
+    assert "deny-all" in text  # the trace names the policy to change
+    assert "2 of 3 intents hold, 1 violated" in text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- {from: pod:blog/wordpress-0, to: svc:payments/ledger}", "item 1: field 'expect' is required"),
+    ("- {from: pod:blog/wordpress-0, to: svc:payments/ledger, expect: maybe}", "'maybe' is not one of"),
+    ("- {from: wordpress, to: svc:payments/ledger, expect: delivered}", "item 1: unparsable SOURCE"),
+    ("- {from: pod:a/b, to: svc:c/d, expect: dropped, colour: red}", "unknown field(s) colour"),
+    ("- {from: pod:a/b, to: svc:c/d, expect: delivered, reason: no-endpoints}", "only makes sense with expect: dropped"),
+    ("from: pod:a/b", "expected a YAML list"),
+    ("- [unclosed", "not valid YAML"),
+])
+def test_bad_intent_files_exit_2_naming_file_item_and_field(snapshot, tmp_path, text, message):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as err:
+        call_command("check_intents", "--cluster", "blog", _intents_file(tmp_path, text))
+    assert err.value.returncode == 2
+    assert message in str(err.value) and "intents.yaml" in str(err.value)
+
+
+def test_intent_check_api_answers_now_with_violations(snapshot, people):
+    body = client(people["bob"]).post("/api/intents/check", {"cluster": "blog", "intents": VIOLATED},
+                                      format="json").json()
+    assert body["ok"] is False and body["passed"] == 2
+    assert body["violations"][0]["intent"]["index"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# API: access, cancel, 503
+
+
+def test_job_api_progress_cells_and_drill_down(broker, snapshot, people):
+    api = client(people["alice"])
+    resp = api.post("/api/jobs/matrix", {"cluster": "blog", "cells_per_chunk": 48}, format="json")
+    assert resp.status_code == 202, resp.content
+    job_id = resp.json()["job"]["id"]
+    assert resp.json()["job"]["state"] == "queued"
+    jobs.run_job(job_id)
+    body = api.get(f"/api/jobs/{job_id}/").json()
+    assert (body["state"], body["progress"]["current"], body["progress"]["total"]) == ("running", 0, 2)
+    jobs.run_chunk(job_id, 0)
+    body = api.get(f"/api/jobs/{job_id}/").json()
+    assert (body["progress"]["current"], body["progress"]["percent"]) == (1, 50.0)
+    jobs.run_chunk(job_id, 1)
+    body = api.get(f"/api/jobs/{job_id}/").json()
+    assert body["state"] == "done" and body["result"]["cells"] == 96
+
+    dropped = api.get(f"/api/jobs/{job_id}/cells/?verdict=dropped&limit=100").json()
+    assert dropped["count"] == 26
+    cell = dropped["results"][0]
+    drill = api.get(cell["links"]["trace"]).json()
+    assert drill["result"]["verdict"] == "dropped" and drill["result"]["reason"] == cell["reason"]
+    # The drill-down is what `manage.py trace` prints for the same flow.
+    out = io.StringIO()
+    req = cell["request"]
+    call_command("trace", "--cluster", "blog", "--from", req["from"], "--to", req["to"], "--port", str(req["port"]),
+                 "--protocol", req["protocol"], "--format", "json", stdout=out)
+    cli = json.loads(out.getvalue())
+    assert (cli["verdict"], cli["reason"], len(cli["paths"])) == (
+        drill["result"]["verdict"], drill["result"]["reason"], len(drill["result"]["paths"]))
+    plan = api.get(f"/api/jobs/{job_id}/plan").json()
+    assert len(plan["sources"]) == 6 and len(plan["destinations"]) == 16
+
+
+def test_jobs_follow_cluster_access_and_only_owners_cancel(broker, snapshot, people):
+    job = jobs.enqueue_matrix(snapshot, owner=people["alice"])
+    assert client(people["charlie"]).get(f"/api/jobs/{job.pk}/").status_code == 404
+    assert client(people["charlie"]).post(f"/api/jobs/{job.pk}/cancel").status_code == 404
+    assert client(people["charlie"]).get(f"/api/jobs/{job.pk}/cells/").status_code == 404
+    assert [j["id"] for j in client(people["charlie"]).get("/api/jobs/").json()["results"]] == []
+    assert client(people["bob"]).get(f"/api/jobs/{job.pk}/").status_code == 200
+    assert client(people["bob"]).post(f"/api/jobs/{job.pk}/cancel").status_code == 403
+    resp = client(people["alice"]).post(f"/api/jobs/{job.pk}/cancel")
+    assert resp.status_code == 200 and resp.json()["state"] == "cancelled"
+    assert client(people["alice"]).post(f"/api/jobs/{job.pk}/cancel").status_code == 409
+    jobs.run_job(job.pk)  # the message still in the queue: a cancelled job never starts
+    job.refresh_from_db()
+    assert (job.state, JobChunk.objects.filter(job=job).count()) == ("cancelled", 0)
+    assert client(people["charlie"]).post("/api/jobs/matrix", {"cluster": "blog"}, format="json").status_code == 400
+
+
+def test_cancel_stops_a_running_matrix_between_chunks(broker, snapshot, people):
+    job = jobs.enqueue_matrix(snapshot, owner=people["alice"], cells_per_chunk=16)
+    jobs.run_job(job.pk)
+    jobs.run_chunk(job.pk, 0)
+    jobs.cancel(job)
+    run_all_chunks(job)
+    job.refresh_from_db()
+    assert (job.state, job.progress_current, MatrixCell.objects.filter(job=job).count()) == ("cancelled", 1, 16)
+
+
+def test_broker_down_async_endpoints_answer_503_and_traces_still_work(snapshot, people):
+    from config.celery import use_broker
+    from django.conf import settings
+
+    use_broker("redis://127.0.0.1:9/0")  # nothing listens on port 9
+    try:
+        api = client(people["alice"])
+        resp = api.post("/api/jobs/matrix", {"cluster": "blog"}, format="json")
+        assert resp.status_code == 503
+        assert "job queue is unavailable" in resp.json()["detail"]
+        assert "single traces still work" in resp.json()["detail"]
+        failed = Job.objects.get(kind="matrix")
+        assert failed.state == "failed" and "unavailable" in failed.error
+        resp = api.post("/api/traces/", {"cluster": "blog", "from": "pod:blog/wordpress-0",
+                                         "to": "svc:payments/ledger", "port": 443}, format="json")
+        assert resp.status_code == 201 and resp.json()["verdict"] == "delivered"
+    finally:
+        use_broker(settings.CELERY_BROKER_URL)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"cluster": "nope"}, "unknown cluster 'nope'"),
+    ({"cluster": "blog", "snapshot": 999999}, "has no snapshot 999999"),
+    ({"cluster": "blog", "cells_per_chunk": 0}, "cells_per_chunk"),
+    ({"cluster": "blog", "services": False, "pods": False}, "needs destinations"),
+])
+def test_matrix_request_mistakes_are_400(broker, snapshot, people, body, field):
+    resp = client(people["alice"]).post("/api/jobs/matrix", body, format="json")
+    assert resp.status_code == 400
+    assert field in resp.json()["detail"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def test_matrix_command_without_a_worker_prints_the_summary(snapshot):
+    out = io.StringIO()
+    call_command("matrix", "--cluster", "blog", "--no-worker", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("6 source classes × 16 destinations = 96 cells")
+    assert "  delivered  70" in lines and "  dropped    26" in lines
+
+
+def test_matrix_command_json_has_every_cell(snapshot):
+    out = io.StringIO()
+    call_command("matrix", "--cluster", "blog", "--no-worker", "--format", "json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert len(data["cells"]) == len(data["sources"]) * len(data["destinations"]) == 96
