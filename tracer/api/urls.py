@@ -14,3 +14,8 @@ urlpatterns = [
     path("tokens/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
 ]
+
+# Jobs (matrix, diff, batch, intents; poll and cancel): tracer/api/jobs.py
+from .jobs import urlpatterns as job_urlpatterns  # noqa: E402
+
+urlpatterns += job_urlpatterns
