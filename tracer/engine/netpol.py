@@ -36,7 +36,8 @@ from .model import IPBlock, LabelSelector, NetworkPolicy, Pod, PolicyPeer, Polic
 __all__ = [
     "Peer", "PolicyDecision", "PolicyEngine", "policy_engine", "policies_selecting",
     "effective_policy_types", "Connections", "ASSUMPTIONS", "IPBLOCK_POD_ASSUMPTION",
-    "HOSTNETWORK_ASSUMPTION", "NOT_ENFORCED_ASSUMPTION", "PROTOCOLS",
+    "HOSTNETWORK_ASSUMPTION", "NOT_ENFORCED_ASSUMPTION", "PROTOCOLS", "PodClass", "policy_classes",
+    "ClassReachability", "allowed_pairs",
 ]
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -575,8 +576,9 @@ def policies_selecting(model: ClusterModel, pod: Pod) -> list[NetworkPolicy]:
 @dataclass(slots=True, eq=False)
 class PodClass:
     """Pods policy cannot tell apart: same namespace, namespace labels, pod labels, named ports and
-    hostNetwork flag. Every policy outcome between two pods is the outcome between their classes
-    (except a pod reaching itself, E11, and node-sourced traffic)."""
+    hostNetwork flag (plus, for hostNetwork pods when some policy has an ipBlock, the node IP they
+    send from). Every policy outcome between two pods is the outcome between their classes, except
+    the E11 exemptions (a pod reaching itself; traffic from the destination's own node)."""
 
     index: int
     namespace: str
@@ -594,14 +596,20 @@ class PodClass:
 _CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _has_ip_blocks(model: ClusterModel) -> bool:
+    return any(peer.ip_block is not None for pol in model.objects.network_policies
+               for rule in pol.ingress + pol.egress for peer in rule.peers)
+
+
 def policy_classes(model: ClusterModel) -> list[PodClass]:
-    """Group the model's pods into `PodClass`es (cached per model). O(pods)."""
+    """Group the model's running pods into `PodClass`es (cached per model). O(pods)."""
     got = _CLASSES.get(model)
     if got is not None:
         return got
     by_key: dict[tuple, PodClass] = {}
     out: list[PodClass] = []
     ns_cache: dict[str, tuple[dict, frozenset]] = {}
+    split_host_ips = _has_ip_blocks(model)  # a hostNetwork pod is matched by ipBlock through its node IP
     for pod in model.objects.pods:
         if pod.phase in ("Succeeded", "Failed"):
             continue
@@ -611,7 +619,8 @@ def policy_classes(model: ClusterModel) -> list[PodClass]:
             ns = ns_cache[pod.namespace] = (labels, frozenset(labels.items()))
         named = frozenset((cp.name, (cp.protocol or "TCP").upper(), cp.container_port)
                           for cp in pod.container_ports() if cp.name)
-        key = (pod.namespace, ns[1], frozenset(pod.labels.items()), named, pod.host_network)
+        key = (pod.namespace, ns[1], frozenset(pod.labels.items()), named, pod.host_network,
+               pod.ips if pod.host_network and split_host_ips else None)
         cls = by_key.get(key)
         if cls is None:
             cls = by_key[key] = PodClass(len(out), pod.namespace, dict(pod.labels), ns[0], named, pod.host_network)
@@ -623,12 +632,13 @@ def policy_classes(model: ClusterModel) -> list[PodClass]:
 
 @dataclass(slots=True)
 class ClassReachability:
-    """Who may talk to whom on one port/protocol, by class.
+    """Who may talk to whom on one port/protocol, by class (default assumptions of `PolicyEngine`).
 
-    `egress_to[i]` is None when class i is not isolated for egress (it may send anywhere), else the
-    set of class indexes it may send to; `ingress_from[j]` likewise for receiving. A pair (i, j) is
-    allowed iff both say yes (E5). `external_egress[i]` / `external_ingress[j]` answer the same for
-    a sample address outside the cluster when one was given.
+    `egress_to[i]` is None when class i may send to every class (not isolated for egress, or a rule
+    allows every peer), else the set of class indexes it may send to; `ingress_from[j]` likewise
+    for receiving. A pair (i, j) is allowed iff both say yes (E5). `class_of` maps "ns/name" to the
+    class index. Pods of one class reaching themselves are always allowed (E11); node-sourced
+    traffic is outside this relation (it is not pod-to-pod).
     """
 
     classes: list[PodClass]
@@ -636,29 +646,29 @@ class ClassReachability:
     protocol: str
     egress_to: list[set[int] | None]
     ingress_from: list[set[int] | None]
+    class_of: dict[str, int]
 
     def allowed(self, i: int, j: int) -> bool:
         e, g = self.egress_to[i], self.ingress_from[j]
         return (e is None or j in e) and (g is None or i in g)
 
-    def allowed_pods(self, src: Pod, dst: Pod, class_of: dict[str, int]) -> bool:
+    def allowed_pods(self, src: Pod, dst: Pod) -> bool:
         if src.key == dst.key:
             return True  # E11
-        return self.allowed(class_of[src.key], class_of[dst.key])
+        return self.allowed(self.class_of[src.key], self.class_of[dst.key])
 
     def iter_allowed(self) -> Iterator[tuple[int, int]]:
-        """Every allowed (src class, dst class) pair, without materialising all C² pairs for open ends."""
+        """Every allowed (src class, dst class) pair; only isolated sources' sets are walked."""
         n = len(self.classes)
         for i in range(n):
             e = self.egress_to[i]
-            targets = range(n) if e is None else sorted(e)
-            for j in targets:
+            for j in (range(n) if e is None else sorted(e)):
                 g = self.ingress_from[j]
                 if g is None or i in g:
                     yield i, j
 
     def count_pod_pairs(self) -> int:
-        """Allowed ordered pairs of distinct pods (a pod reaching itself is not counted)."""
+        """Allowed ordered pairs of distinct pods."""
         total = 0
         for i, j in self.iter_allowed():
             a, b = len(self.classes[i].pods), len(self.classes[j].pods)
@@ -674,7 +684,7 @@ class _ClassIndex:
         self.classes = classes
         self.by_ns: dict[str, list[PodClass]] = {}
         for c in classes:
-            if not c.host_network:
+            if not c.host_network:  # selectors never select hostNetwork pods (HOSTNETWORK_ASSUMPTION)
                 self.by_ns.setdefault(c.namespace, []).append(c)
         self.ns_names = sorted(set(self.by_ns) | set(model.namespaces))
         self._ns_sel: dict[str, tuple[str, ...]] = {}
@@ -702,17 +712,18 @@ class _ClassIndex:
                 c.index for c in self.by_ns.get(ns, ()) if sel is None or sel.matches(c.labels))
         return got
 
-    def peer_classes(self, peer: PolicyPeer, policy_ns: str, ipblock_matches_pods: bool) -> set[int]:
+    def peer_classes(self, peer: PolicyPeer, policy_ns: str) -> set[int] | frozenset[int]:
         if peer.ip_block is not None:
-            # hostNetwork pods send from their node's IP, which ipBlocks do match (HOSTNETWORK_ASSUMPTION)
+            # only hostNetwork pods (sending from their node's IP) are matched by an ipBlock
             block = _compile_block(peer.ip_block)
-            return {c.index for c in self.classes if (c.host_network or ipblock_matches_pods)
-                    and any(block.contains(ip) for p in c.pods for ip in p.ips[:1])}
+            return {c.index for c in self.classes if c.host_network
+                    and any(block.contains(ip) for ip in c.representative.ips[:1])}
         if peer.pod_selector is None and peer.namespace_selector is None:
             return set()
-        nss = (policy_ns,) if peer.namespace_selector is None else self.namespaces(peer.namespace_selector)
+        if peer.namespace_selector is None:
+            return self.pods_in(policy_ns, peer.pod_selector)
         out: set[int] = set()
-        for ns in nss:
+        for ns in self.namespaces(peer.namespace_selector):
             out |= self.pods_in(ns, peer.pod_selector)
         return out
 
@@ -721,57 +732,79 @@ def _rule_port_ok(rule: PolicyRule, port: int, protocol: str, dst_pod: Pod | Non
     return not rule.ports or any(_port_matches(pp, port, protocol, dst_pod) for pp in rule.ports)
 
 
+def _has_named(rule: PolicyRule) -> bool:
+    return any(isinstance(pp.port, str) and not pp.port.isdigit() for pp in rule.ports)
+
+
 def allowed_pairs(model: ClusterModel, port: int, protocol: str = "TCP", *,
                   enforced: bool = True) -> ClassReachability:
     """Pod-class reachability on `port`/`protocol` for the whole cluster (matrices, benchmarks).
 
-    Cost: one pass over policies × rules × peers, with selectors evaluated once per distinct
-    selector against classes (not pods). Result size is bounded by the isolated classes' allowed
-    sets; non-isolated directions are stored as None ("anything").
+    Cost: one pass over policies × rules × peers with selectors evaluated once per distinct
+    selector against classes (never pods), then set unions per selected class. A rule allowing
+    every peer marks the class open (None) instead of materialising all classes, so
+    "allow from anywhere" stays O(selected classes).
     """
     protocol = (protocol or "TCP").upper()
     classes = policy_classes(model)
     n = len(classes)
+    class_of = {p.key: c.index for c in classes for p in c.pods}
     egress_to: list[set[int] | None] = [None] * n
     ingress_from: list[set[int] | None] = [None] * n
     if not enforced or n == 0:
-        return ClassReachability(classes, port, protocol, egress_to, ingress_from)
-    eng = PolicyEngine(model)
+        return ClassReachability(classes, port, protocol, egress_to, ingress_from, class_of)
     idx = _ClassIndex(model, classes)
-    all_classes = set(range(n))
+    isolated = {"Ingress": [False] * n, "Egress": [False] * n}
+    opened = {"Ingress": [False] * n, "Egress": [False] * n}
+    sets: dict[str, list[set[int]]] = {"Ingress": [set() for _ in range(n)], "Egress": [set() for _ in range(n)]}
     for policies in model.policies_by_namespace.values():
         for pol in policies:
             selected = idx.pods_in(pol.namespace, pol.pod_selector)
             if not selected:
                 continue
-            types = effective_policy_types(pol)
-            for direction in ("Ingress", "Egress"):
-                if direction not in types:
+            for direction in effective_policy_types(pol):
+                if direction not in isolated:
                     continue
-                store = ingress_from if direction == "Ingress" else egress_to
                 for ci in selected:
-                    if store[ci] is None:
-                        store[ci] = set()
-                rules = pol.ingress if direction == "Ingress" else pol.egress
-                for rule in rules:
-                    if rule.peers:
+                    isolated[direction][ci] = True
+                for rule in (pol.ingress if direction == "Ingress" else pol.egress):
+                    if direction == "Ingress":
+                        # ports resolve on the protected pod: the selected class itself
+                        targets = [ci for ci in selected if _rule_port_ok(rule, port, protocol, classes[ci].representative)]
+                        if not targets:
+                            continue
+                        if not rule.peers:
+                            for ci in targets:
+                                opened[direction][ci] = True
+                            continue
                         peers: set[int] = set()
                         for peer in rule.peers:
-                            peers |= idx.peer_classes(peer, pol.namespace, eng.ipblock_matches_pods)
+                            peers |= idx.peer_classes(peer, pol.namespace)
+                        for ci in targets:
+                            sets[direction][ci] |= peers
                     else:
-                        peers = all_classes
-                    if not peers:
-                        continue
-                    if direction == "Ingress":
-                        for ci in selected:
-                            if _rule_port_ok(rule, port, protocol, classes[ci].representative):
-                                store[ci] |= peers
-                    else:
-                        ok = [j for j in peers if _rule_port_ok(rule, port, protocol,
-                                                                classes[j].representative)] \
-                            if any(isinstance(pp.port, str) and not pp.port.isdigit() for pp in rule.ports) \
-                            else (peers if _rule_port_ok(rule, port, protocol, None) else ())
+                        named = _has_named(rule)
+                        if not rule.peers and not named:
+                            if _rule_port_ok(rule, port, protocol, None):
+                                for ci in selected:
+                                    opened[direction][ci] = True
+                            continue
+                        if rule.peers:
+                            peers = set()
+                            for peer in rule.peers:
+                                peers |= idx.peer_classes(peer, pol.namespace)
+                        else:
+                            peers = set(range(n))
+                        # ports resolve on the peer pod; a hostNetwork peer has no names (it is a node)
+                        ok = {j for j in peers if _rule_port_ok(
+                            rule, port, protocol, None if classes[j].host_network else classes[j].representative)} \
+                            if named else (peers if _rule_port_ok(rule, port, protocol, None) else set())
                         if ok:
                             for ci in selected:
-                                store[ci] |= set(ok) if not isinstance(ok, set) else ok
-    return ClassReachability(classes, port, protocol, egress_to, ingress_from)
+                                sets[direction][ci] |= ok
+    for ci in range(n):
+        if isolated["Egress"][ci] and not opened["Egress"][ci]:
+            egress_to[ci] = sets["Egress"][ci]
+        if isolated["Ingress"][ci] and not opened["Ingress"][ci]:
+            ingress_from[ci] = sets["Ingress"][ci]
+    return ClassReachability(classes, port, protocol, egress_to, ingress_from, class_of)
