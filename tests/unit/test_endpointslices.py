@@ -169,12 +169,21 @@ def test_pod_on_unknown_node_keeps_endpoint_without_zone():
     assert (ep.node_name, ep.zone) == ("node-9", "")
 
 
-def test_prefer_close_hints_own_zone():
-    """svc/cart trafficDistribution PreferClose ⇒ each endpoint hinted for its own zone (A18)."""
-    slices = derive(svc(traffic_distribution="PreferClose"),
-                    [pod("cart-0", "10.244.0.2"), pod("cart-1", "10.244.1.2", node="node-2")])
+@pytest.mark.parametrize("distribution", ["PreferClose", "PreferSameZone"])
+def test_prefer_close_hints_ready_endpoints_for_their_own_zone(distribution):
+    """svc/cart trafficDistribution PreferClose ⇒ each ready endpoint hinted for its own zone (A18);
+    a not-ready one and one on a node without zone get no hint."""
+    slices = derive(svc(traffic_distribution=distribution),
+                    [pod("cart-0", "10.244.0.2"), pod("cart-1", "10.244.1.2", node="node-2"),
+                     pod("cart-2", "10.244.1.3", node="node-2", ready=False),
+                     pod("cart-3", "10.244.9.2", node="node-9")])
     assert {e.target_name: e.hint_zones for s in slices for e in s.endpoints} == {
-        "cart-0": ("zone-a",), "cart-1": ("zone-b",)}
+        "cart-0": ("zone-a",), "cart-1": ("zone-b",), "cart-2": (), "cart-3": ()}
+
+
+def test_no_hints_without_traffic_distribution():
+    (s,) = derive(svc(), [pod()])
+    assert s.endpoints[0].hint_zones == ()
 
 
 # ---- which services get slices ----------------------------------------------------------------

@@ -18,8 +18,8 @@ would write (staging/src/k8s.io/endpointslice: reconciler.go, utils.go; SEMANTIC
 - hostname only when pod.spec.hostname is set and pod.spec.subdomain equals the service name;
   zone from the node's topology.kubernetes.io/zone; nodeName and targetRef from the pod.
 - at most 100 endpoints per slice (the controller's default --max-endpoints-per-slice).
-- trafficDistribution PreferClose (and its newer spelling PreferSameZone) hints every endpoint that
-  has a zone for its own zone (trafficdist.go).
+- trafficDistribution PreferClose (and its newer spelling PreferSameZone) hints every *ready*
+  endpoint that has a zone for its own zone (trafficdist.go `preferCloseHeuristic`).
 
 Assumptions (implementation-defined in the real controller, stated here once):
 - slice names are `<service>-<5 hex>` from a hash of service, port set and chunk (the real
@@ -80,11 +80,9 @@ def _address_types(svc: Service, pods: list[Pod]) -> list[int]:
     return sorted({f for p in pods if p.ips and (f := _family(p.ips[0]))})
 
 
-def _pod_ip(pod: Pod, family: int) -> str | None:
-    for ip in pod.ips:
-        if _family(ip) == family:
-            return ip
-    return None
+def _pod_ips(pod: Pod, family: int) -> tuple[str, ...]:
+    """Every pod IP of the slice's family, in status order (getEndpointAddresses)."""
+    return tuple(ip for ip in pod.ips if _family(ip) == family)
 
 
 def _in_endpoints(pod: Pod) -> bool:
@@ -103,7 +101,7 @@ def _endpoint_ports(svc: Service, pod: Pod) -> tuple[EndpointPort, ...]:
     return tuple(ports)
 
 
-def _endpoint(svc: Service, pod: Pod, ip: str, node: Node | None) -> Endpoint:
+def _endpoint(svc: Service, pod: Pod, ips: tuple[str, ...], node: Node | None) -> Endpoint:
     serving = bool(pod.ready)
     terminating = bool(pod.deleting)
     ready = bool(svc.publish_not_ready_addresses) or (serving and not terminating)
@@ -111,10 +109,10 @@ def _endpoint(svc: Service, pod: Pod, ip: str, node: Node | None) -> Endpoint:
     if node is not None:
         zone = node.labels.get(ZONE_LABEL, "") or node.zone
     hints: tuple[str, ...] = ()
-    if svc.traffic_distribution in _PREFER_CLOSE and zone:
+    if svc.traffic_distribution in _PREFER_CLOSE and zone and ready:
         hints = (zone,)
     return Endpoint(
-        addresses=(ip,), ready=ready, serving=serving, terminating=terminating,
+        addresses=ips, ready=ready, serving=serving, terminating=terminating,
         node_name=pod.node_name, zone=zone, hint_zones=hints,
         hostname=pod.hostname if pod.hostname and pod.subdomain == svc.name else "",
         target_kind="Pod", target_namespace=pod.namespace, target_name=pod.name,
@@ -152,12 +150,12 @@ def _slices_for_service(svc: Service, pods: list[Pod], nodes: dict[str, Node]) -
         # hashable, so the key is the ports' field tuple.
         groups: dict[tuple, tuple[tuple[EndpointPort, ...], list[Endpoint]]] = {}
         for pod in pods:
-            ip = _pod_ip(pod, family)
-            if ip is None:
+            ips = _pod_ips(pod, family)
+            if not ips:
                 continue
             ports = _endpoint_ports(svc, pod)
             key = tuple((p.name, p.port, p.protocol, p.app_protocol) for p in ports)
-            groups.setdefault(key, (ports, []))[1].append(_endpoint(svc, pod, ip, nodes.get(pod.node_name)))
+            groups.setdefault(key, (ports, []))[1].append(_endpoint(svc, pod, ips, nodes.get(pod.node_name)))
         for ports, endpoints in groups.values():
             for chunk, start in enumerate(range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)):
                 out.append(EndpointSlice(
