@@ -12,8 +12,10 @@ sends to the backend Service's NodePorts, or straight to pod IPs with container-
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .cluster import ClusterModel
 from .model import Ingress, IngressClass, Pod, Service, ServicePort
@@ -203,36 +205,55 @@ def _truthy(v: str | None) -> bool:
     return (v or "").strip().lower() in ("true", "1", "yes")
 
 
+_IMAGE_RE = re.compile("|".join(re.escape(sub) for subs in _IMAGES.values() for sub in subs))
+_IMAGE_KIND = {sub: kind for kind, subs in _IMAGES.items() for sub in subs}
+_LABEL_KIND = {pair: kind for kind, pairs in _LABELS.items() for pair in pairs}
+_ARG_HINTS = ("providers.kubernetesingress", "nginx-ingress-controller", "controller-class", "ingress-class")
+
+
+@lru_cache(maxsize=65536)
+def _kind_of_container(image: str, args: tuple[str, ...]) -> tuple[str | None, str]:
+    """(kind, why) for one container's image and arguments; cached: most pods share their template."""
+    joined = " ".join(args)
+    if "providers.kubernetesingress" in joined:
+        return "traefik", "runs with --providers.kubernetesingress (Traefik)"
+    m = _IMAGE_RE.search(image.lower())
+    if m:
+        kind = _IMAGE_KIND[m.group(0)]
+        return kind, f"image {image!r} is {kind}"
+    if "/nginx-ingress-controller" in joined:
+        return "ingress-nginx", "runs /nginx-ingress-controller"
+    if "controller-class" in joined or "ingress-class" in joined:
+        parsed = parse_args(args)
+        if "controller-class" in parsed or "ingress-class" in parsed:
+            return "generic", "has --controller-class/--ingress-class arguments"
+    return None, ""
+
+
 def _kind_of_pod(pod: Pod) -> tuple[str | None, dict[str, str], str]:
     """Recognise an ingress controller pod: (kind, parsed args, evidence sentence) or (None, {}, "")."""
-    labels = pod.labels or {}
     for c in pod.containers:
         if c.init:
             continue
-        args = parse_args(c.args)
-        image = (c.image or "").lower()
-        joined = " ".join(c.args or ())
-        if "providers.kubernetesingress" in joined or any(k.startswith("providers.kubernetesingress") for k in args):
-            return "traefik", args, f"container {c.name} runs with --providers.kubernetesingress (Traefik)"
-        for kind, subs in _IMAGES.items():
-            if any(s in image for s in subs):
-                return kind, args, f"container {c.name} image {c.image!r} is {kind}"
-        if "/nginx-ingress-controller" in joined:
-            return "ingress-nginx", args, f"container {c.name} runs /nginx-ingress-controller"
-        if "controller-class" in args or "ingress-class" in args:
-            return "generic", args, f"container {c.name} has --controller-class/--ingress-class arguments"
-    for kind, pairs in _LABELS.items():
-        for k, v in pairs:
-            if labels.get(k) == v:
-                comp = labels.get("app.kubernetes.io/component", "")
-                if kind == "ingress-nginx" and comp and comp != "controller":
-                    continue  # admission webhook jobs and the default backend carry the same name label
-                if kind == "contour" and comp == "envoy":
-                    continue  # Contour's Envoy data plane: attached to its Contour below
-                args = {}
-                for c in pod.containers:
-                    args.update(parse_args(c.args))
-                return kind, args, f"pod label {k}={v} ({kind})"
+        args = c.args if isinstance(c.args, tuple) else tuple(c.args or ())
+        kind, why = _kind_of_container(c.image or "", args)
+        if kind is not None:
+            return kind, parse_args(c.args), f"container {c.name} {why}"
+    labels = pod.labels
+    if not labels:
+        return None, {}, ""
+    for (k, v), kind in _LABEL_KIND.items():
+        if labels.get(k) != v:
+            continue
+        comp = labels.get("app.kubernetes.io/component", "")
+        if kind == "ingress-nginx" and comp and comp != "controller":
+            continue  # admission webhook jobs and the default backend carry the same name label
+        if kind == "contour" and comp == "envoy":
+            continue  # Contour's Envoy data plane: attached to its Contour below
+        args: dict[str, str] = {}
+        for c in pod.containers:
+            args.update(parse_args(c.args))
+        return kind, args, f"pod label {k}={v} ({kind})"
     return None, {}, ""
 
 
