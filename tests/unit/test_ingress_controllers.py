@@ -309,3 +309,26 @@ def test_nginx_service_upstream_uses_the_cluster_ip():
     ing = web_ingress(cls="nginx", annotations={"nginx.ingress.kubernetes.io/service-upstream": "true"})
     m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
     assert route_request(m, "shop.example.com", "/").backend_mode == "cluster-ip"
+
+
+def test_classless_ingress_on_gke_goes_to_the_gce_controller():
+    """GKE nodes (cloud.google.com/gke-nodepool label), class-less Ingress → Google load balancer → NodePort."""
+    gke_nodes = [Node("gke-a", labels={"cloud.google.com/gke-nodepool": "default-pool"},
+                      addresses=(("InternalIP", "10.128.0.2"),))]
+    ing = web_ingress()
+    m = ClusterModel(ClusterObjects(services=[_svc()], ingresses=[ing], nodes=gke_nodes))
+    [c] = controllers_for_ingress(m, ing)
+    assert c.kind == "gce" and c.cloud_managed
+    assert find_entry(m, "shop.example.com", "/").decision.backend_mode == "node-port"
+    # the same Ingress off GKE, with no controller at all, routes nowhere
+    m2 = ClusterModel(ClusterObjects(services=[_svc()], ingresses=[ing], nodes=list(NODES)))
+    assert controllers_for_ingress(m2, ing) == []
+    assert route_request(m2, "shop.example.com", "/").reason == "no-ingress-controller"
+
+
+def test_two_default_classes_is_flagged():
+    classes = [IngressClass("a", "k8s.io/ingress-nginx", is_default=True),
+               IngressClass("b", "traefik.io/ingress-controller", is_default=True)]
+    res = resolve_class(build(classes=classes), web_ingress())
+    assert res.source == "default-class" and res.class_name == "a"
+    assert "2 IngressClasses are marked default" in res.detail

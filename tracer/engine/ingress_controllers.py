@@ -389,8 +389,16 @@ def discover_controllers(model: ClusterModel) -> list[Controller]:
     return controllers
 
 
+_GKE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _is_gke(model: ClusterModel) -> bool:
-    return any(k.startswith("cloud.google.com/gke") for n in model.nodes.values() for k in n.labels)
+    """GKE nodes carry cloud.google.com/gke-* labels; there, class-less Ingresses go to the GCE controller."""
+    found = _GKE.get(model)
+    if found is None:
+        found = any(k.startswith("cloud.google.com/gke") for n in model.nodes.values() for k in n.labels)
+        _GKE[model] = found
+    return found
 
 
 def handles(model: ClusterModel, ctrl: Controller, ing: Ingress, res: ClassResolution | None = None) -> bool:
