@@ -164,7 +164,8 @@ export function init() {
 
   $("#matrix-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    runJob(() => api.startMatrix({ cluster: String(clusterId), snapshot: Number(snapMatrix.value) || undefined }), false);
+    const chunk = Number($("#cells-per-chunk").value) || undefined;
+    runJob(() => api.startMatrix({ cluster: String(clusterId), snapshot: Number(snapMatrix.value) || undefined, cells_per_chunk: chunk }), false);
   });
   $("#diff-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -172,7 +173,8 @@ export function init() {
       notice("Pick two different snapshots to compare.");
       return;
     }
-    runJob(() => api.startDiff({ cluster: String(clusterId), base: Number(snapA.value), candidate: Number(snapB.value) }), true);
+    const chunk = Number($("#cells-per-chunk").value) || undefined;
+    runJob(() => api.startDiff({ cluster: String(clusterId), base: Number(snapA.value), candidate: Number(snapB.value), cells_per_chunk: chunk }), true);
   });
   $("#cancel-job").addEventListener("click", () => currentJob && api.cancelJob(currentJob).catch((err) => notice(err.message)));
 }
