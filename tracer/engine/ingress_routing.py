@@ -197,7 +197,8 @@ class RouteDecision:
     `reason` is a contract REASON code when the request goes nowhere (`ingress-no-match`,
     `no-ingress-controller`); `backend_problem` is a REASON code when the chosen backend cannot serve
     (`no-service-port`, `no-endpoints`, `unknown-destination`). `why` is the sentence for the
-    ingress-rule hop: which rule won and over which competitors.
+    ingress-rule hop: which rule won and over which competitors. `tls.detail` tells the TLS story
+    (including a missing/invalid secret: a warning, not a drop); `warnings` holds other notes.
     """
 
     host: str
@@ -427,8 +428,7 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress] | RouteTable, hos
                 if c.ingress not in same_server:
                     same_server.append(c.ingress)
         decision.tls = check_tls(model, decision, same_server)
-        if not decision.tls.secret_ok:
-            decision.warnings.append(decision.tls.detail)
+        if not decision.tls.secret_ok:  # a warning in tls.detail, not a drop (see check_tls)
             decision.assumptions.append(ASSUMPTIONS["tls-fallback"])
     return decision
 
@@ -475,8 +475,7 @@ def resolve_backend(model: ClusterModel, decision: RouteDecision) -> None:
             f"service.port or add the port to the Service")
         return
     decision.service_port = port
-    decision.backend_detail = (f"Ingress {ing.key} {field_path} → Service {svc.key} port {port.port}"
-                               + (f" ({port.name})" if port.name else "")
+    decision.backend_detail = (f"Service {svc.key} port {port.port}" + (f" ({port.name})" if port.name else "")
                                + f", targetPort {port.effective_target}")
 
 
