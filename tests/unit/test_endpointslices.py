@@ -164,9 +164,16 @@ def test_zone_node_and_target_ref():
     assert ep.hint_zones == ()
 
 
-def test_pod_on_unknown_node_keeps_endpoint_without_zone():
-    ep = only_endpoint(derive(svc(), [pod(node="node-9")]))
-    assert (ep.node_name, ep.zone) == ("node-9", "")
+@pytest.mark.parametrize("nodes, publish, kept", [
+    (NODES, False, False),   # the controller skips a pod whose Node is not found
+    (NODES, True, True),     # ...unless the service publishes not-ready addresses
+    ([], False, True),       # a dump without any Node object: keep the endpoint (no zone)
+])
+def test_pod_on_a_node_missing_from_the_snapshot(nodes, publish, kept):
+    """[pod cart-0] on node-9, which the snapshot does not have."""
+    slices = derive(svc(publish_not_ready_addresses=publish), [pod(node="node-9")], nodes=nodes)
+    eps = [e for s in slices for e in s.endpoints]
+    assert [(e.node_name, e.zone) for e in eps] == ([("node-9", "")] if kept else [])
 
 
 @pytest.mark.parametrize("distribution", ["PreferClose", "PreferSameZone"])
@@ -176,7 +183,8 @@ def test_prefer_close_hints_ready_endpoints_for_their_own_zone(distribution):
     slices = derive(svc(traffic_distribution=distribution),
                     [pod("cart-0", "10.244.0.2"), pod("cart-1", "10.244.1.2", node="node-2"),
                      pod("cart-2", "10.244.1.3", node="node-2", ready=False),
-                     pod("cart-3", "10.244.9.2", node="node-9")])
+                     pod("cart-3", "10.244.9.2", node="node-3")],
+                    nodes=NODES + [Node(name="node-3", addresses=(("InternalIP", "172.18.0.4"),))])
     assert {e.target_name: e.hint_zones for s in slices for e in s.endpoints} == {
         "cart-0": ("zone-a",), "cart-1": ("zone-b",), "cart-2": (), "cart-3": ()}
 

@@ -24,9 +24,12 @@ would write (staging/src/k8s.io/endpointslice: reconciler.go, utils.go; SEMANTIC
 Assumptions (implementation-defined in the real controller, stated here once):
 - slice names are `<service>-<5 hex>` from a hash of service, port set and chunk (the real
   controller uses a random generateName suffix); endpoint order is by pod name.
-- a pod whose node is not in the snapshot still gets an endpoint (without zone): the real
-  controller would skip it until its informer sees the node, but a dump without Node objects must
-  not lose every endpoint.
+- a pod whose node is not in the snapshot is skipped, as the real controller does (reconciler.go:
+  "skipping Pod for Service, Node not found"), unless the service publishes not-ready addresses —
+  but only when the snapshot has Node objects at all: a dump taken without nodes (pods and services
+  only) keeps every endpoint, without zone, rather than losing all of them.
+- topology-aware hints from the `service.kubernetes.io/topology-mode: Auto` annotation (CPU-
+  proportional allocation over zones) are not computed; hints a live dump carries are kept as given.
 - an empty selector (`selector: {}`) is treated like no selector: the API server stores an empty
   map as absent, so the controller never selects with it.
 """
@@ -153,6 +156,8 @@ def _slices_for_service(svc: Service, pods: list[Pod], nodes: dict[str, Node]) -
             ips = _pod_ips(pod, family)
             if not ips:
                 continue
+            if nodes and pod.node_name not in nodes and not svc.publish_not_ready_addresses:
+                continue  # Node not found: the controller leaves the pod out
             ports = _endpoint_ports(svc, pod)
             key = tuple((p.name, p.port, p.protocol, p.app_protocol) for p in ports)
             groups.setdefault(key, (ports, []))[1].append(_endpoint(svc, pod, ips, nodes.get(pod.node_name)))
