@@ -259,12 +259,26 @@ def categorize(svc: Service, eps: list[ProxyEndpoint], *, local_node: str | None
 # -- A12 / A20 / A11 ---------------------------------------------------------------------------------------------
 
 def _hash16(text: str) -> str:
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
+    """base32(sha256(text))[:16]; 10 bytes encode to exactly 16 base32 characters."""
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:10]).decode()
 
 
 def svc_chain(svc: Service, sp: ServicePort, prefix: str = "KUBE-SVC-") -> str:
     """kube-proxy's chain name: prefix + base32(sha256("ns/name:port" + protocol))[:16]."""
     return prefix + _hash16(f"{svc.namespace}/{svc.name}:{sp.name}{(sp.protocol or 'TCP').lower()}")
+
+
+_CHAINS: dict[tuple[str, str, str, str], str] = {}
+
+
+def _chain_cache(svc: Service, sp: ServicePort, prefix: str) -> str:
+    key = (svc.key, sp.name, sp.protocol, prefix)
+    name = _CHAINS.get(key)
+    if name is None:
+        if len(_CHAINS) > 100_000:
+            _CHAINS.clear()
+        name = _CHAINS[key] = svc_chain(svc, sp, prefix)
+    return name
 
 
 def sep_chain(svc: Service, sp: ServicePort, ep: ProxyEndpoint) -> str:
@@ -283,7 +297,7 @@ def balance_detail(svc: Service, sp: ServicePort, eps: list[ProxyEndpoint], i: i
         text = (f"nftables service-{svc.namespace}/{svc.name}/{(sp.protocol or 'TCP').lower()}/{sp.name} "
                 f"vmap numgen random mod {n} → element {i} → DNAT to {ep.addr} (probability 1/{n})")
     else:
-        chain = svc_chain(svc, sp, chain_prefix)
+        chain = _chain_cache(svc, sp, chain_prefix)
         if n == 1:
             rule = "its only rule"
         elif i == n - 1:

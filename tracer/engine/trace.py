@@ -50,6 +50,7 @@ class _Extra:
     node_ports: dict[tuple[int, str], Service]
     service_nets: list
     pod_nets: list
+    ready_nodes: list  # sorted by name: the default NodePort entry is the first
 
 
 _EXTRA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -83,7 +84,7 @@ def extra_indexes(model: ClusterModel) -> _Extra:
             except ValueError:
                 pass
         pod_nets = sorted(nets, key=str)
-        ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets)
+        ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets, model.ready_nodes())
     return ex
 
 
@@ -105,6 +106,7 @@ class _Tracer:
         self.notes: list[str] = list(assumptions.describe())
         self.pe = policy_engine(model, enforced=assumptions.cni_enforces_policy)
         self.ex = extra_indexes(model)
+        self._decisions: dict = {}
 
     # -- entry -------------------------------------------------------------------------------------
 
@@ -233,7 +235,7 @@ class _Tracer:
                               f"{svc.external_ips[0]} (use --via to pick another entry)")
             return self.to_ip(src, hops, prob, svc.external_ips[0], sp.port)
         if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
-            nodes = [n for n in self.m.ready_nodes() if n.internal_ip]
+            nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
             if nodes:
                 self.notes.append(f"the outside client enters Service {svc.key} through NodePort {sp.node_port} "
                                   f"on the first ready node by name, {nodes[0].name} (use --via to pick another)")
@@ -344,8 +346,6 @@ class _Tracer:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return None
-        if self.m.node_for_pod_cidr_ip(ip):
-            return "pod CIDR " + next(str(n) for n, _ in self.m.pod_cidrs if addr.version == n.version and addr in n)
         for net in self.ex.pod_nets:
             if addr.version == net.version and addr in net:
                 self.notes.append("the cluster's pod network is taken as the /16s around the nodes' pod CIDRs and "
@@ -453,7 +453,7 @@ class _Tracer:
         elif owner is not None:
             node = owner.name
         else:
-            nodes = self.m.ready_nodes()
+            nodes = self.ex.ready_nodes
             node = nodes[0].name if nodes else None
             self.notes.append(f"externalIP {ip} is routed by the network to a node; assumed the first ready node "
                               f"by name, {node} (impl: Kubernetes does not route externalIPs)")
@@ -516,7 +516,7 @@ class _Tracer:
                                             self.lb_service_hop(svc, sp, ip)],
                                       prob / len(nodes), svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=n))
             return out
-        nodes = self.m.ready_nodes()
+        nodes = self.ex.ready_nodes
         node = nodes[0].name if nodes else None
         self.notes.append(f"with externalTrafficPolicy: Cluster the load balancer may use any node; node {node} "
                           f"(first ready by name) stands for them all: endpoint choice does not depend on it, only "
@@ -618,12 +618,12 @@ class _Tracer:
                             f"the CNI routes the packet from node {here} to node {pod.node_name}"))
         dst_peer = Peer(pod, ip, pod.node_name or None)
         if src.kind == "pod":
-            d = self.pe.egress(src.peer, dst_peer, port, self.proto)
+            d = self.decide("egress", src.peer, dst_peer, port)
             self.notes.extend(d.assumptions)
             hops.append(self.policy_hop(d, src.pod))
             if not d.allowed:
                 return [Path(src.label, DROPPED, "policy-egress-denied", prob, None, None, hops)]
-        d = self.pe.ingress(seen, dst_peer, port, self.proto)
+        d = self.decide("ingress", seen, dst_peer, port)
         self.notes.extend(d.assumptions)
         hops.append(self.policy_hop(d, pod))
         if not d.allowed:
@@ -641,6 +641,38 @@ class _Tracer:
                             Hop("endpoint", f"pod:{pod.key}", "deliver",
                                 f"delivered to pod {pod.key} ({ip}) port {port}/{self.proto} on node "
                                 f"{pod.node_name or '?'}{extra}"))
+
+    def decide(self, direction: str, src: Peer, dst: Peer, port: int):
+        """PolicyEngine.egress/ingress, memoised within this trace for endpoints that policy cannot tell apart.
+
+        Backends of one service usually share namespace, labels, node and ports, so the decision for the
+        first one holds for the others (E2/E7/E8 read only those, plus E11's node and self checks); the
+        sentence is re-addressed to the pod at hand. This keeps a 250-endpoint service cheap.
+        """
+        dp = dst.pod
+        src_node = src.node_name
+        if src_node is None and src.pod is None and src.ip in self.m.node_by_ip:
+            src_node = self.m.node_by_ip[src.ip].name
+        if (dp is None or (src.pod is not None and src.pod.key == dp.key) or dp.node_name == src_node
+                or getattr(self.pe, "ipblock_matches_pods", False)):
+            fn = self.pe.egress if direction == "egress" else self.pe.ingress
+            return fn(src, dst, port, self.proto)  # self / same node (E11): never shared
+        key = (direction, src.pod.key if src.pod else src.ip, src_node, dp.namespace,
+               tuple(sorted(dp.labels.items())), dp.host_network,
+               tuple((cp.name, cp.container_port, cp.protocol) for cp in dp.container_ports() if cp.name), port)
+        hit = self._decisions.get(key)
+        if hit is None:
+            fn = self.pe.egress if direction == "egress" else self.pe.ingress
+            d = fn(src, dst, port, self.proto)
+            self._decisions[key] = (d, dp.key, dst.ip)
+            return d
+        d, old_key, old_ip = hit
+        if old_key == dp.key:
+            return d
+        detail = d.detail.replace(old_key, dp.key)
+        if old_ip and dst.ip:
+            detail = detail.replace(old_ip, dst.ip)
+        return type(d)(d.allowed, d.isolated, d.policies, d.allowed_by, detail, d.assumptions, d.direction)
 
     def policy_hop(self, d, pod: Pod) -> Hop:
         if d.allowed_by:
@@ -830,7 +862,7 @@ class _Tracer:
         if mode == "cluster-ip":
             return self.via_cluster_ip(csrc, hops, prob, svc, sp)
         if mode == "node-port":
-            nodes = [n for n in self.m.ready_nodes() if n.internal_ip]
+            nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
             if not nodes or not sp.node_port:
                 return self.drop(src, hops, prob, "no-service-port",
                                  Hop("service", f"svc:{svc.key}", "no-port",
