@@ -332,3 +332,27 @@ def test_two_default_classes_is_flagged():
     res = resolve_class(build(classes=classes), web_ingress())
     assert res.source == "default-class" and res.class_name == "a"
     assert "2 IngressClasses are marked default" in res.detail
+
+
+@pytest.mark.parametrize("annotations,words", [
+    ({"nginx.ingress.kubernetes.io/use-regex": "true"}, "regular expressions"),
+    ({"nginx.ingress.kubernetes.io/rewrite-target": "/$2"}, "regular expressions"),
+    ({"nginx.ingress.kubernetes.io/canary": "true"}, "canary"),
+])
+def test_ingress_nginx_annotations_the_tracer_does_not_model_are_warned_about(annotations, words):
+    ing = web_ingress(cls="nginx", annotations=annotations)
+    m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
+    d = route_request(m, "shop.example.com", "/")
+    assert d.matched and any(words in w for w in d.warnings)
+
+
+def test_ingress_nginx_http_to_a_tls_host_mentions_the_redirect():
+    from tracer.engine.model import IngressTLS, Secret
+    ing = Ingress("shop", "web", class_name="nginx", tls=(IngressTLS(("shop.example.com",), "tls"),),
+                  rules=web_ingress().rules)
+    m = ClusterModel(ClusterObjects(pods=[NGINX_POD], services=[SHOP], ingresses=[ing], ingress_classes=[NGINX_CLASS],
+                                    secrets=[Secret("shop", "tls", "kubernetes.io/tls", ("tls.crt", "tls.key"))]))
+    http = route_request(m, "shop.example.com", "/", "http")
+    assert any("308" in w for w in http.warnings)
+    https = route_request(m, "shop.example.com", "/", "https")
+    assert https.tls.secret_ok and not https.warnings

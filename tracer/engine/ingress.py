@@ -135,6 +135,17 @@ def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> R
                 f"ingress-nginx redirects plain HTTP for {d.host!r} to HTTPS (308) because Ingress "
                 f"{d.ingress.key} has TLS for it (unless nginx.ingress.kubernetes.io/ssl-redirect: \"false\"); "
                 "the redirected request takes the same route")
+    if ctrl is not None and ctrl.kind == "ingress-nginx" and d.ingress is not None:
+        ann = d.ingress.annotations or {}
+        if ann.get("nginx.ingress.kubernetes.io/use-regex", "").lower() == "true" or (
+                "nginx.ingress.kubernetes.io/rewrite-target" in ann):
+            d.warnings.append(
+                f"Ingress {d.ingress.key} makes ingress-nginx treat its host's paths as case-insensitive regular "
+                "expressions (use-regex / rewrite-target); the tracer matched them by pathType instead")
+        if ann.get("nginx.ingress.kubernetes.io/canary", "").lower() == "true":
+            d.warnings.append(
+                f"Ingress {d.ingress.key} is an ingress-nginx canary: it only takes a weighted share of the "
+                "matching primary Ingress's traffic, which the tracer does not split")
     return d
 
 

@@ -488,7 +488,8 @@ def backend_mode(ctrl: Controller | None, ing: Ingress, svc: Service, port: Serv
         if _neg_ingress(svc):
             return ("endpoints", f"container-native load balancing: Service {svc.key} has annotation "
                                  "cloud.google.com/neg '{\"ingress\": true}', so the Google load balancer sends "
-                                 "straight to the pod IPs (network endpoint group), skipping the nodes", None)
+                                 "straight to the pod IPs (network endpoint group), skipping the nodes; the "
+                                 "pods see the Google front ends (130.211.0.0/22, 35.191.0.0/16) as source", None)
         if svc.type in ("NodePort", "LoadBalancer") and port is not None and port.node_port:
             return ("node-port", f"the Google load balancer sends to NodePort {port.node_port} of Service "
                                  f"{svc.key} on the nodes (instance groups); kube-proxy forwards from there", None)
