@@ -55,7 +55,7 @@ def test_kubelet_from_services_table():
     ("cart", "CART"), ("redis-cart", "REDIS_CART"), ("a-b-c-1", "A_B_C_1"), ("kubernetes", "KUBERNETES"),
 ])
 def test_env_name(name, expected):
-    """Service name → variable prefix: upper-case, '-' → '_'."""
+    """C: Service name → variable prefix: upper-case, '-' → '_'."""
     assert env_name(name) == expected
 
 

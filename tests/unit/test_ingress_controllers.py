@@ -90,6 +90,7 @@ def test_class_resolution(ingress, classes, source, name, controller, admitted):
 
 
 def test_annotation_and_class_name_disagreeing_is_explained():
+    """Legacy annotation nginx + ingressClassName traefik: controllers read the annotation; the detail says so."""
     ing = web_ingress(cls="traefik", annotations={"kubernetes.io/ingress.class": "nginx"})
     res = resolve_class(build(classes=[NGINX_CLASS, DEFAULT_TRAEFIK]), ing)
     assert res.class_name == "nginx" and "disagrees" in res.detail
@@ -155,6 +156,7 @@ def test_contour_traffic_goes_through_its_envoy_pods():
 
 
 def test_parse_args():
+    """Controller flags in every spelling: --a=1, --b 2, bare --flag, empty --c=, single-dash -v=3."""
     assert parse_args(["/bin/x", "--a=1", "--b", "2", "--flag", "--c=", "-v=3"]) == {
         "a": "1", "b": "2", "flag": "true", "c": "", "v": "3"}
 
@@ -196,6 +198,7 @@ def test_no_controller_for_the_class_is_reported():
 
 
 def test_request_for_an_unrelated_host_is_no_match_not_no_controller():
+    """[client] Host: elsewhere.example.com matches no Ingress at all → ingress-no-match, not no-ingress-controller."""
     ing = web_ingress(cls="other")
     m = build(pods=[NGINX_POD], ingresses=[ing], classes=[IngressClass("other", "example.com/nobody")])
     assert route_request(m, "elsewhere.example.com", "/").reason == "ingress-no-match"
@@ -234,6 +237,7 @@ def test_exposure_kinds(service, pod, kind, address, port):
 
 
 def test_cluster_ip_only_controller_has_no_outside_entry():
+    """[client] → ? Traefik behind a ClusterIP Service only: routing works, but there is no entry from outside."""
     m = build(pods=[ctrl_pod("ctl", image="traefik:v3")],
               services=[lb_service("c", {"app": "ctl"}, type="ClusterIP")], ingresses=[web_ingress()])
     e = find_entry(m, "shop.example.com", "/")
@@ -298,6 +302,7 @@ def test_cloud_managed_backend_mode(ingress_ann, svc, mode, problem):
 
 
 def test_alb_ingress_class_object():
+    """IngressClass alb (spec.controller ingress.k8s.aws/alb) → the cloud-managed ALB, no pods."""
     ing = web_ingress(cls="alb")
     m = ClusterModel(ClusterObjects(services=[_svc()], ingresses=[ing],
                                     ingress_classes=[IngressClass("alb", "ingress.k8s.aws/alb")]))
@@ -306,6 +311,7 @@ def test_alb_ingress_class_object():
 
 
 def test_nginx_service_upstream_uses_the_cluster_ip():
+    """[nginx] → svc/shop ClusterIP → kube-proxy → pod, with service-upstream: "true" (instead of endpoints)."""
     ing = web_ingress(cls="nginx", annotations={"nginx.ingress.kubernetes.io/service-upstream": "true"})
     m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
     assert route_request(m, "shop.example.com", "/").backend_mode == "cluster-ip"
@@ -327,6 +333,7 @@ def test_classless_ingress_on_gke_goes_to_the_gce_controller():
 
 
 def test_two_default_classes_is_flagged():
+    """Two IngressClasses marked default: the API server refuses class-less Ingresses; we say so and pick one."""
     classes = [IngressClass("a", "k8s.io/ingress-nginx", is_default=True),
                IngressClass("b", "traefik.io/ingress-controller", is_default=True)]
     res = resolve_class(build(classes=classes), web_ingress())
@@ -340,6 +347,7 @@ def test_two_default_classes_is_flagged():
     ({"nginx.ingress.kubernetes.io/canary": "true"}, "canary"),
 ])
 def test_ingress_nginx_annotations_the_tracer_does_not_model_are_warned_about(annotations, words):
+    """[client] → [nginx] → rule: regex paths and canary weights are not modelled, and the result says so."""
     ing = web_ingress(cls="nginx", annotations=annotations)
     m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
     d = route_request(m, "shop.example.com", "/")
@@ -347,6 +355,7 @@ def test_ingress_nginx_annotations_the_tracer_does_not_model_are_warned_about(an
 
 
 def test_ingress_nginx_http_to_a_tls_host_mentions_the_redirect():
+    """[client] http://shop.example.com → [nginx] 308 to https (TLS host) → same route; https uses the secret."""
     from tracer.engine.model import IngressTLS, Secret
     ing = Ingress("shop", "web", class_name="nginx", tls=(IngressTLS(("shop.example.com",), "tls"),),
                   rules=web_ingress().rules)

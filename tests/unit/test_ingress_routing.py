@@ -77,6 +77,7 @@ def test_host_matching(rule, request_host, ok):
     ("10.0.0.1:80", "10.0.0.1"), ("", ""), (None, ""),
 ])
 def test_normalize_host(raw, norm):
+    """The Host header as compared: lower-case, no port, IPv6 brackets removed."""
     assert normalize_host(raw) == norm
 
 
@@ -193,6 +194,7 @@ def test_why_names_the_competitors():
 
 
 def test_tie_between_ingresses_is_stated_as_an_assumption():
+    """[client] h/x → web/old and web/new both define h /x Prefix → the older one, said in why and assumptions."""
     old = ing("old", [("h", [("/x", "Prefix", "older")])], created="2026-01-01T00:00:00Z")
     new = ing("new", [("h", [("/x", "Prefix", "newer")])], created="2026-02-01T00:00:00Z")
     d = route_in(model("older", "newer"), [new, old], "h", "/x")
@@ -206,7 +208,7 @@ def test_tie_between_ingresses_is_stated_as_an_assumption():
 
 
 def test_backend_port_by_name_and_number():
-    """svc/web-svc ports 80 (http) and 8443 (admin): a backend by name or number resolves to that port."""
+    """D7: svc/web-svc ports 80 (http) and 8443 (admin): a backend by name or number resolves to that port."""
     svc = Service(namespace="web", name="web-svc", cluster_ips=("10.96.0.9",),
                   ports=(ServicePort(port=80, name="http", target_port=8080),
                          ServicePort(port=8443, name="admin", target_port="admin")))
@@ -276,6 +278,7 @@ def test_tls(tls, secrets, host, ok, problem):
 
 
 def test_plain_http_has_no_tls_check():
+    """[client] http://h/ → no TLS hop at all (D8 only applies to https)."""
     i = ing("a", [("h", [("/", "Prefix", "shop")])])
     assert route_in(model("shop"), [i], "h", "/", scheme="http").tls is None
 
@@ -287,6 +290,7 @@ def test_plain_http_has_no_tls_check():
     ("http://[fd00::1]:8080/x", ("http", "fd00::1", 8080, "/x")),
 ])
 def test_split_url(url, parts):
+    """A url: destination → (scheme, normalised host, explicit port, path without query)."""
     assert split_url(url) == parts
 
 
