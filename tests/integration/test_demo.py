@@ -92,6 +92,18 @@ def test_demo_has_the_promised_shapes(demo):
     assert all("--controller-class=k8s.io/ingress-nginx" in c.args for p in controllers for c in p.containers)
 
 
+def test_demo_tls_secret_values_are_not_stored(demo):
+    """The demo's fake key material never reaches the database, raw or base64 (only key names do)."""
+    import base64
+
+    dump = io.StringIO()
+    call_command("dumpdata", "topology", stdout=dump)
+    text = dump.getvalue()
+    assert "storefront-tls" in text and "tls.key" in text
+    for value in ("FAKE-DEMO-CERTIFICATE-NOT-A-REAL-CERT", "FAKE-DEMO-PRIVATE-KEY-NOT-A-REAL-KEY"):
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text
+
+
 def test_not_ready_canary_is_listed_but_not_ready(demo):
     """svc/cart ─► [cart ×2] ready + [cart-canary] ready=false, serving=false."""
     _, o = demo
