@@ -187,11 +187,25 @@ def test_external_traffic_policy_local_nodeport(trace_dict, via, expected):
         assert any("keeps the client IP" in h["detail"] for h in r["paths"][0]["hops"])
 
 
-def test_external_traffic_policy_local_does_not_apply_to_pods(trace_dict):
-    """[pod client @n1] → node n1:30080 (Local, no endpoint on n1) → Cluster behaviour: web-b and web-c."""
-    r = trace_dict(web_model(pods=("web-b", "web-c"), external_traffic_policy="Local"),
-                   "pod:shop/client", "ip:172.20.0.1", 30080)
-    assert set(endpoints_of(r)) == {"pod:shop/web-b", "pod:shop/web-c"}
+@pytest.mark.parametrize("source,dest,expected", [
+    ("pod:shop/client", "ip:172.20.0.1", {"pod:shop/web-b", "pod:shop/web-c"}),  # pod on the receiving node
+    ("node:n1", "ip:172.20.0.1", {"pod:shop/web-b", "pod:shop/web-c"}),          # node itself
+    ("pod:shop/client", "ip:172.20.0.2", {"pod:shop/web-b"}),                    # another node: Local there
+    ("node:n1", "ip:172.20.0.3", {"pod:shop/web-c"}),
+])
+def test_external_traffic_policy_local_and_cluster_sources(trace_dict, source, dest, expected):
+    """[pod client @n1 | node n1] → nodeIP:30080 (Local; endpoints on n2, n3): sources ON the receiving node get
+    Cluster behaviour (A15); from another node the NodePort is external traffic there, Local applies."""
+    r = trace_dict(web_model(pods=("web-b", "web-c"), external_traffic_policy="Local"), source, dest, 30080)
+    assert set(endpoints_of(r)) == expected
+
+
+def test_in_cluster_lb_address_gets_cluster_behaviour(trace_dict):
+    """[pod client @n1] → LB 198.51.100.5:80 (Local; no endpoint on n1): captured on n1, Cluster behaviour."""
+    m = web_model(pods=("web-b", "web-c"), type="LoadBalancer", external_traffic_policy="Local",
+                  lb_ips=["198.51.100.5"])
+    assert set(endpoints_of(trace_dict(m, "pod:shop/client", "ip:198.51.100.5", 80))) == {"pod:shop/web-b",
+                                                                                         "pod:shop/web-c"}
 
 
 def test_load_balancer_local_spreads_over_healthy_nodes(trace_dict):

@@ -126,6 +126,9 @@ class _Tracer:
             pod = m.pods.get(f"{ep.parts[0]}/{ep.parts[1]}")
             if pod is None:
                 raise BadRequest(f"unknown pod {ep.parts[0]}/{ep.parts[1]} in this snapshot")
+            if not pod.ip or pod.phase in ("Succeeded", "Failed", "Pending"):
+                raise BadRequest(f"pod {pod.key} cannot send: it is {pod.phase or 'not running'}"
+                                 f"{' and has no IP' if not pod.ip else ''}")
             return [self.pod_source(pod, 1.0)]
         if ep.kind == "workload":
             if len(ep.parts) == 3:
@@ -141,7 +144,14 @@ class _Tracer:
                     raise BadRequest(f"workload {ns}/{name} has no pods in this snapshot (import with "
                                      f"--materialize to simulate its pods)")
                 raise BadRequest(f"unknown workload {ns}/{(kind + '/') if kind else ''}{name} in this snapshot")
-            return [self.pod_source(p, 1.0 / len(pods)) for p in pods]
+            running = [p for p in pods if p.ip and p.phase not in ("Succeeded", "Failed", "Pending")]
+            if not running:
+                raise BadRequest(f"workload {ns}/{name} has no running pod with an IP ({len(pods)} pod(s), none "
+                                 f"scheduled and running)")
+            if len(running) < len(pods):
+                self.notes.append(f"{len(pods) - len(running)} pod(s) of workload {ns}/{name} are not running and "
+                                  f"send nothing; the {len(running)} running pod(s) share the traffic equally")
+            return [self.pod_source(p, 1.0 / len(running)) for p in running]
         if ep.kind == "node":
             node = m.nodes.get(ep.parts[0])
             if node is None:
@@ -216,7 +226,7 @@ class _Tracer:
         if sp is None:
             return self.drop(src, hops, prob, "no-service-port",
                              Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, self.port, self.proto)))
-        if src.kind == "external":
+        if src.kind == "external" or self.via:
             return self.enter_from_outside(src, hops, prob, svc, sp)
         return self.via_cluster_ip(src, hops, prob, svc, sp)
 
@@ -546,7 +556,9 @@ class _Tracer:
         if skip:
             return self.drop(src, hops, prob, "no-endpoints", Hop("kube-proxy", kp_id, "no-rules", skip))
         external_entry = entry != "cluster-ip"
-        external_client = external_entry and src.kind == "external"
+        # A15: Local applies to traffic from outside; pods and nodes ON the receiving node get Cluster behaviour
+        # (kube-proxy short-circuits traffic it recognises as local to that node).
+        external_client = external_entry and (src.kind == "external" or src.node_name != node)
         if entry == "cluster-ip" and svc.internal_traffic_policy == "Local":
             local_node, field_ = node, "internalTrafficPolicy"
         elif external_client and svc.external_traffic_policy == "Local":
@@ -566,7 +578,7 @@ class _Tracer:
             sel.notes.append(f"externalTrafficPolicy: Local does not apply to traffic from {src.label}: pods and "
                              f"nodes get Cluster behaviour (A15)")
         snat_ip = None
-        if external_entry and not local_node and (src.kind != "pod" or svc.external_traffic_policy != "Local"):
+        if external_entry and not local_node and (src.kind == "external" or svc.external_traffic_policy != "Local"):
             snat_ip = kp.node_ip(self.m, node)
         out = []
         for i, ep in enumerate(chosen):
