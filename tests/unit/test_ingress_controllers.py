@@ -175,7 +175,9 @@ TRAEFIK_POD = ctrl_pod("traefik-1", ns="traefik", image="traefik:v3.0", args=["-
     (web_ingress(cls="nginx"), [NGINX_CLASS], ["ingress/ingress-nginx-controller"]),
     (web_ingress(annotations={"kubernetes.io/ingress.class": "nginx"}), [], ["ingress/ingress-nginx-controller"]),
     (web_ingress(annotations={"kubernetes.io/ingress.class": "traefik"}), [], ["traefik/traefik"]),
-    (web_ingress(), [], ["traefik/traefik"]),  # class-less: only Traefik watches those by default
+    (web_ingress(), [NGINX_CLASS], ["traefik/traefik"]),  # class-less: only Traefik watches those by default
+    # no IngressClass object at all (old cluster / partial manifests): every controller found takes it (impl)
+    (web_ingress(), [], ["ingress/ingress-nginx-controller", "traefik/traefik"]),
     (web_ingress(), [IngressClass("nginx", "k8s.io/ingress-nginx", is_default=True)],
      ["ingress/ingress-nginx-controller"]),
     (web_ingress(cls="missing"), [NGINX_CLASS], []),
@@ -365,3 +367,14 @@ def test_ingress_nginx_http_to_a_tls_host_mentions_the_redirect():
     assert any("308" in w for w in http.warnings)
     https = route_request(m, "shop.example.com", "/", "https")
     assert https.tls.secret_ok and not https.warnings
+
+
+def test_classless_ingress_without_any_ingress_class_is_an_assumption():
+    """[client] → [nginx] → svc/shop although nginx does not watch class-less Ingresses: there is no
+    IngressClass in the snapshot, so we assume the pre-IngressClass behaviour and say so."""
+    m = build(pods=[NGINX_POD], ingresses=[web_ingress()])
+    d = route_request(m, "shop.example.com", "/")
+    assert d.matched and d.controller.kind == "ingress-nginx"
+    assert any("no IngressClass at all" in a for a in d.assumptions)
+    with_class = build(pods=[NGINX_POD], ingresses=[web_ingress()], classes=[NGINX_CLASS])
+    assert route_request(with_class, "shop.example.com", "/").reason == "no-ingress-controller"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .cluster import ClusterModel
 from .ingress_controllers import (
+    CLASSLESS_WITHOUT_CLASSES,
     CLOUD_CONTROLLERS,
     LEGACY_CLASS_ANNOTATION,
     ClassResolution,
@@ -123,6 +124,9 @@ def _table_of(model: ClusterModel, ctrl: Controller) -> RouteTable:
 
 def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> RouteDecision:
     d.controller = ctrl
+    if (ctrl is not None and d.ingress is not None and not ctrl.watches_classless and not ctrl.cloud_managed
+            and resolve_class(model, d.ingress).source == "none"):
+        d.assumptions.append(CLASSLESS_WITHOUT_CLASSES)
     if ctrl is not None and d.service is not None and not d.backend_problem:
         mode, detail, problem = backend_mode(ctrl, d.ingress, d.service, d.service_port)
         d.backend_mode, d.backend_mode_detail = mode, detail

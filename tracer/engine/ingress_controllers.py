@@ -23,7 +23,7 @@ from .model import Ingress, IngressClass, Pod, Service, ServicePort
 __all__ = [
     "LEGACY_CLASS_ANNOTATION", "ClassResolution", "Exposure", "Controller", "resolve_class",
     "discover_controllers", "controllers_for_ingress", "ingresses_for_controller", "handles",
-    "backend_mode", "parse_args", "CLOUD_CONTROLLERS",
+    "backend_mode", "parse_args", "CLOUD_CONTROLLERS", "CLASSLESS_WITHOUT_CLASSES",
 ]
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -401,8 +401,18 @@ def _is_gke(model: ClusterModel) -> bool:
     return found
 
 
+CLASSLESS_WITHOUT_CLASSES = (
+    "the snapshot has no IngressClass at all (an older cluster, or manifests without one), so class-less "
+    "Ingresses are assumed to be served by the ingress controllers found, as controllers did before "
+    "IngressClass existed (ingress-nginx today needs --watch-ingress-without-class) (impl)")
+
+
 def handles(model: ClusterModel, ctrl: Controller, ing: Ingress, res: ClassResolution | None = None) -> bool:
-    """Does `ctrl` process `ing` (D2)?"""
+    """Does `ctrl` process `ing` (D2)?
+
+    Class-less Ingress and no default class: only controllers that watch class-less Ingresses — unless the
+    snapshot holds no IngressClass object at all (see CLASSLESS_WITHOUT_CLASSES).
+    """
     res = res or resolve_class(model, ing)
     if not res.admitted:
         return False
@@ -412,7 +422,7 @@ def handles(model: ClusterModel, ctrl: Controller, ing: Ingress, res: ClassResol
         return bool(res.controller) and res.controller in ctrl.controller_classes
     if res.source in ("ingressClassName", "default-class"):
         return res.controller in ctrl.controller_classes
-    return ctrl.watches_classless
+    return ctrl.watches_classless or (not model.ingress_classes and not ctrl.cloud_managed)
 
 
 def _cloud_controller(model: ClusterModel, res: ClassResolution) -> Controller | None:
