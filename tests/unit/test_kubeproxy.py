@@ -357,3 +357,15 @@ def test_hairpin_is_masqueraded(trace_dict):
     r = trace_dict(web_model(pods=("web-a",)), "pod:shop/web-a", "svc:shop/web", 80)
     assert r["verdict"] == "delivered"
     assert "hairpin" in next(h["detail"] for h in r["paths"][0]["hops"] if h["kind"] == "kube-proxy")
+
+
+def test_load_balancer_cluster_with_topology_hints_weighs_zones_by_node_count(trace_dict):
+    """[external] → LB (Cluster; hints web-a→z1, web-b→z2, web-c→z2): zone z1 holds n1+n3 (2/3 of the nodes)
+    and sends to web-a only; z2 holds n2 (1/3) and splits over web-b and web-c."""
+    m = web_model(type="LoadBalancer", lb_ips=["198.51.100.5"], hints={"web-a": ["z1"], "web-b": ["z2"],
+                                                                       "web-c": ["z2"]})
+    r = trace_dict(m, "external:203.0.113.7", "svc:shop/web", 80)
+    assert endpoints_of(r) == {"pod:shop/web-a": (8080, pytest.approx(2 / 3)),
+                               "pod:shop/web-b": (8080, pytest.approx(1 / 6)),
+                               "pod:shop/web-c": (8080, pytest.approx(1 / 6))}
+    assert {p["hops"][2]["id"] for p in r["paths"]} == {"node:n1", "node:n2"}

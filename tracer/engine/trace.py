@@ -526,22 +526,44 @@ class _Tracer:
                                             self.lb_service_hop(svc, sp, ip)],
                                       prob / len(nodes), svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=n))
             return out
-        nodes = self.ex.ready_nodes
-        node = nodes[0].name if nodes else None
-        self.notes.append(f"with externalTrafficPolicy: Cluster the load balancer may use any node; node {node} "
-                          f"(first ready by name) stands for them all: endpoint choice does not depend on it, only "
-                          f"the SNAT address does (impl)")
         hop = Hop("load-balancer", lb_id, "forward",
                   f"load balancer {ip}:{sp.port} of Service {svc.key} forwards to the nodes "
                   f"(externalTrafficPolicy: Cluster: every node is healthy){ranges_ok}{pm}")
-        hops = [*hops, hop]
-        if node:
-            nip = kp.node_ip(self.m, node)
-            hops.append(Hop("node", f"node:{node}", "receive",
-                            f"node {node} ({nip}) receives the load-balancer traffic"
-                            + (f" on NodePort {sp.node_port}" if sp.node_port else "")))
-        hops.append(self.lb_service_hop(svc, sp, ip))
-        return self.proxy(src, hops, prob, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=node)
+        out = []
+        for node, share, why in self.lb_node_groups(svc, sp):
+            nhops = [*hops, hop]
+            if node:
+                nip = kp.node_ip(self.m, node)
+                nhops.append(Hop("node", f"node:{node}", "receive",
+                                 f"node {node} ({nip}) receives the load-balancer traffic"
+                                 + (f" on NodePort {sp.node_port}" if sp.node_port else "") + why))
+            nhops.append(self.lb_service_hop(svc, sp, ip))
+            out.extend(self.proxy(src, nhops, prob * share, svc, sp, entry="lb", vip=f"{ip}:{sp.port}", node=node))
+        return out
+
+    def lb_node_groups(self, svc: Service, sp: ServicePort) -> list[tuple[str | None, float, str]]:
+        """With externalTrafficPolicy Cluster the LB spreads over every ready node. Endpoint choice is the same on
+        every node, except under topology-aware routing (A18), where each zone's nodes prefer their zone's
+        endpoints: then one node per zone stands for the zone, weighted by its share of the nodes."""
+        nodes = self.ex.ready_nodes
+        if not nodes:
+            return [(None, 1.0, "")]
+        eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        zoned = bool(eps) and all(kp._hints(svc, ep) for ep in eps)
+        zones: dict[str, list] = {}
+        for n in nodes:
+            zones.setdefault(n.zone, []).append(n)
+        if not zoned or len(zones) < 2:
+            self.notes.append(f"with externalTrafficPolicy: Cluster the load balancer may use any node; node "
+                              f"{nodes[0].name} (first ready by name) stands for them all: endpoint choice does not "
+                              f"depend on it, only the SNAT address does (impl)")
+            return [(nodes[0].name, 1.0, "")]
+        self.notes.append("the load balancer spreads connections equally over the ready nodes (impl); with topology "
+                          "hints each zone's nodes prefer that zone's endpoints, so one node per zone stands for it")
+        return [(members[0].name, len(members) / len(nodes),
+                 f" (stands for the {len(members)} ready node(s) of zone {zone or '(none)'}: "
+                 f"{len(members)}/{len(nodes)} of the LB's connections)")
+                for zone, members in sorted(zones.items())]
 
     def lb_service_hop(self, svc: Service, sp: ServicePort, ip: str) -> Hop:
         return Hop("service", f"svc:{svc.key}", "match",
