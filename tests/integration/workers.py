@@ -90,8 +90,8 @@ class Worker:
         if self.proc.poll() is not None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
+            os.killpg(self.proc.pid, signal.SIGTERM)  # warm shutdown; a hanging test chunk gets killed below
+            self.proc.wait(timeout=2)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
