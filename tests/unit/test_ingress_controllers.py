@@ -283,7 +283,10 @@ def _svc(type="NodePort", annotations=None):
     ({"kubernetes.io/ingress.class": "gce"}, _svc(), "node-port", None),
     ({"kubernetes.io/ingress.class": "gce"}, _svc("ClusterIP", {"cloud.google.com/neg": '{"ingress": true}'}),
      "endpoints", None),
-    ({"kubernetes.io/ingress.class": "gce-internal"}, _svc("ClusterIP"), "node-port", "no-service-port"),
+    # ClusterIP without the annotation: GKE adds NEG itself on VPC-native clusters (impl, stated)
+    ({"kubernetes.io/ingress.class": "gce-internal"}, _svc("ClusterIP"), "endpoints", None),
+    ({"kubernetes.io/ingress.class": "gce"}, _svc("ClusterIP", {"cloud.google.com/neg": '{"ingress": false}'}),
+     "node-port", "no-service-port"),
     ({"kubernetes.io/ingress.class": "alb"}, _svc(), "node-port", None),
     ({"kubernetes.io/ingress.class": "alb", "alb.ingress.kubernetes.io/target-type": "ip"}, _svc("ClusterIP"),
      "endpoints", None),
@@ -378,3 +381,30 @@ def test_classless_ingress_without_any_ingress_class_is_an_assumption():
     assert any("no IngressClass at all" in a for a in d.assumptions)
     with_class = build(pods=[NGINX_POD], ingresses=[web_ingress()], classes=[NGINX_CLASS])
     assert route_request(with_class, "shop.example.com", "/").reason == "no-ingress-controller"
+
+
+def test_online_boutique_gke_ingress():
+    """Online Boutique's frontend-ingress (class-less, GKE annotations, `/*` ImplementationSpecific) with its
+    NEG-annotated frontend Service, materialised:
+
+        [client] → Google LB → (NEG) → [frontend-*]:8080
+    """
+    from pathlib import Path
+
+    from topology.importers import build_objects
+    from topology.importers.load import load_documents
+    from tracer.engine.ingress import backend_endpoints
+
+    base = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "online-boutique"
+    docs = (load_documents(base / "release" / "kubernetes-manifests.yaml")
+            + load_documents(base / "github-release-cluster" / "frontend-ingress.yaml")
+            + load_documents(base / "github-release-cluster" / "frontend-service.yaml"))
+    m = ClusterModel(build_objects(docs, materialize=True).objects)
+    e = find_entry(m, "shop.example.com", "/cart")
+    d = e.decision
+    assert e.controller.kind == "gce" and e.exposure.kind == "cloud-load-balancer"
+    assert any("GCE annotations" in a or "GKE" in a for a in e.controller.assumptions + [e.controller.evidence])
+    assert d.matched and d.rule_path == "/*" and d.service.key == "default/frontend"
+    assert d.backend_mode == "endpoints" and "cloud.google.com/neg" in d.backend_mode_detail
+    eps = backend_endpoints(m, d)
+    assert eps and all(ep.pod.name.startswith("frontend") and ep.port == 8080 for ep in eps)

@@ -105,6 +105,10 @@ def test_normalize_host(raw, norm):
     ("ImplementationSpecific", "/foo", "/foo/bar", True),
     ("ImplementationSpecific", "/foo", "/foobar", True),  # (impl) ingress-nginx: plain string prefix
     ("ImplementationSpecific", "/foo", "/fo", False),
+    ("ImplementationSpecific", "/*", "/", True),          # GCE / ALB glob
+    ("ImplementationSpecific", "/*", "/cart/x", True),
+    ("ImplementationSpecific", "/static/*", "/static/app.js", True),
+    ("ImplementationSpecific", "/static/*", "/static", False),
 ])
 def test_path_matching(ptype, rule, req, ok):
     """D4: a request path against one rule path."""

@@ -425,10 +425,31 @@ def handles(model: ClusterModel, ctrl: Controller, ing: Ingress, res: ClassResol
     return ctrl.watches_classless or (not model.ingress_classes and not ctrl.cloud_managed)
 
 
-def _cloud_controller(model: ClusterModel, res: ClassResolution) -> Controller | None:
+_GKE_ANNOTATIONS = ("kubernetes.io/ingress.global-static-ip-name", "kubernetes.io/ingress.regional-static-ip-name",
+                    "networking.gke.io/", "ingress.gcp.kubernetes.io/", "cloud.google.com/")
+_ALB_ANNOTATIONS = ("alb.ingress.kubernetes.io/",)
+
+
+def _cloud_hint(ing: Ingress | None) -> str:
+    """A class-less Ingress written for a cloud controller says so in its annotations."""
+    if ing is None:
+        return ""
+    keys = list((ing.annotations or {}).keys())
+    if any(k.startswith(_GKE_ANNOTATIONS) for k in keys):
+        return GCE
+    if any(k.startswith(_ALB_ANNOTATIONS) for k in keys):
+        return ALB
+    return ""
+
+
+def _cloud_controller(model: ClusterModel, res: ClassResolution, ing: Ingress | None = None) -> Controller | None:
     cls = res.controller or CLOUD_CLASS_NAMES.get(res.class_name, "")
-    if res.source == "none" and _is_gke(model):
-        cls = GCE
+    hinted = False
+    if res.source == "none":
+        if _is_gke(model):
+            cls = GCE
+        elif _cloud_hint(ing):
+            cls, hinted = _cloud_hint(ing), True
     if cls not in CLOUD_CONTROLLERS:
         return None
     kind = CLOUD_CONTROLLERS[cls]
@@ -440,8 +461,11 @@ def _cloud_controller(model: ClusterModel, res: ClassResolution) -> Controller |
     return Controller(kind=kind, name=kind, namespace="", controller_classes=frozenset({cls}),
                       class_names=frozenset(n for n, c in CLOUD_CLASS_NAMES.items() if c == cls),
                       watches_classless=(kind == "gce" and _is_gke(model)), exposures=exps, cloud_managed=True,
-                      evidence=f"class {res.class_name or '(none, GKE default)'} → {cls}: a cloud load balancer "
-                               "outside the cluster, no controller pods carry the traffic")
+                      evidence=(f"class-less Ingress with {kind.upper()} annotations → {cls}" if hinted else
+                                f"class {res.class_name or '(none, GKE default)'} → {cls}")
+                      + ": a cloud load balancer outside the cluster, no controller pods carry the traffic",
+                      assumptions=[f"a class-less Ingress carrying {kind.upper()}-specific annotations is assumed "
+                                   f"to be served by the {kind} cloud controller (impl)"] if hinted else [])
 
 
 def controllers_for_ingress(model: ClusterModel, ing: Ingress) -> list[Controller]:
@@ -452,7 +476,7 @@ def controllers_for_ingress(model: ClusterModel, ing: Ingress) -> list[Controlle
     res = resolve_class(model, ing)
     if not res.admitted:
         return []
-    cloud = _cloud_controller(model, res)
+    cloud = _cloud_controller(model, res, ing)
     if cloud is not None:
         return [cloud]
     return [c for c in discover_controllers(model) if handles(model, c, ing, res)]
@@ -463,7 +487,7 @@ def ingresses_for_controller(model: ClusterModel, ctrl: Controller) -> list[Ingr
         out = []
         for ing in model.ingresses:
             res = resolve_class(model, ing)
-            cloud = _cloud_controller(model, res) if res.admitted else None
+            cloud = _cloud_controller(model, res, ing) if res.admitted else None
             if cloud is not None and cloud.kind == ctrl.kind:
                 out.append(ing)
         return out
@@ -474,14 +498,16 @@ def ingresses_for_controller(model: ClusterModel, ctrl: Controller) -> list[Ingr
 # How the controller reaches the backend pods
 
 
-def _neg_ingress(svc: Service) -> bool:
+def _neg_ingress(svc: Service) -> bool | None:
+    """The Service's cloud.google.com/neg {"ingress": …} setting: True, False, or None when absent/unreadable."""
     raw = (svc.annotations or {}).get("cloud.google.com/neg", "")
     if not raw:
-        return False
+        return None
     try:
-        return bool(json.loads(raw).get("ingress"))
+        value = json.loads(raw).get("ingress")
     except (ValueError, AttributeError):
-        return False
+        return None
+    return None if value is None else bool(value)
 
 
 def backend_mode(ctrl: Controller | None, ing: Ingress, svc: Service, port: ServicePort | None
@@ -495,17 +521,23 @@ def backend_mode(ctrl: Controller | None, ing: Ingress, svc: Service, port: Serv
         return ("external-name", f"Service {svc.key} is ExternalName {svc.external_name!r}: the controller "
                                  "proxies to that name (impl)", None)
     if ctrl is not None and ctrl.kind == "gce":
-        if _neg_ingress(svc):
+        neg = _neg_ingress(svc)
+        direct = ("the Google load balancer sends straight to the pod IPs (network endpoint group), skipping the "
+                  "nodes; the pods see the Google front ends (130.211.0.0/22, 35.191.0.0/16) as source")
+        if neg:
             return ("endpoints", f"container-native load balancing: Service {svc.key} has annotation "
-                                 "cloud.google.com/neg '{\"ingress\": true}', so the Google load balancer sends "
-                                 "straight to the pod IPs (network endpoint group), skipping the nodes; the "
-                                 "pods see the Google front ends (130.211.0.0/22, 35.191.0.0/16) as source", None)
+                                 f"cloud.google.com/neg '{{\"ingress\": true}}', so {direct}", None)
         if svc.type in ("NodePort", "LoadBalancer") and port is not None and port.node_port:
             return ("node-port", f"the Google load balancer sends to NodePort {port.node_port} of Service "
                                  f"{svc.key} on the nodes (instance groups); kube-proxy forwards from there", None)
-        return ("node-port", f"GKE Ingress needs Service {svc.key} to be type NodePort (or to carry the "
-                             "cloud.google.com/neg '{\"ingress\": true}' annotation for container-native load "
-                             "balancing); it is ClusterIP, so the load balancer has no backend", "no-service-port")
+        if neg is None:
+            return ("endpoints", f"Service {svc.key} is ClusterIP without a cloud.google.com/neg annotation: "
+                                 "assuming a VPC-native GKE cluster (the default since 1.17.6), where GKE adds "
+                                 f"'{{\"ingress\": true}}' itself, so {direct} (impl; on a routes-based cluster "
+                                 "the Service must be type NodePort)", None)
+        return ("node-port", f"Service {svc.key} sets cloud.google.com/neg '{{\"ingress\": false}}' and is "
+                             "ClusterIP, so the Google load balancer has no backend: make it type NodePort or "
+                             "enable container-native load balancing", "no-service-port")
     if ctrl is not None and ctrl.kind == "alb":
         tt = ((svc.annotations or {}).get("alb.ingress.kubernetes.io/target-type")
               or (ing.annotations or {}).get("alb.ingress.kubernetes.io/target-type") or "instance").lower()

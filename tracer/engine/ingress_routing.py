@@ -44,7 +44,8 @@ ASSUMPTIONS = {
                    "whose host has rules but no matching path falls through to wildcard-host rules, then "
                    "host-less rules, then a defaultBackend (impl)",
     "implementation-specific": "pathType ImplementationSpecific is matched as a plain string prefix, as "
-                               "ingress-nginx's nginx 'location /path' and Traefik's PathPrefix do (impl)",
+                               "ingress-nginx's nginx 'location /path' and Traefik's PathPrefix do; a trailing "
+                               "'*' (GCE/ALB glob, e.g. '/*') matches the rest of the path (impl)",
     "tie": "when several Ingresses define the same host, path and pathType, the oldest Ingress "
            "(creationTimestamp, then namespace/name) wins, as in ingress-nginx (impl)",
     "no-match": "an unmatched request with no applicable defaultBackend gets the controller's own default "
@@ -118,7 +119,10 @@ def path_matches(path_type: str, rule_path: str, request_path: str) -> bool:
     if path_type == "Prefix":
         rule_el = _elements(rule_path)
         return _elements(req)[: len(rule_el)] == rule_el
-    # ImplementationSpecific and anything unknown
+    # ImplementationSpecific and anything unknown: a string prefix; a trailing `*` (the GCE / ALB glob,
+    # e.g. `/*`, `/static/*`) is a wildcard for the rest of the path.
+    if rule_path.endswith("*"):
+        return req.startswith(rule_path[:-1])
     return req.startswith(rule_path)
 
 
