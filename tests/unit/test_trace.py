@@ -150,6 +150,8 @@ def test_external_cannot_reach_a_cluster_ip_service():
     ("ip:198.51.100.10", 80, {"pod:shop/web-0": (8080, 1.0)}),                      # LB IP from inside
     ("ip:93.184.216.34", 443, {"external:93.184.216.34": (443, 1.0)}),              # the internet
     ("url:http://web.shop/", None, {"pod:shop/web-0": (8080, 1.0)}),                # url from a pod: DNS
+    ("url:http://shop.example.com/cart", None,                                      # an Ingress host: back in
+     {"pod:shop/cart-0": (7070, 0.5), "pod:shop/cart-1": (7070, 0.5)}),             # through the controller
     ("svc:shop/cart", "http", {"pod:shop/cart-0": (7070, 0.5), "pod:shop/cart-1": (7070, 0.5)}),  # port name
 ])
 def test_destinations_from_a_pod(dest, port, expected):

@@ -610,8 +610,11 @@ class _Tracer:
             hairpin = src.pod is not None and ep.pod is not None and ep.pod.key == src.pod.key
             if snat_ip and src.kind != "node":
                 seen = Peer(None, snat_ip, node)
-                snat_text = (f"; SNAT: external traffic with externalTrafficPolicy: Cluster is masqueraded to node "
-                             f"{node}'s IP {snat_ip}, so the backend (and its NetworkPolicy) sees {snat_ip} (A13)")
+                entry_word = {"node-port": "NodePort", "lb": "load-balancer address",
+                              "external-ip": "externalIP"}.get(entry, entry)
+                snat_text = (f"; SNAT: traffic entering through the {entry_word} with externalTrafficPolicy: "
+                             f"{svc.external_traffic_policy} is masqueraded to node {node}'s IP {snat_ip}, so the "
+                             f"backend (and its NetworkPolicy) sees {snat_ip}, not {src.ip} (A13)")
             elif hairpin:
                 nip = kp.node_ip(self.m, node) or src.ip
                 seen = Peer(None, nip, node)
@@ -827,8 +830,26 @@ class _Tracer:
                 ipaddress.ip_address(host)
                 return self.to_ip(src, hops, prob, host, port)
             except ValueError:
-                return self.to_name(src, hops, prob, host, port, http=True)
+                pass
+            ans = dnsmod.resolve(self.m, src.pod, host)
+            if ans.kind == "EXTERNAL" and self.is_ingress_host(host, path, scheme):
+                # a public name served by this cluster's Ingress: public DNS points it at the controller's entry
+                if ans.resolver is not None and ans.resolver.kind == "cluster":
+                    hops, dropped = self.dns_query(src, hops, prob)
+                    if dropped:
+                        return dropped
+                self.notes.append(f"{host} is outside the cluster domain but matches an Ingress rule: assumed its "
+                                  f"public DNS record points at the Ingress controller's entry (impl)")
+                hops = [*hops, Hop("dns", f"dns:{host}", "answer",
+                                   f"{host} is answered by the upstream resolver; it is an Ingress host of this "
+                                   f"cluster, so it leads back in through the controller's entry")]
+                return self.via_ingress(src, hops, prob, scheme, host, port, path)
+            return self.to_name(src, hops, prob, host, port, http=True)
         return self.via_ingress(src, hops, prob, scheme, host, port, path)
+
+    def is_ingress_host(self, host: str, path: str, scheme: str) -> bool:
+        d = ingress.route_request(self.m, host, path, scheme)
+        return bool(d.matched and d.rule_host) or d.reason == "no-ingress-controller"
 
     def via_ingress(self, src: Source, hops, prob, scheme: str, host: str, port: int, path: str) -> list[Path]:
         """From outside (or a node): the Host picks the Ingress (D3–D5); the client enters through that Ingress's
