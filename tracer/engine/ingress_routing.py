@@ -179,7 +179,7 @@ class TLSInfo:
                 "problem": self.problem, "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Candidate:
     """One (Ingress, rule, path) entry of a server, as considered for a request."""
 
@@ -373,7 +373,8 @@ def route_in(model: ClusterModel, ingresses: Iterable[Ingress] | RouteTable, hos
                 reasons.append(f"{c.describe()} (same path; the older Ingress {best.ingress.key} wins)")
                 if ASSUMPTIONS["tie"] not in decision.assumptions:
                     decision.assumptions.append(ASSUMPTIONS["tie"])
-        non_matching = [c for c in candidates if c not in matching]
+        matched_ids = {id(c) for c in matching}
+        non_matching = [c for c in candidates if id(c) not in matched_ids]
         why = (f"{host_words}; path {path_n!r} matches {best.path_type} {best.path!r} of Ingress "
                f"{best.ingress.key}")
         if reasons:
