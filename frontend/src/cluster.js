@@ -8,31 +8,41 @@ import { openPodPanel, initPodPanel } from "./podpanel.js";
 
 const val = (h) => (typeof h === "string" ? h : h.value);
 
-/** A few traces one click away, chosen from what this snapshot actually contains. */
+/** A few traces one click away, chosen from what this snapshot actually contains: a request from the
+ * internet through an Ingress, one workload to a service in another namespace (where policies bite),
+ * a second namespace to the same service, and a DNS name resolved from the first workload. */
 async function buildExamples(snapshotId, submit) {
   const box = $("#examples");
   clear(box);
   if (!snapshotId) return;
-  const find = async (qtext, role) => items(await api.search(snapshotId, { q: qtext, role, limit: 30 })).map(val);
+  const find = async (qtext, role) => items(await api.search(snapshotId, { q: qtext, role, limit: 50 })).map(val);
   let urls = [];
+  let workloads = [];
   let pods = [];
   let svcs = [];
   try {
-    [urls, pods, svcs] = await Promise.all([find("url:", "destination"), find("pod:", "source"), find("svc:", "destination")]);
+    [urls, workloads, pods, svcs] = await Promise.all([find("url:", "destination"), find("workload:", "source"),
+      find("pod:", "source"), find("svc:", "destination")]);
   } catch {
     return;
   }
+  const nsOf = (ref) => ref.slice(ref.indexOf(":") + 1).split("/")[0];
+  const infra = (ns) => ns === "kube-system" || ns === "default" || ns.includes("ingress");
+  const sources = (workloads.length ? workloads : pods).filter((v) => !infra(nsOf(v)));
+  const dests = svcs.filter((v) => !infra(nsOf(v)));
   const examples = [];
   if (urls.length) examples.push({ label: `Internet → ${urls[0].slice(4)}`, from: "external:203.0.113.10", to: urls[0] });
-  const appPods = pods.filter((p) => !p.startsWith("pod:kube-system/"));
-  const appSvcs = svcs.filter((s) => !s.startsWith("svc:kube-system/") && s !== "svc:default/kubernetes");
-  if (appPods.length && appSvcs.length) {
-    const pod = appPods[0];
-    const podNs = pod.slice(4).split("/")[0];
-    const other = appSvcs.find((s) => s.slice(4).split("/")[0] !== podNs) || appSvcs[0];
-    examples.push({ label: `${pod} → ${other}`, from: pod, to: other });
-    const [ns, name] = other.slice(4).split("/");
-    examples.push({ label: `${pod} → dns:${name}.${ns}`, from: pod, to: `dns:${name}.${ns}` });
+  const src = sources[0];
+  const dst = src && dests.find((d) => nsOf(d) !== nsOf(src));
+  if (src && dst) {
+    examples.push({ label: `${src} → ${dst}`, from: src, to: dst });
+    const other = sources.find((x) => nsOf(x) !== nsOf(src) && nsOf(x) !== nsOf(dst));
+    if (other) examples.push({ label: `${other} → ${dst}`, from: other, to: dst });
+  }
+  const near = src && dests.find((d) => nsOf(d) === nsOf(src));
+  if (near) {
+    const name = near.slice(4).split("/")[1];
+    examples.push({ label: `${src} → dns:${name}`, from: src, to: `dns:${name}` });
   }
   if (!examples.length) box.append(el("li", { class: "muted" }, "No example: this snapshot has no pods or services yet."));
   examples.slice(0, 4).forEach((ex, i) => box.append(el("li", {},

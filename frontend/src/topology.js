@@ -137,15 +137,25 @@ export function initMapControls(map) {
     map.expanded.clear();
     describe(await map.load());
   });
+  let searching = false;
   search.addEventListener("input", debounce(async () => {
     const qv = search.value.trim();
+    if (!qv && searching) {
+      // Search cleared: back to the aggregated map.
+      searching = false;
+      delete map.filters.name;
+      map.expanded.delete("all");
+      describe(await map.load());
+    }
     const found = map.highlight(qv);
     if (qv && !found.length && qv.length >= 2) {
-      // Not drawn (inside a collapsed group, or filtered): ask the server.
+      // Not drawn (inside a collapsed group, or filtered out): ask the server for just the matching
+      // pods/workloads/services, expanded, so they can be reached and opened.
+      searching = true;
       map.filters.name = qv;
+      map.expanded.add("all");
       describe(await map.load());
       showResults(map.highlight(qv));
-      delete map.filters.name;
     } else showResults(found);
   }, 250));
   $("#collapse-all").addEventListener("click", async () => describe(await map.collapseAll()));
