@@ -7,7 +7,9 @@ Modules, one concern each (each rule of shared/SEMANTICS.md lives in exactly one
 - kubeproxy.py  service port resolution and endpoint choice (A1–A22)
 - dns.py        name resolution from a pod (B1–B9)
 - envvars.py    service environment variables (C)
-- ingress.py    Ingress class → controller discovery and host/path routing (D1–D9)
+- ingress.py    Ingress class → controller discovery and host/path routing (D1–D9): route_request, find_entry
+  - ingress_routing.py      host/path matching, precedence, default backend, backends, TLS (D3–D8)
+  - ingress_controllers.py  class resolution, controller recognition, exposure, cloud LBs (D1, D2, D9)
 - netpol.py     NetworkPolicy evaluation (E1–E11)
 - trace.py      trace(model, flow) → TraceResult, assembling the above
 - result.py     TraceResult / Path / Hop with to_dict/from_dict and a schema version
