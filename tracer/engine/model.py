@@ -42,7 +42,9 @@ class _Base:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = _FIELD_NAMES.get(cls)
+        if names is None:  # dataclasses.fields() is slow; a snapshot load calls this ~10^6 times
+            names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         kw = {k: v for k, v in data.items() if k in names}
         for key, sub in cls._nested.items():
             if key in kw:
@@ -50,10 +52,13 @@ class _Base:
         for key, sub in cls._single.items():
             if kw.get(key) is not None and not isinstance(kw[key], sub):
                 kw[key] = sub.from_dict(kw[key])
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in kw and isinstance(kw[f.name], list) and f.name not in cls._nested:
-                kw[f.name] = tuple(kw[f.name])
+        for key, value in kw.items():
+            if isinstance(value, list) and key not in cls._nested:
+                kw[key] = tuple(value)
         return cls(**kw)
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 # ---------------------------------------------------------------------------------------------
