@@ -689,6 +689,7 @@ class _ClassIndex:
         self.ns_names = sorted(set(self.by_ns) | set(model.namespaces))
         self._ns_sel: dict[str, tuple[str, ...]] = {}
         self._pod_sel: dict[tuple[str, str], frozenset[int]] = {}
+        self._peer: dict[tuple, frozenset[int]] = {}
 
     @staticmethod
     def _sel_key(sel: LabelSelector | None) -> str:
@@ -712,7 +713,17 @@ class _ClassIndex:
                 c.index for c in self.by_ns.get(ns, ()) if sel is None or sel.matches(c.labels))
         return got
 
-    def peer_classes(self, peer: PolicyPeer, policy_ns: str) -> set[int] | frozenset[int]:
+    def peer_classes(self, peer: PolicyPeer, policy_ns: str) -> frozenset[int]:
+        """Classes one `from`/`to` item selects (memoised: the same peer recurs across policies)."""
+        key = (policy_ns if peer.namespace_selector is None else "", self._sel_key(peer.pod_selector),
+               None if peer.namespace_selector is None else self._sel_key(peer.namespace_selector),
+               None if peer.ip_block is None else (peer.ip_block.cidr, tuple(peer.ip_block.except_)))
+        got = self._peer.get(key)
+        if got is None:
+            got = self._peer[key] = frozenset(self._peer_classes(peer, policy_ns))
+        return got
+
+    def _peer_classes(self, peer: PolicyPeer, policy_ns: str) -> set[int] | frozenset[int]:
         if peer.ip_block is not None:
             # only hostNetwork pods (sending from their node's IP) are matched by an ipBlock
             block = _compile_block(peer.ip_block)
