@@ -369,3 +369,15 @@ def test_load_balancer_cluster_with_topology_hints_weighs_zones_by_node_count(tr
                                "pod:shop/web-b": (8080, pytest.approx(1 / 6)),
                                "pod:shop/web-c": (8080, pytest.approx(1 / 6))}
     assert {p["hops"][2]["id"] for p in r["paths"]} == {"node:n1", "node:n2"}
+
+
+@pytest.mark.parametrize("port,first_service_hop", [
+    (80, "externalIP"),      # the service port on its externalIP (A8)
+    (30080, "NodePort"),     # the same address is also node n2's: its NodePorts still answer (A21)
+])
+def test_external_ip_that_is_a_node_address(trace_dict, port, first_service_hop):
+    """svc/web externalIPs: [172.20.0.2] (= node n2). [external] → 172.20.0.2:80 | :30080 → web endpoints."""
+    r = trace_dict(web_model(external_ips=("172.20.0.2",)), "external:203.0.113.7", "ip:172.20.0.2", port)
+    assert len(endpoints_of(r)) == 3
+    svc_hop = next(h for h in r["paths"][0]["hops"] if h["kind"] == "service")
+    assert first_service_hop in svc_hop["detail"]

@@ -335,11 +335,14 @@ class _Tracer:
                 return self.drop(src, hops, prob, "no-service-port",
                                  Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, port, self.proto)))
             return self.via_cluster_ip(src, hops, prob, svc, sp)
-        if ip in m.services_by_lb_ip:
-            return self.via_load_balancer(src, hops, prob, ip, port)
-        if ip in m.services_by_external_ip:
-            return self.via_external_ip(src, hops, prob, ip, port)
         node = m.node_by_ip.get(ip)
+        # an LB address or externalIP may also be a node address (k3s ServiceLB, externalIPs = node IPs): the
+        # service rule wins when it exposes the port, the node (NodePort, hostPort) otherwise
+        if ip in m.services_by_lb_ip and (node is None or self._match_port(m.services_by_lb_ip[ip], port, "", ip)[0]):
+            return self.via_load_balancer(src, hops, prob, ip, port)
+        if ip in m.services_by_external_ip and (
+                node is None or self._match_port(m.services_by_external_ip[ip], port, "", ip)[0]):
+            return self.via_external_ip(src, hops, prob, ip, port)
         if node is not None:
             return self.to_node(src, hops, prob, node, ip, port)
         if self.in_cluster_ranges(ip):
