@@ -334,3 +334,14 @@ def test_fallthrough_differs_between_nginx_and_traefik(desc, ingresses, host, pa
     d = route_in(model(*names), ingresses, host, path, fallthrough=True)
     if nginx is None and traefik is not None:
         assert "falls through" in d.why or "defaultBackend" in d.why
+
+
+def test_decision_to_dict_is_json_ready():
+    """The decision serialises for the API/UI: plain values only, the winning rule and the backend named."""
+    import json
+
+    i = ing("a", [("h", [("/", "Prefix", "shop")])], tls=[IngressTLS(("h",), "shop-tls")])
+    d = route_in(model("shop", secrets=[TLS_SECRET]), [i], "h", "/x", scheme="https").to_dict()
+    json.dumps(d)
+    assert (d["ingress"], d["rule_path"], d["service"], d["service_port"]) == ("web/a", "/", "web/shop", 80)
+    assert d["tls"]["secret"] == "web/shop-tls"

@@ -248,6 +248,7 @@ class RouteDecision:
             "backend_problem": self.backend_problem, "backend_detail": self.backend_detail,
             "backend_mode": self.backend_mode, "backend_mode_detail": self.backend_mode_detail,
             "warnings": list(self.warnings), "assumptions": list(self.assumptions),
+            "controller": getattr(self.controller, "name", None),
         }
 
 
