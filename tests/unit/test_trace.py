@@ -284,3 +284,16 @@ def test_graph_is_cached_per_model():
     assert g.has_edge("kube-proxy", "svc:shop/cart") and g.has_edge("svc:shop/cart", "pod:shop/cart-1")
     assert g.has_edge("lb:198.51.100.10", "node:n2")
     assert g.has_edge("ingress:shop/site", "svc:shop/web")
+
+
+def test_workload_pods_that_are_not_running_send_nothing():
+    """workload:shop/front with front-1 Pending (no IP): only front-0 sends, with probability 1."""
+    m = shop_model()
+    pend = m.pods["shop/front-1"]
+    pend.phase, pend.ips = "Pending", ()
+    r = run(m, "workload:shop/front", "svc:shop/cart", 80)
+    assert {p.source for p in r.paths} == {"pod:shop/front-0"}
+    assert sum(p.probability for p in r.paths) == pytest.approx(1.0)
+    assert any("not running" in a for a in r.assumptions)
+    with pytest.raises(BadRequest):
+        run(m, "pod:shop/front-1", "svc:shop/cart", 80)

@@ -220,8 +220,9 @@ def categorize(svc: Service, eps: list[ProxyEndpoint], *, local_node: str | None
     if not usable_anywhere:
         if not eps:
             why = (f"Service {svc.key} has no endpoints for this port: "
-                   + ("its selector " + ", ".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
-                      + " matches no running pod with this target port" if svc.selector
+                   + ("its spec.selector " + ", ".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
+                      + " matches no running pod that has the targetPort; fix spec.selector (or the pods' labels), "
+                        "or the targetPort name" if svc.selector
                       else "it has no selector and no EndpointSlice labelled kubernetes.io/service-name="
                       + svc.name + " with a matching port name and protocol"))
         else:
