@@ -475,3 +475,16 @@ def test_typed_list_items_inherit_kind_and_api_version():
 def test_service_without_cluster_ip_warns_to_materialize():
     res = parse("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {a: b}, ports: [{port: 80}]}\n")
     assert any("no clusterIP" in w and "--materialize" in w for w in res.warnings)
+
+
+def test_same_node_port_for_tcp_and_udp_is_allowed():
+    """kube-dns style: one port number, two protocols — distinct allocations."""
+    res = parse("""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dns}
+        spec:
+          type: NodePort
+          ports: [{name: udp, port: 53, protocol: UDP, nodePort: 30053}, {name: tcp, port: 53, nodePort: 30053}]
+    """, derive_endpoints=False)
+    assert [(p.protocol, p.node_port) for p in res.objects.services[0].ports] == [("UDP", 30053), ("TCP", 30053)]

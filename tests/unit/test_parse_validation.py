@@ -142,6 +142,13 @@ CASES = [
      1, "Node n1", "status.addresses[0].address", "not an IP address"),
     ("duplicate-object", SVC.format(spec="{ports: [{port: 80}]}") + "---\n" + SVC.format(spec="{ports: [{port: 81}]}"),
      2, "Service a/s", "metadata.name", "duplicate object: Service a/s is already defined in t.yaml document 1"),
+    ("cluster-ip-taken", SVC.format(spec="{clusterIP: 10.96.0.5, ports: [{port: 80}]}").replace("name: s", "name: t")
+     + "---\n" + SVC.format(spec="{clusterIP: 10.96.0.5, ports: [{port: 80}]}"),
+     2, "Service a/s", "spec.clusterIPs[0]", "10.96.0.5 is already allocated to service a/t"),
+    ("node-port-taken", SVC.format(spec="{type: NodePort, ports: [{port: 80, nodePort: 30080}]}").replace("name: s", "name: t")
+     + "---\n" + SVC.format(spec="{type: NodePort, ports: [{name: a, port: 81, nodePort: 30081}, "
+                                  "{name: b, port: 80, nodePort: 30080}]}"),
+     2, "Service a/s", "spec.ports[1].nodePort", "30080/TCP is already allocated to service a/t"),
     ("not-a-mapping", OK_NS + "---\n- just\n- a list\n", 2, "", "", "a document must be a mapping"),
     ("bad-yaml", OK_NS + "---\nkind: Service\nmetadata: {name: [unclosed\n", 2, "", "", "invalid YAML at line"),
     ("list-item", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n- 42\n",

@@ -169,6 +169,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
         parsed[key] = (doc, obj)
         res.raw_by_key[key] = _redacted(data) if kind == "Secret" else data
 
+    _check_allocations(parsed)
     o = res.objects
     lists = {"Namespace": o.namespaces, "Node": o.nodes, "Pod": o.pods, "Service": o.services,
              "EndpointSlice": o.endpoint_slices, "Ingress": o.ingresses, "IngressClass": o.ingress_classes,
@@ -551,6 +552,29 @@ def parse_endpoint_slice(ctx: Ctx, data: dict) -> EndpointSlice:
     return EndpointSlice(namespace=ctx.namespace, name=ctx.name, service_name=labels.get(SERVICE_NAME_LABEL, ""),
                          address_type=address_type, endpoints=tuple(endpoints), ports=tuple(ports),
                          managed_by=labels.get(MANAGED_BY_LABEL, ""))
+
+
+def _check_allocations(parsed: dict[tuple[str, str, str], tuple[Document, Any]]) -> None:
+    """ClusterIPs and NodePorts are allocated once cluster-wide: the API server refuses a second user."""
+    ips: dict[str, str] = {}
+    node_ports: dict[tuple[int, str], str] = {}
+    for (kind, ns, name), (doc, svc) in parsed.items():
+        if kind != "Service":
+            continue
+        ctx = Ctx(doc, kind, ns, name)
+        for i, ip in enumerate(svc.cluster_ips):
+            if ip == "None":
+                continue
+            other = ips.setdefault(ip, svc.key)
+            if other != svc.key:
+                raise ctx.error(f"spec.clusterIPs[{i}]", f"{ip} is already allocated to service {other}")
+        for i, port in enumerate(svc.ports):
+            if port.node_port is None:
+                continue
+            other = node_ports.setdefault((port.node_port, port.protocol), svc.key)
+            if other != svc.key:
+                raise ctx.error(f"spec.ports[{i}].nodePort", f"{port.node_port}/{port.protocol} is already "
+                                                             f"allocated to service {other}")
 
 
 def _check_endpoint_slices(o: ClusterObjects, res: ParseResult) -> None:
