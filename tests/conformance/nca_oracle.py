@@ -228,45 +228,63 @@ def service_entry_hosts(cfg: NcaConfig) -> tuple[str, ...]:
     return tuple(sorted(hosts))
 
 
-class IngressLayer:
-    """nca's reading of k8s Ingress objects (README "Ingress model"): the ingress-controller pods
-    (every pod of namespace `ingress-nginx`) may send only what some Ingress routes — to the pods
-    behind each backend Service, on that Service's target port — intersected with their
-    NetworkPolicies. This is the analyzer's model of a controller, not a NetworkPolicy rule, so it
-    lives here and not in the engine; configs without Ingress objects are unaffected."""
+def _selects(selector: dict | None, pod) -> bool:
+    return bool(selector) and all(pod.labels.get(k) == v for k, v in selector.items())
 
-    CONTROLLER_NAMESPACE = "ingress-nginx"
+
+LIVESIM_INGRESS = ("ingress-controller-ns", "ingress-controller-livesim")
+
+
+class IngressLayer:
+    """nca's reading of k8s Ingress objects (its IngressPolicyYamlParser): an Ingress is an egress
+    policy on the ingress-controller pods — the pods behind any Service whose name contains
+    "ingress-nginx" (or nca's LiveSim `ingress-controller-livesim` pod when there are none). Once an
+    Ingress exists they may send only TCP to the pods behind each backend Service (rules' paths and
+    the default backend; a backend naming a missing Service is ignored), on that Service port's
+    targetPort (a named targetPort resolves on each pod) — intersected with their NetworkPolicies.
+    Hosts and paths refine L7 and are not compared. This is the analyzer's model of a controller,
+    not a NetworkPolicy rule, so it lives here and not in the engine; without Ingress objects
+    nothing changes."""
 
     def __init__(self, model: ClusterModel, ingresses: list[dict], services: list[dict]):
-        self.model = model
         self.active = bool(ingresses)
-        svc = {((d.get("metadata") or {}).get("namespace") or "default", d["metadata"]["name"]): d for d in services}
+        pods = model.objects.pods
+
+        def ns_of(d):
+            return (d.get("metadata") or {}).get("namespace") or "default"
+
+        svc = {(ns_of(d), d["metadata"]["name"]): d for d in services}
+        self.controllers = {p.key for d in services if "ingress-nginx" in d["metadata"]["name"]
+                            for p in pods if p.namespace == ns_of(d)
+                            and _selects((d.get("spec") or {}).get("selector"), p)}
+        if not self.controllers:
+            self.controllers = {"/".join(LIVESIM_INGRESS)}
         self.targets: list[tuple[dict, str, int | str]] = []  # (selector, namespace, target port)
         for ing in ingresses:
-            ns = (ing.get("metadata") or {}).get("namespace") or "default"
+            ns = ns_of(ing)
             spec = ing.get("spec") or {}
             backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") else []
             for rule in spec.get("rules") or []:
                 backends += [p.get("backend") for p in ((rule.get("http") or {}).get("paths") or [])]
             for be in backends:
-                s = (be or {}).get("service")
-                if not s or (ns, s.get("name")) not in svc:
+                ref = (be or {}).get("service")
+                if not ref or (ns, ref.get("name")) not in svc:
                     continue
-                sspec = svc[(ns, s["name"])].get("spec") or {}
-                want = s.get("port") or {}
+                sspec = svc[(ns, ref["name"])].get("spec") or {}
+                want = ref.get("port") or {}
                 for sp in sspec.get("ports") or []:
                     if want.get("number") == sp.get("port") or (want.get("name") and want["name"] == sp.get("name")):
                         self.targets.append((sspec.get("selector") or {}, ns, sp.get("targetPort", sp["port"])))
 
     def captures(self, pod) -> bool:
-        return self.active and pod.namespace == self.CONTROLLER_NAMESPACE
+        return self.active and pod.key in self.controllers
 
     def allowed(self, dst_pod) -> Connections:
         if dst_pod is None:
             return Connections.nothing()
         acc: dict[str, list[tuple[int, int]]] = {}
         for selector, ns, target in self.targets:
-            if not selector or dst_pod.namespace != ns or any(dst_pod.labels.get(k) != v for k, v in selector.items()):
+            if dst_pod.namespace != ns or not _selects(selector, dst_pod):
                 continue
             if isinstance(target, int) or str(target).isdigit():
                 nums = [int(target)]
@@ -276,35 +294,55 @@ class IngressLayer:
         return Connections.of(acc)
 
 
-def ingress_layer(cfg: NcaConfig, model: ClusterModel) -> IngressLayer:
+def _ingresses(cfg: NcaConfig) -> list[dict]:
     from topology.importers.load import load_documents
 
-    ingresses = [d.data for d in _docs(cfg.policy_paths + cfg.resource_paths, load_documents)
-                 if d.data.get("kind") == "Ingress"]
-    services = [d.data for d in _docs(cfg.pod_paths + cfg.resource_paths, load_documents)
-                if d.data.get("kind") == "Service"]
-    return IngressLayer(model, ingresses, services)
+    return [d.data for d in _docs(cfg.policy_paths + cfg.resource_paths, load_documents)
+            if d.data.get("kind") == "Ingress"]
+
+
+def _services(cfg: NcaConfig) -> list[dict]:
+    from topology.importers.load import load_documents
+
+    return [d.data for d in _docs(cfg.pod_paths + cfg.resource_paths, load_documents)
+            if d.data.get("kind") == "Service"]
+
+
+def ingress_layer(cfg: NcaConfig, model: ClusterModel) -> IngressLayer:
+    return IngressLayer(model, _ingresses(cfg), _services(cfg))
+
+
+def _livesim_pod(Document, ns: str, name: str, labels: dict, ports: list[dict]):
+    return Document("<nca livesim>", 1, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"containers": [{"name": "main", "ports": ports}]}})
 
 
 def build_model(cfg: NcaConfig, parse_objects=None) -> ClusterModel:
+    """The config's topology and policies as nca sees them, LiveSim additions included.
+
+    nca adds LiveSim resources only to a config that lists its own topology: a config inheriting
+    the scheme's global pod list keeps the global topology as parsed (its ResourcesHandler)."""
     if parse_objects is None:
         from topology.importers.parse import parse_objects
     from topology.importers.load import Document
 
     docs = config_documents(cfg)
-    result = parse_objects(docs)
-    objects = result.objects
-    # nca adds LiveSim resources only to a config that lists its own topology: a config inheriting
-    # the scheme's global pod list keeps the global topology as parsed (ResourcesHandler)
+    objects = parse_objects(docs).objects
+    extra = []
     if cfg.own_topology and _needs_livesim_dns(objects):
-        livesim = Document("<nca livesim>", 1, {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "kube-dns-livesim", "namespace": "kube-system",
-                         "labels": {"k8s-app": "kube-dns"}},
-            "spec": {"containers": [{"name": "dns", "ports": [
-                {"containerPort": 53, "protocol": "UDP", "name": "dns"},
-                {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]}]}})
-        objects = parse_objects(docs + [livesim]).objects
+        extra.append(_livesim_pod(Document, "kube-system", "kube-dns-livesim", {"k8s-app": "kube-dns"}, [
+            {"containerPort": 53, "protocol": "UDP", "name": "dns"},
+            {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]))
+    if cfg.own_topology and _ingresses(cfg):
+        probe = IngressLayer(ClusterModel.build(objects), _ingresses(cfg), _services(cfg))
+        if probe.controllers == {"/".join(LIVESIM_INGRESS)}:
+            extra.append(_livesim_pod(Document, *LIVESIM_INGRESS, {"app": "ingress-controller-livesim"}, [
+                {"containerPort": 80, "protocol": "TCP", "name": "http"},
+                {"containerPort": 443, "protocol": "TCP", "name": "https"}]))
+    if extra:
+        objects = parse_objects(docs + extra).objects
     return ClusterModel.build(objects)
 
 
