@@ -408,3 +408,20 @@ def test_online_boutique_gke_ingress():
     assert d.backend_mode == "endpoints" and "cloud.google.com/neg" in d.backend_mode_detail
     eps = backend_endpoints(m, d)
     assert eps and all(ep.pod.name.startswith("frontend") and ep.port == 8080 for ep in eps)
+
+
+def test_the_controller_owning_the_host_answers_even_with_404():
+    """shop.example.com is defined only on nginx (path /api); Traefik has a host-less catch-all. The host's
+    DNS points at nginx, so GET /other is nginx's 404, not Traefik's catch-all.
+
+        [client] Host: shop.example.com /other → [nginx] → server shop.example.com → no path → 404
+    """
+    api = Ingress("shop", "api", class_name="nginx", rules=(IngressRule("shop.example.com", (
+        IngressPath("/api", "Prefix", IngressBackend("shop", port_number=80)),)),))
+    catch = Ingress("shop", "catch", annotations={"kubernetes.io/ingress.class": "traefik"}, rules=(IngressRule("", (
+        IngressPath("/", "Prefix", IngressBackend("shop", port_number=80)),)),))
+    m = build(pods=[NGINX_POD, TRAEFIK_POD], ingresses=[api, catch], classes=[NGINX_CLASS])
+    d = route_request(m, "shop.example.com", "/other")
+    assert d.reason == "ingress-no-match" and d.controller.kind == "ingress-nginx"
+    other = route_request(m, "else.example.com", "/other")
+    assert other.matched and other.controller.kind == "traefik"

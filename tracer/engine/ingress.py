@@ -37,6 +37,7 @@ from .ingress_routing import (
     TLSInfo,
     build_table,
     host_matches,
+    host_tier,
     normalize_host,
     path_matches,
     route_in,
@@ -171,13 +172,19 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
         return d
     best: RouteDecision | None = None
     best_ctrl = None
+    best_rank: tuple = ()
+    host_n = normalize_host(host)
     for ctrl in all_controllers(model):
-        ings = _table_of(model, ctrl)
-        if not ings.ordered:
+        table = _table_of(model, ctrl)
+        if not table.ordered:
             continue
-        d = route_in(model, ings, host, path, scheme, fallthrough=_falls_through(ctrl))
-        if best is None or _rank(d) > _rank(best):
-            best, best_ctrl = d, ctrl
+        d = route_in(model, table, host, path, scheme, fallthrough=_falls_through(ctrl))
+        # The controller whose Ingresses name the host is the one the host's DNS points at, even when
+        # it answers 404 for this path; otherwise the most specific match wins.
+        owns_host = host_tier(table, host_n) != "catch-all"
+        rank = (owns_host, _rank(d))
+        if best is None or rank > best_rank:
+            best, best_ctrl, best_rank = d, ctrl, rank
     if best is not None and best.matched:
         return _finish(model, best, best_ctrl)
     # Nothing routes it: is there an Ingress that would, if only a controller served it?

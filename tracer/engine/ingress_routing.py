@@ -31,7 +31,7 @@ from .cluster import ClusterModel
 from .model import Ingress, IngressBackend, Service, ServicePort
 
 __all__ = [
-    "ASSUMPTIONS", "RouteDecision", "TLSInfo", "Candidate", "RouteTable", "build_table", "normalize_host", "normalize_path",
+    "ASSUMPTIONS", "RouteDecision", "TLSInfo", "Candidate", "RouteTable", "build_table", "host_tier", "normalize_host", "normalize_path",
     "host_matches", "path_matches", "route_in", "ingress_order_key", "resolve_backend", "check_tls",
     "split_url",
 ]
@@ -308,6 +308,11 @@ def _tiers(servers: dict[str, list[Candidate]], host: str) -> list[tuple[str, st
             tiers.append((wildcard, "wildcard"))
     tiers.append(("", "catch-all"))
     return tiers
+
+
+def host_tier(table: RouteTable, host: str) -> str:
+    """How a table's servers take `host`: "exact", "wildcard" or "catch-all" (no server names it)."""
+    return _tiers(table.servers, normalize_host(host))[0][1]
 
 
 def route_in(model: ClusterModel, ingresses: Iterable[Ingress] | RouteTable, host: str, path: str,
