@@ -10,8 +10,8 @@ import pytest
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import (
     ClusterObjects, Container, ContainerPort, Endpoint, EndpointPort, EndpointSlice, Ingress, IngressBackend,
-    IngressClass, IngressPath, IngressRule, LabelSelector, LoadBalancerIngress, Namespace, NetworkPolicy, Node,
-    PolicyPeer, PolicyPort, PolicyRule, Pod, Secret, Service, ServicePort, Workload,
+    IngressClass, IngressPath, IngressRule, LabelSelector, LoadBalancerIngress, Namespace, NetworkPolicy, Node, Pod,
+    PolicyPeer, PolicyPort, PolicyRule, Secret, Service, ServicePort, Workload,
 )
 
 _KINDS = {
@@ -112,8 +112,8 @@ def ingress(ns, name, rules, *, class_name="", default_backend=None, tls=()):
 @pytest.fixture
 def trace_dict():
     """trace(model, from, to, port=..., ...) → the result's contract dict."""
-    from tracer.engine.flow import make_flow
     from tracer.engine.assumptions import Assumptions
+    from tracer.engine.flow import make_flow
     from tracer.engine.trace import trace
 
     def run(model, source, dest, port=None, protocol=None, via=None, **assume):

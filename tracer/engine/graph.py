@@ -69,7 +69,7 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
             edges.append(("kube-proxy", sid, "vip"))
         elif svc.headless:
             edges.append(("pod-network", sid, "headless"))  # no VIP: the name resolves to endpoint IPs
-        for ip in svc.external_ips:
+        for _ip in svc.external_ips:
             edges.append(("external", sid, "external-ip"))
         local_nodes = None
         if svc.external_traffic_policy == "Local":
@@ -155,7 +155,7 @@ def hop_walk(hops) -> list[str]:
 
 def walk_is_valid(g: nx.DiGraph, walk: list[str]) -> tuple[bool, str]:
     """Every consecutive pair is an edge, or two edges through one relay vertex."""
-    for u, v in zip(walk, walk[1:]):
+    for u, v in zip(walk, walk[1:], strict=False):
         if u not in g or v not in g:
             return False, f"{u if u not in g else v} is not in the graph"
         if g.has_edge(u, v):

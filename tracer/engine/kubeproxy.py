@@ -205,7 +205,7 @@ def topology_filter(svc: Service, ready: list[ProxyEndpoint], zone: str | None) 
             return ready, ("topology hints ignored: not every ready endpoint has a zone hint, so all "
                            "endpoints are used (A18)")
         return ready, ""
-    local = [ep for ep, h in zip(ready, hints) if zone in h]
+    local = [ep for ep, h in zip(ready, hints, strict=False) if zone in h]
     if not local:
         return ready, f"topology hints ignored: no endpoint is hinted for zone {zone}, so all endpoints are used"
     src = "trafficDistribution: PreferClose" if svc.traffic_distribution == "PreferClose" else "EndpointSlice hints"

@@ -20,7 +20,7 @@ from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import BadRequest
-from .flow import Flow, parse_destination, parse_port, parse_source, parse_url, parse_via
+from .flow import Flow, parse_destination, parse_port, parse_source, parse_via
 from .model import Pod, Service, ServicePort
 from .netpol import Peer, policy_engine
 from .result import DELIVERED, DROPPED, Hop, Path, TraceResult
