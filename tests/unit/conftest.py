@@ -9,9 +9,30 @@ import pytest
 
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import (
-    ClusterObjects, Container, ContainerPort, Endpoint, EndpointPort, EndpointSlice, Ingress, IngressBackend,
-    IngressClass, IngressPath, IngressRule, LabelSelector, LoadBalancerIngress, Namespace, NetworkPolicy, Node, Pod,
-    PolicyPeer, PolicyPort, PolicyRule, Secret, Service, ServicePort, Workload,
+    ClusterObjects,
+    Container,
+    ContainerPort,
+    Endpoint,
+    EndpointPort,
+    EndpointSlice,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    LabelSelector,
+    LoadBalancerIngress,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    Secret,
+    Service,
+    ServicePort,
+    Workload,
 )
 
 _KINDS = {
