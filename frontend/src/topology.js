@@ -28,7 +28,7 @@ export function toElements(data) {
   }
   for (const e of edges) {
     const d = e.data ? { ...e.data } : { ...e };
-    out.push({ group: "edges", data: { ...d, id: String(d.id || `${d.source}>${d.target}`), source: String(d.source), target: String(d.target), label: d.label || "" } });
+    out.push({ group: "edges", data: { ...d, id: String(d.id || `${d.source}>${d.target}`), source: String(d.source), target: String(d.target), label: d.label || "" }, classes: "topo" });
   }
   return out;
 }
@@ -54,14 +54,26 @@ export class TopologyMap {
     const safe = elements.filter((e) => e.group === "nodes" || (knownIds.has(e.data.source) && knownIds.has(e.data.target)));
     safe.forEach((e) => { if (e.data.parent && !knownIds.has(e.data.parent)) delete e.data.parent; });
     if (!this.cy) {
-      this.cy = makeCy(this.container, safe);
+      this.cy = makeCy(this.container, safe, { pixelRatio: 1 });
       this.cy.on("tap", "node", (evt) => this.activate(evt.target));
     } else {
-      this.cy.batch(() => {
-        this.cy.elements().remove();
-        this.cy.add(safe);
+      // Update in place: elements that stay keep their rendering state; only the difference is drawn.
+      const cy = this.cy;
+      const wanted = new Set(safe.map((e) => e.data.id));
+      cy.batch(() => {
+        cy.elements().filter((e) => !wanted.has(e.id())).remove();
+        const fresh = [];
+        for (const e of safe) {
+          const existing = cy.getElementById(e.data.id);
+          if (existing.length && existing.isNode() === (e.group === "nodes")) {
+            existing.data(e.data);
+            if (e.position) existing.position(e.position);
+            existing.classes(e.classes || "");
+          } else fresh.push(e);
+        }
+        cy.add(fresh);
       });
-      this.cy.fit(undefined, 30);
+      cy.fit(undefined, 30);
     }
     const t2 = performance.now();
     this.timing = { fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), elements: safe.length };
@@ -70,6 +82,7 @@ export class TopologyMap {
     this.container.dataset.elements = safe.length;
     this.container.dataset.ready = "1";
     this.meta = data;
+    if (this.onLoaded) this.onLoaded(data);
     return data;
   }
 
@@ -159,6 +172,7 @@ export function initMapControls(map) {
     } else showResults(found);
   }, 250));
   $("#collapse-all").addEventListener("click", async () => describe(await map.collapseAll()));
+  map.onLoaded = describe;
   return { describe, fillNamespaces: (data) => {
     const current = nsSelect.value;
     if (current) return;
