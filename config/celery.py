@@ -42,14 +42,18 @@ def _filesystem_options(base: Path) -> dict:
 
 
 def _reset_pools() -> None:
-    """Drop cached broker connections so a changed broker_url takes effect in this process."""
-    pool = getattr(app, "_pool", None)
-    if pool is not None:
-        try:
-            pool.force_close_all()
-        except Exception:  # a dead broker may fail even to close; we are discarding it anyway
-            pass
-        app._pool = None
+    """Drop cached broker connections so a changed broker_url takes effect in this process.
+
+    kombu keeps producer pools in a global registry keyed by connection URL, so closing only the app's
+    pool would leave a closed pool behind for the next use of the same URL: reset the registry too.
+    """
+    from kombu import pools
+
+    try:
+        pools.reset()
+    except Exception:  # a dead broker may fail even to close; we are discarding it anyway
+        pass
+    app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
