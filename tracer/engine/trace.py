@@ -51,6 +51,7 @@ class _Extra:
     service_nets: list
     pod_nets: list
     ready_nodes: list  # sorted by name: the default NodePort entry is the first
+    workload_kinds: dict  # (namespace, name) → kinds of workloads with pods, for workload:NS/NAME
 
 
 _EXTRA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -84,7 +85,10 @@ def extra_indexes(model: ClusterModel) -> _Extra:
             except ValueError:
                 pass
         pod_nets = sorted(nets, key=str)
-        ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets, model.ready_nodes())
+        kinds: dict[tuple[str, str], list[str]] = {}
+        for ns, kind, name in model.pods_by_workload:
+            kinds.setdefault((ns, name), []).append(kind)
+        ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets, model.ready_nodes(), kinds)
     return ex
 
 
@@ -137,7 +141,11 @@ class _Tracer:
             else:
                 ns, name = ep.parts
                 kind = None
-                pods = m.pods_of_workload(ns, name)
+                kinds = self.ex.workload_kinds.get((ns, name), [])
+                if len(kinds) > 1:
+                    raise BadRequest(f"workload:{ns}/{name} is ambiguous ({', '.join(sorted(kinds))}); use "
+                                     f"workload:{ns}/KIND/{name}")
+                pods = m.pods_of_workload(ns, name, kinds[0]) if kinds else []
             if not pods:
                 known = any(k[0] == ns and k[2] == name and (kind is None or k[1] == kind) for k in m.workloads)
                 if known:
