@@ -201,7 +201,8 @@ def test_missing_file_is_a_clear_error(tmp_path):
 SECRET_VALUES = ["s3cr3t-password-value", "tls-private-key-material", "api-token-0123456789"]
 
 
-def test_secret_values_are_nowhere_in_the_database():
+@pytest.mark.parametrize("materialize", [False, True], ids=["live", "materialize"])
+def test_secret_values_are_nowhere_in_the_database(materialize):
     data = {f"key{i}": base64.b64encode(v.encode()).decode() for i, v in enumerate(SECRET_VALUES[:2])}
     manifest = {
         "apiVersion": "v1", "kind": "List", "items": [
@@ -212,7 +213,7 @@ def test_secret_values_are_nowhere_in_the_database():
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
              "spec": {"ports": [{"port": 443}]}},
         ]}
-    result = import_bytes("sec", [("secrets.json", json.dumps(manifest).encode())])
+    result = import_bytes("sec", [("secrets.json", json.dumps(manifest).encode())], materialize=materialize)
     assert result.counts["Secret"] == 1
     model = load_model(result.snapshot.pk)
     assert model.objects.secrets[0].keys == ("key0", "key1", "token")
@@ -366,3 +367,16 @@ def test_empty_input_is_an_error_and_imports_nothing(tmp_path):
     with pytest.raises(CommandError, match="holds no Kubernetes object"):
         run_command("--cluster", "x", str(empty))
     assert not Cluster.objects.filter(name="x").exists()
+
+
+def test_model_cache_is_an_lru_per_snapshot(cluster_b, settings):
+    settings.TRACER_MODEL_CACHE_SIZE = 1
+    one = import_files("b", [cluster_b]).snapshot.pk
+    two = import_files("b", [cluster_b]).snapshot.pk
+    first = load_model(one)
+    assert load_model(one) is first
+    assert load_model(two).snapshot_id == two  # evicts snapshot one
+    again = load_model(one)
+    assert again is not first and again.objects == first.objects
+    with pytest.raises(Snapshot.DoesNotExist):
+        load_model(10**9)
