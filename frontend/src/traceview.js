@@ -294,8 +294,10 @@ export function renderTrace(root, opts) {
     fitBtn.title = follow ? "Show the whole path" : "Follow the packet";
     if (!follow) cy.animate({ fit: { eles: cy.elements().not(".packet"), padding: 30 } }, { duration: 300 });
   });
-  root.addEventListener("keydown", (e) => {
-    if (e.target.matches("input[type=text], textarea, select")) return;
+  // ← / → step from anywhere on the page (not while typing in a field).
+  document.addEventListener("keydown", (e) => {
+    if (!root.isConnected || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target.matches && e.target.matches("input[type=text], input[type=search], textarea, select")) return;
     if (e.key === "ArrowRight") { stop(); goTo(step + 1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { stop(); goTo(step - 1); e.preventDefault(); }
   });
