@@ -42,7 +42,6 @@ NCA_DIR = REPO / ".." / "shared" / "corpus" / "nca"
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
                   "ReplicationController", "DeploymentConfig")
-IPV4_ALL = (0, 2**32 - 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,31 +367,48 @@ def group_of(pod) -> str:
     return f"{pod.namespace}/{pod.name}[Pod]"
 
 
+# One integer line for both families: IPv4 addresses are 0 … 2**32-1, IPv6 ones follow (+V6_BASE),
+# so an IP range of either family is an interval and IP atoms never straddle families.
+V6_BASE = 2**32
+V6_END = V6_BASE + 2**128
+
+
 def _ip_int(s: str) -> int:
-    return int(ipaddress.IPv4Address(s))
+    addr = ipaddress.ip_address(s)
+    return int(addr) if addr.version == 4 else V6_BASE + int(addr)
 
 
 def _ip_str(i: int) -> str:
-    return str(ipaddress.IPv4Address(i))
+    return str(ipaddress.IPv4Address(i)) if i < V6_BASE else str(ipaddress.IPv6Address(i - V6_BASE))
 
 
-_RANGE = re.compile(r"^(\d+\.\d+\.\d+\.\d+)(?:-(\d+\.\d+\.\d+\.\d+)|/(\d+))?$")
+def _net_bounds(net) -> tuple[int, int]:
+    base = 0 if net.version == 4 else V6_BASE
+    return base + int(net.network_address), base + int(net.broadcast_address)
+
+
 _GROUP = re.compile(r"^[^/\s]+/[^\[\s]+\[\w+\]$")
 
 
+def _ip_endpoint(text: str):
+    try:
+        if "/" in text:
+            lo, hi = _net_bounds(ipaddress.ip_network(text, strict=False))
+            return ("ip", lo, hi)
+        if "-" in text:
+            a, b = text.split("-", 1)
+            return ("ip", _ip_int(a), _ip_int(b))
+        return ("ip", _ip_int(text), _ip_int(text))
+    except ValueError:
+        return None
+
+
 def parse_endpoint(text: str):
-    """"ns/owner[Kind]" → itself; "a.b.c.d-e.f.g.h", "a.b.c.d" or a CIDR → ("ip", lo, hi);
+    """"ns/owner[Kind]" → itself; an IPv4/IPv6 range "a-b", address or CIDR → ("ip", lo, hi);
     anything else is a DNS name (an Istio ServiceEntry host) → ("dns", name)."""
-    m = _RANGE.match(text)
-    if m:
-        if m[3] is not None:
-            net = ipaddress.ip_network(text, strict=False)
-            return ("ip", int(net.network_address), int(net.broadcast_address))
-        lo = _ip_int(m[1])
-        return ("ip", lo, _ip_int(m[2]) if m[2] else lo)
     if _GROUP.match(text):
         return text
-    return ("dns", text)
+    return _ip_endpoint(text) or ("dns", text)
 _CONN_ITEM = re.compile(r"protocols:(?P<protos>[A-Z, ]+?)(?:,dst_ports:(?P<ports>[0-9,\-]+))?(?:,(?:hosts|paths):.*)?$")
 
 
@@ -472,14 +488,16 @@ def _policy_boundaries(model: ClusterModel) -> set[int]:
                 if peer.ip_block is None:
                     continue
                 for cidr in (peer.ip_block.cidr, *peer.ip_block.except_):
-                    net = ipaddress.ip_network(cidr, strict=False)
-                    if net.version == 4:
-                        out.update((int(net.network_address), int(net.broadcast_address) + 1))
+                    lo, hi = _net_bounds(ipaddress.ip_network(cidr, strict=False))
+                    out.update((lo, hi + 1))
     return out
 
 
 def ip_atoms(boundaries: set[int]) -> list[tuple[int, int]]:
-    cuts = sorted(b for b in boundaries | {0, 2**32} if 0 <= b <= 2**32)
+    """Split the address line at every boundary. IPv6 is included only when something mentions it
+    (nca prints IPv6 ranges only when a policy has an IPv6 ipBlock)."""
+    end = V6_END if any(b > V6_BASE for b in boundaries) else V6_BASE
+    cuts = sorted(b for b in boundaries | {0, V6_BASE, end} if 0 <= b <= end)
     return [(a, b - 1) for a, b in zip(cuts, cuts[1:])]
 
 

@@ -82,3 +82,30 @@ def test_comparison_detects_a_difference():
     cfg = next(c for c in CONFIGS if c.id == "test2/np2")
     empty = nca.NcaConfig(cfg.case, cfg.name, cfg.namespace_paths, cfg.pod_paths, [], [], cfg.expected)
     assert nca.compare(nca.build_model(empty), nca.parse_pairwise(cfg.expected)) != []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("All connections", nca.Connections.everything()),
+    ("{protocols:TCP,dst_ports:53}", nca.Connections.of({"TCP": [(53, 53)]})),
+    ("{protocols:TCP, UDP,dst_ports:53}", nca.Connections.of({"TCP": [(53, 53)], "UDP": [(53, 53)]})),
+    ("{protocols:TCP,dst_ports:80-90,8080}", nca.Connections.of({"TCP": [(80, 90), (8080, 8080)]})),
+    ("{protocols:TCP,dst_ports:80,hosts:demo.localdev.me}", nca.Connections.of({"TCP": [(80, 80)]})),
+    ("{protocols:SCTP}", nca.Connections.of({"SCTP": [(1, 65535)]})),
+    ("{protocols:TCP,dst_ports:80;protocols:UDP,dst_ports:53}",
+     nca.Connections.of({"TCP": [(80, 80)], "UDP": [(53, 53)]})),
+])
+def test_reader_parses_nca_connection_text(text, expected):
+    """The reader understands every connection form nca prints (and the multi-item form)."""
+    assert nca.parse_connections(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("default/frontend[Deployment]", "default/frontend[Deployment]"),
+    ("0.0.0.0-9.255.255.255", ("ip", 0, 9 * 2**24 + 2**24 - 1)),
+    ("49.50.0.10", ("ip", nca._ip_int("49.50.0.10"), nca._ip_int("49.50.0.10"))),
+    ("10.0.0.0/8", ("ip", 10 * 2**24, 11 * 2**24 - 1)),
+    ("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ("ip", nca.V6_BASE, nca.V6_END - 1)),
+    ("*.googleapis.com", ("dns", "*.googleapis.com")),
+])
+def test_reader_parses_nca_endpoints(text, expected):
+    assert nca.parse_endpoint(text) == expected
