@@ -164,6 +164,9 @@ def service_endpoints(model: ClusterModel, svc: Service, sp: ServicePort | None)
             out.append(ProxyEndpoint(ip=ip, port=port, ready=ready, serving=serving, terminating=terminating,
                                      node_name=node_name, zone=zone, hint_zones=tuple(ep.hint_zones),
                                      hostname=hostname, pod=pod, slice_name=sl.name))
+    # endpointslicecache.go sorts a service port's endpoints by their "ip:port" string; the iptables/nftables
+    # rules follow that order, so rule i of the probability chain is the i-th endpoint in this order.
+    out.sort(key=lambda e: e.addr)
     return out
 
 
