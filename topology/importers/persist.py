@@ -32,6 +32,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _structured(cls) -> frozenset[str]:
+    """Fields holding dataclasses (need `jsonable`); plain tuples/dicts go to JSON as they are."""
+    return frozenset(cls._nested) | frozenset(cls._single)
+
+
 def _first_ip(values) -> str:
     return next((v for v in values if v and v != "None"), "")
 
@@ -54,18 +59,20 @@ def persist(snapshot: Snapshot, objects: ClusterObjects, batch_size: int = BATCH
         if not items:
             continue
         fields = model.dataclass_fields()
+        structured = _structured(model.DATACLASS)
         if model is EndpointSlice:
             rows = [EndpointSlice(snapshot=snapshot, **{f: jsonable(getattr(obj, f)) for f in fields})
                     for obj in items]
             created = EndpointSlice.objects.bulk_create(rows, batch_size=batch_size)
             _persist_endpoints(snapshot, items, created, batch_size)
             continue
-        insert_rows(model, ({"snapshot_id": snapshot.pk, **{f: jsonable(getattr(obj, f)) for f in fields},
+        insert_rows(model, ({"snapshot_id": snapshot.pk,
+                             **{f: jsonable(getattr(obj, f)) if f in structured else getattr(obj, f) for f in fields},
                              **_extra_columns(attr, obj)} for obj in items), batch_size)
 
 
 def _persist_endpoints(snapshot, slices, rows, batch_size: int) -> None:
-    fields = [f.name for f in dataclasses.fields(Endpoint.DATACLASS)]
+    fields = [f.name for f in dataclasses.fields(Endpoint.DATACLASS)]  # no nested dataclasses in an Endpoint
 
     def endpoint_rows():
         for sl, row in zip(slices, rows, strict=True):
@@ -73,7 +80,7 @@ def _persist_endpoints(snapshot, slices, rows, batch_size: int) -> None:
                 raise RuntimeError("bulk_create did not return primary keys")
             for position, ep in enumerate(sl.endpoints):
                 yield {"snapshot_id": snapshot.pk, "slice_id": row.pk, "position": position,
-                       "ip": _first_ip(ep.addresses), **{f: jsonable(getattr(ep, f)) for f in fields}}
+                       "ip": _first_ip(ep.addresses), **{f: getattr(ep, f) for f in fields}}
 
     insert_rows(Endpoint, endpoint_rows(), batch_size)
 
