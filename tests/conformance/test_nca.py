@@ -73,6 +73,21 @@ def test_upstream_pairwise_expected_output(case, path, config):
     assert _diff(cfg, path) == []
 
 
+def test_online_boutique_agrees_with_nca():
+    """../shared/corpus/online-boutique: release manifests + the 13 kustomize NetworkPolicies (deny-all
+    plus one per service) against nca's pairwise list (`nca --connectivity -r … -r …`):
+
+        [frontend] —TCP 7070→ [cartservice] —TCP 6379→ [redis-cart];  internet —all→ [frontend] only
+    """
+    ob = nca.REPO / ".." / "shared" / "corpus" / "online-boutique"
+    cfg = nca.NcaConfig("online-boutique", "kubernetes-manifests+network-policies", [], [], [],
+                        [ob / "release" / "kubernetes-manifests.yaml", ob / "kustomize" / "components" / "network-policies"],
+                        ob / "nca_generated" / "kubernetes-manifests+network-policies.txt_no_fw_rules.txt")
+    model = nca.build_model(cfg)
+    assert (len(model.objects.pods), len(model.objects.network_policies)) == (12, 13)
+    assert _diff(cfg, cfg.expected) == []
+
+
 def test_comparison_detects_a_difference():
     """Guard against a vacuous comparison: dropping one policy of a config must produce a diff.
 
