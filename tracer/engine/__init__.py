@@ -11,6 +11,9 @@ Modules, one concern each (each rule of shared/SEMANTICS.md lives in exactly one
   - ingress_routing.py      host/path matching, precedence, default backend, backends, TLS (D3–D8)
   - ingress_controllers.py  class resolution, controller recognition, exposure, cloud LBs (D1, D2, D9)
 - netpol.py     NetworkPolicy evaluation (E1–E11)
+- flow.py       Flow (source, destination, port, protocol, via) and request parsing (BadRequest)
+- assumptions.py  Assumptions (kube-proxy mode, CNI enforcement): the (impl) switches of a trace
+- graph.py      the networkx forwarding graph of a model (cached); trace hops walk its edges
 - trace.py      trace(model, flow) → TraceResult, assembling the above
 - result.py     TraceResult / Path / Hop with to_dict/from_dict and a schema version
 - render.py     the text rendering of a result
