@@ -21,7 +21,13 @@ The rules, where they live here:
 - E10 is the caller's job: evaluate with the backend pod and targetPort after DNAT.
 - E11 `_always_allowed` — the pod's own node (kubelet probes) and the pod itself.
 
-Implementation-defined choices are listed in `ASSUMPTIONS` and copied on each decision.
+Implementation-defined choices are listed in `ASSUMPTIONS` and copied on each decision: an ipBlock
+never matches a pod IP (`ipblock_matches_pods=True` for Calico-like matching) and a hostNetwork pod
+is its node (`host_network_as_node=False` for the network-config-analyzer's reading).
+
+Whole-cluster questions (matrices, benchmarks) use `policy_classes` — pods that policy cannot tell
+apart — and `allowed_pairs(model, port, protocol)`, which compiles every selector once against
+classes, never against pods. `PolicyEngine.connections` gives every protocol/port a pair may use.
 """
 from __future__ import annotations
 
