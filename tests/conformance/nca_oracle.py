@@ -201,7 +201,9 @@ def config_documents(cfg: NcaConfig) -> list:
         elif kind == "Namespace" and cfg.resource_paths:
             out.append(doc)
     for doc in _docs(cfg.policy_paths + cfg.resource_paths, load_documents):
-        if doc.data.get("kind") == "NetworkPolicy":
+        # Kubernetes NetworkPolicy only (a Calico projectcalico.org NetworkPolicy is another API)
+        if doc.data.get("kind") == "NetworkPolicy" and str(doc.data.get("apiVersion", "")).startswith(
+                ("networking.k8s.io/", "extensions/")):
             out.append(doc)
     out = [_normalise(d, Document) for d in out]
     # de-duplicate by (kind, ns, name): the same directory may be both podList and namespaceList
