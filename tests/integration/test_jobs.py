@@ -477,3 +477,48 @@ def test_matrix_command_json_has_every_cell(snapshot):
     call_command("matrix", "--cluster", "blog", "--no-worker", "--format", "json", stdout=out)
     data = json.loads(out.getvalue())
     assert len(data["cells"]) == len(data["sources"]) * len(data["destinations"]) == 96
+
+
+# ---------------------------------------------------------------------------------------------
+# Background imports and async intents over the API
+
+
+def test_a_large_upload_is_imported_by_a_job(broker, snapshot, people, settings):
+    settings.TRACER_ASYNC_IMPORT_THRESHOLD = 1024  # cluster-b is bigger than this: it goes to a job
+    api = client(people["alice"])
+    resp = api.post(f"/api/clusters/{people['cluster'].pk}/upload/", data=with_prometheus_policy(),
+                    content_type="application/yaml")
+    assert resp.status_code == 202, resp.content
+    job_id = resp.json()["job"]["id"]
+    assert api.get(f"/api/jobs/{job_id}/").json()["state"] == "queued"
+    jobs.run_job(job_id)
+    body = api.get(f"/api/jobs/{job_id}/").json()
+    assert body["state"] == "done", body
+    assert body["result"]["number"] == 2 and body["result"]["counts"]["NetworkPolicy"] == 4
+    assert body["links"]["snapshot"] == f"/api/snapshots/{body['result']['snapshot']}/"
+    assert people["cluster"].latest_snapshot().pk == body["result"]["snapshot"]
+
+
+def test_an_invalid_background_import_fails_naming_the_file_and_imports_nothing(broker, snapshot, people):
+    job = jobs.enqueue_import(people["cluster"], [("broken.yaml", b"kind: Service\nmetadata: {name: x}\nspec: {ports: [{port: http}]}\n")],
+                              owner=people["alice"])
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert "broken.yaml" in job.error
+    assert people["cluster"].snapshots.count() == 1
+
+
+def test_intent_job_over_the_api(broker, snapshot, people):
+    api = client(people["alice"])
+    resp = api.post("/api/jobs/intents", {"cluster": people["cluster"].pk, "intents": VIOLATED}, format="json")
+    assert resp.status_code == 202, resp.content
+    job_id = resp.json()["job"]["id"]
+    assert resp.json()["job"]["progress"]["total"] == 3
+    jobs.run_job(job_id)
+    body = api.get(f"/api/jobs/{job_id}/").json()
+    assert body["state"] == "done" and body["progress"]["current"] == 3
+    assert [v["intent"]["index"] for v in body["result"]["violations"]] == [3]
+    bad = api.post("/api/jobs/intents", {"cluster": "blog", "intents": [{"from": "pod:a/b", "to": "svc:c/d"}]},
+                   format="json")
+    assert bad.status_code == 400 and "field 'expect' is required" in bad.json()["detail"]
