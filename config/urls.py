@@ -15,3 +15,6 @@ urlpatterns = [
     path("api/", include("tracer.api.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Unknown URLs under /api/ answer JSON like every other API error (HTML elsewhere).
+handler404 = "tracer.api.errors.api_not_found"

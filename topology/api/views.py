@@ -123,6 +123,7 @@ POD_PATH = r"pods/(?P<namespace>[^/]+)/(?P<pod>[^/]+)"
 )
 class ClusterViewSet(viewsets.ModelViewSet):
     serializer_class = s.ClusterSerializer
+    parser_classes = [parsers.JSONParser]  # upload() declares its own
     queryset = Cluster.objects.none()  # the model, for the schema; get_queryset() decides what is visible
 
     def get_queryset(self):

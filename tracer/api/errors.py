@@ -112,3 +112,13 @@ def exception_handler(exc, context):
     else:
         response.data = _body("; ".join(_flatten(data)), getattr(exc, "default_code", "error"), data)
     return response
+
+
+def api_not_found(request, exception=None):
+    """handler404: under /api/ an unknown URL answers the API's JSON error, not an HTML page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body(f"No API endpoint at {request.path}; see /api/docs/.", "not_found"), status=404)
+    return page_not_found(request, exception)

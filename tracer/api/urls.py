@@ -10,7 +10,7 @@ router.register("traces", TraceViewSet, basename="trace")
 
 urlpatterns = [
     *router.urls,
-    re_path(r"^share/(?P<slug>[A-Za-z0-9_-]{1,64})/?$", SharedTraceView.as_view(), name="shared-trace"),
+    re_path(r"^share/(?P<slug>[^/]+)/?$", SharedTraceView.as_view(), name="shared-trace"),
     path("tokens/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
 ]

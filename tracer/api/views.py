@@ -13,6 +13,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +40,7 @@ OBJECT_FILTER = OpenApiParameter(
     retrieve=extend_schema(summary="One stored trace, with its full result, pinned to its snapshot"),
 )
 class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    parser_classes = [JSONParser]
     queryset = Trace._default_manager.none()  # the model, for the schema; get_queryset() decides what is visible
     def get_serializer_class(self):
         return s.TraceListSerializer if self.action == "list" else s.TraceSerializer
@@ -144,7 +146,8 @@ class SharedTraceView(APIView):
     @extend_schema(summary="A shared trace (no login): the trace and the objects it passed through, nothing else",
                    responses=s.SharedTraceSerializer, parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH)])
     def get(self, request, slug: str):
-        trace = Trace._default_manager.select_related("snapshot").filter(share_slug=slug).first() if slug else None
+        valid = slug and len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)
+        trace = Trace._default_manager.select_related("snapshot").filter(share_slug=slug).first() if valid else None
         if trace is None:
             raise NotFound("No shared trace with this link: it never existed or was revoked.")
         return Response(services.share_payload(trace))
@@ -160,6 +163,7 @@ class TokenView(APIView):
     """
 
     authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Whether you have an API token (the key itself is never shown again)",
