@@ -22,6 +22,7 @@ __all__ = ["Ctx"]
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PORT_NAME = re.compile(r"^(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?\Z")
 _IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}\Z")
 
 
@@ -135,11 +136,15 @@ class Ctx:
         if isinstance(value, str):
             if value.isdigit():  # "8080" in YAML quotes: Kubernetes treats it as the name "8080" → invalid
                 raise self.error(path, f"{_show(value)} is a quoted number; write it without quotes")
-            if len(value) > 15 or not any(c.isalpha() for c in value):
-                raise self.error(path, f"{_show(value)} is not a valid port name (1-15 characters, "
-                                       "at least one letter)")
-            return value
+            return self.check_port_name(value, path)
         return self.check_int(value, path, 1, 65535)
+
+    def check_port_name(self, value: str, path: str) -> str:
+        """IANA_SVC_NAME (validation.IsValidPortName): ≤15 of a-z 0-9 '-', a letter, no '--', no edge '-'."""
+        if not _PORT_NAME.match(value) or "--" in value:
+            raise self.error(path, f"{_show(value)} is not a valid port name (1-15 lower-case letters, digits "
+                                   "or '-', at least one letter, not starting or ending with '-')")
+        return value
 
     def protocol(self, obj: dict, key: str, path: str) -> str:
         return self.str(obj, key, path, "TCP", choices=PROTOCOLS)

@@ -325,9 +325,7 @@ def _containers(ctx: Ctx, spec: dict, path: str) -> tuple[Container, ...]:
             for pp, port in ctx.maps(c, "ports", f"{p}.ports"):
                 pname = ctx.str(port, "name", f"{pp}.name")
                 if pname:
-                    if len(pname) > 15 or not any(ch.isalpha() for ch in pname):
-                        raise ctx.error(f"{pp}.name", f"{pname!r} is not a valid port name (1-15 characters, "
-                                                      "at least one letter)")
+                    ctx.check_port_name(pname, f"{pp}.name")
                     if pname in names:
                         raise ctx.error(f"{pp}.name", f"duplicate port name {pname!r} in container {name!r}")
                     names.add(pname)
