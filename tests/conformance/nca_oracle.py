@@ -35,7 +35,7 @@ from pathlib import Path
 import yaml
 
 from tracer.engine.cluster import ClusterModel
-from tracer.engine.netpol import PROTOCOLS, Connections, Peer, PolicyEngine
+from tracer.engine.netpol import Connections, Peer, PolicyEngine
 
 REPO = Path(__file__).resolve().parents[2]
 NCA_DIR = REPO / ".." / "shared" / "corpus" / "nca"
@@ -500,7 +500,7 @@ def ip_atoms(boundaries: set[int]) -> list[tuple[int, int]]:
     (nca prints IPv6 ranges only when a policy has an IPv6 ipBlock)."""
     end = V6_END if any(b > V6_BASE for b in boundaries) else V6_BASE
     cuts = sorted(b for b in boundaries | {0, V6_BASE, end} if 0 <= b <= end)
-    return [(a, b - 1) for a, b in zip(cuts, cuts[1:])]
+    return [(a, b - 1) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def atomised(rel: Relation, atoms: list[tuple[int, int]]) -> dict[tuple, frozenset[Connections]]:

@@ -24,12 +24,12 @@ import re
 
 import pytest
 
+from tests.conformance.nca_oracle import REPO
 from topology.importers.load import load_documents
 from topology.importers.parse import parse_objects
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import ClusterObjects, Container, ContainerPort, Namespace, Pod
 from tracer.engine.netpol import Peer, PolicyEngine
-from tests.conformance.nca_oracle import REPO
 
 CYCLONUS = REPO / ".." / "shared" / "corpus" / "cyclonus"
 
@@ -134,7 +134,7 @@ def _traffic_cases():
     text = (CYCLONUS / "examples" / "cyclonus-output" / "analyze-query-traffic.txt").read_text()
     verdicts = [v == "TRUE" for v in re.findall(r"IS ALLOWED\? \|\s*(TRUE|FALSE)", text)]
     assert len(verdicts) == len(flows)
-    return list(zip(flows, verdicts))
+    return list(zip(flows, verdicts, strict=False))
 
 
 def _peer(end: dict, name: str) -> Peer:

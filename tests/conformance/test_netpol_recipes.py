@@ -21,12 +21,12 @@ import re
 
 import pytest
 
+from tests.conformance.nca_oracle import REPO
 from topology.importers.load import load_documents
 from topology.importers.parse import parse_objects
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import ClusterObjects, Container, ContainerPort, Namespace, Pod
 from tracer.engine.netpol import Peer, PolicyEngine
-from tests.conformance.nca_oracle import REPO
 
 RECIPES = REPO / ".." / "shared" / "corpus" / "netpol-recipes"
 DATA = json.loads((RECIPES / "expectations.json").read_text())

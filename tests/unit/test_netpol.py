@@ -9,11 +9,26 @@ import pytest
 
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import (
-    ClusterObjects, Container, ContainerPort, IPBlock, LabelSelector, Namespace, NetworkPolicy, Node, Pod,
-    PolicyPeer, PolicyPort, PolicyRule, SelectorRequirement,
+    ClusterObjects,
+    Container,
+    ContainerPort,
+    IPBlock,
+    LabelSelector,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    SelectorRequirement,
 )
 from tracer.engine.netpol import (
-    Connections, Peer, PolicyEngine, allowed_pairs, effective_policy_types, policies_selecting, policy_classes,
+    Connections,
+    Peer,
+    PolicyEngine,
+    effective_policy_types,
+    policies_selecting,
     policy_engine,
 )
 

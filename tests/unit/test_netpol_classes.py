@@ -13,8 +13,18 @@ import pytest
 
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import (
-    ClusterObjects, Container, ContainerPort, IPBlock, LabelSelector, Namespace, NetworkPolicy, Pod, PolicyPeer,
-    PolicyPort, PolicyRule, SelectorRequirement,
+    ClusterObjects,
+    Container,
+    ContainerPort,
+    IPBlock,
+    LabelSelector,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    SelectorRequirement,
 )
 from tracer.engine.netpol import Peer, PolicyEngine, allowed_pairs, policy_classes
 

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from .cluster import ClusterModel
 from .model import IPBlock, LabelSelector, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule
