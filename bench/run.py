@@ -1,0 +1,559 @@
+"""The benchmark: one command, one table, the machine it ran on.
+
+    .venv/bin/python -m bench.run --size threshold --out docs/performance.md
+    .venv/bin/python -m bench.run --size small                    # a quick look (~1 min)
+    .venv/bin/python -m bench.run --size tiny --skip matrix,api   # parts can be skipped
+
+What it measures, on a synthetic live-state dump (bench/generate.py, deterministic by seed), against a
+PostgreSQL database it creates and drops (DATABASE_URL's server, database `tracer_bench_<size>`):
+
+1. import — `manage.py import_manifests` in a child process: wall time and the child's peak RSS
+   (ru_maxrss from wait4, i.e. the whole import including YAML/JSON loading and the DB writes);
+2. compile — `topology.compile.objects_from_db` + `ClusterModel.build`, cold (no cache) in this process;
+3. trace in process — `tracer.engine.trace.trace` over a sample of flows (pod→svc, pod→dns,
+   pod→pod IP, node→svc, external→LB, external→url through ingress-nginx), warm: every flow runs once
+   first (lazy engine tables are built then), the timed rounds follow;
+4. trace via the API — gunicorn (1 sync worker) on 127.0.0.1:<random port> against the same database,
+   `POST /api/traces/` with a token (the trace is stored, as for a user), warm, client-side wall time;
+5. first UI view — `GET /api/snapshots/<id>/topology/` (what frontend/src/topology.js asks first):
+   payload size and time, cold (the web worker compiles the model on that request) and warm;
+6. reachability matrix — `tracer.jobs.enqueue_matrix` (what `manage.py matrix` and the UI start) on
+   real Celery workers (Redis broker redis://127.0.0.1:6379/14, a private queue), 1 and then 2 worker
+   processes (concurrency 1 each), from enqueue to the job's `done`; each worker compiles the model
+   cold, as a freshly started worker would.
+
+Targets (issue 7) apply at threshold size; a missed target shows by how much.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+SIZES = {
+    "tiny": dict(nodes=3, pods=60, services=10, policies=8),
+    "small": dict(nodes=50, pods=3_000, services=200, policies=40),
+    "medium": dict(nodes=500, pods=15_000, services=1_000, policies=200),
+    "threshold": dict(nodes=5_000, pods=150_000, services=10_000, policies=2_000),
+}
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+GiB = 1024 ** 3
+
+
+@dataclass
+class Metric:
+    name: str
+    value: float | None
+    unit: str  # "s", "ms", "MiB", "MB", "cells"
+    target: float | None = None  # upper bound, same unit
+    note: str = ""
+
+    def show_value(self) -> str:
+        if self.value is None:
+            return "—"
+        if self.unit == "ms":
+            return f"{self.value:.1f} ms"
+        if self.unit == "s":
+            return f"{self.value:.1f} s" if self.value >= 1 else f"{self.value * 1000:.0f} ms"
+        if self.unit in ("MiB", "MB"):
+            return f"{self.value:,.0f} {self.unit}" if self.value >= 10 else f"{self.value:.2f} {self.unit}"
+        return f"{self.value:,.0f} {self.unit}"
+
+    def show_target(self) -> str:
+        if self.target is None:
+            return ""
+        if self.unit == "s" and self.target < 1:
+            return f"≤ {self.target * 1000:.0f} ms"
+        return f"≤ {self.target:g} {self.unit}"
+
+    def verdict(self) -> str:
+        if self.target is None or self.value is None:
+            return "" if self.value is not None else "not measured"
+        if self.value <= self.target:
+            return "met"
+        over = self.value - self.target
+        unit_over = Metric("", over, self.unit).show_value()
+        return f"MISSED by {unit_over} ({self.value / self.target:.1f}× the target)"
+
+
+@dataclass
+class Bench:
+    size_name: str
+    size: dict
+    pg_url: str
+    redis_url: str
+    workdir: Path
+    keep: bool = False
+    skip: set[str] = field(default_factory=set)
+    metrics: list[Metric] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def db_name(self) -> str:
+        return f"tracer_bench_{self.size_name}"
+
+    @property
+    def database_url(self) -> str:
+        return f"{self.pg_url.rstrip('/')}/{self.db_name}"
+
+    def log(self, msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    def add(self, *args, **kw) -> Metric:
+        m = Metric(*args, **kw)
+        self.metrics.append(m)
+        self.log(f"  {m.name}: {m.show_value()} {m.verdict()}")
+        return m
+
+    # -- environment -------------------------------------------------------------------------
+
+    def child_env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+        env.update({"DATABASE_URL": self.database_url, "CELERY_BROKER_URL": self.redis_url,
+                    "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
+                    "TRACER_CELERY_QUEUE": self.queue, "PYTHONUNBUFFERED": "1"})
+        env.update(extra)
+        return env
+
+    queue: str = ""
+
+    def create_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+            self.facts["db"] = conn.execute("SHOW server_version").fetchone()[0]
+
+    def drop_database(self) -> None:
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{self.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+    def manage(self, *args, timeout=None) -> subprocess.CompletedProcess:
+        return subprocess.run([PY, "manage.py", *args], cwd=REPO, env=self.child_env(), capture_output=True,
+                              text=True, timeout=timeout, check=True)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def generate(self) -> Path:
+        from bench.generate import Size, write
+
+        t0 = time.perf_counter()
+        path = write(Size(**self.size), self.workdir / self.size_name)
+        self.facts["dump_mb"] = path.stat().st_size / 1e6
+        self.log(f"generated {path.relative_to(REPO)} ({self.facts['dump_mb']:.0f} MB) in {time.perf_counter() - t0:.0f} s")
+        return path
+
+    def import_dump(self, path: Path) -> None:
+        cmd = [PY, "manage.py", "import_manifests", "--cluster", "bench", "--owner", "bench", str(path)]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=REPO, env=self.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        took = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+        if proc.returncode != 0:
+            raise RuntimeError(f"import failed ({proc.returncode}):\n{out[-2000:]}\n{err[-3000:]}")
+        self.facts["import_output"] = out.strip().splitlines()[:3]
+        self.add("import (manage.py import_manifests)", took, "s", 60)
+        self.add("import peak memory (child max RSS)", usage.ru_maxrss / 1024, "MiB", 4096)
+
+    def compile(self):
+        from topology.compile import objects_from_db
+        from topology.models import Snapshot
+        from tracer.engine.cluster import ClusterModel
+
+        snap = Snapshot.objects.filter(cluster__name="bench").order_by("-number").first()
+        self.snapshot_id = snap.pk
+        t0 = time.perf_counter()
+        objects = objects_from_db(snap.pk)
+        t1 = time.perf_counter()
+        model = ClusterModel.build(objects, snapshot_id=snap.pk)
+        t2 = time.perf_counter()
+        self.facts["counts"] = {k: len(getattr(objects, k)) for k in ("nodes", "pods", "services", "endpoint_slices",
+                                                                    "network_policies", "ingresses")
+                                if hasattr(objects, k)}
+        self.add("compile (objects_from_db + ClusterModel.build, cold)", t2 - t0, "s", 15,
+                 note=f"DB read {t1 - t0:.1f} s + build {t2 - t1:.1f} s")
+        return model
+
+    def flows(self, model) -> list[dict]:
+        """A fixed sample of flows across the cluster (deterministic: chosen by position)."""
+        objs = model.objects
+        pods = [p for p in objs.pods if p.namespace.startswith("ns-")]
+        svcs = [s for s in objs.services if s.namespace.startswith("ns-")]
+        ings = [i for i in objs.ingresses]
+        out = []
+        for k in range(3):
+            src = pods[(k * 7919) % len(pods)]
+            same_ns = [s for s in svcs if s.namespace == src.namespace]
+            dst = same_ns[(k * 31) % len(same_ns)]
+            other = svcs[(k * 104729) % len(svcs)]
+            dst_pod = pods[(k * 15485863) % len(pods)]
+            out += [
+                {"from": f"pod:{src.namespace}/{src.name}", "to": f"svc:{dst.namespace}/{dst.name}", "port": 80},
+                {"from": f"pod:{src.namespace}/{src.name}", "to": f"dns:{other.name}.{other.namespace}", "port": 80},
+                {"from": f"pod:{src.namespace}/{src.name}", "to": f"ip:{dst_pod.ip}", "port": 8080},
+            ]
+        node = objs.nodes[len(objs.nodes) // 2].name
+        out.append({"from": f"node:{node}", "to": f"svc:{svcs[0].namespace}/{svcs[0].name}", "port": 80})
+        out.append({"from": "external:198.51.100.7", "to": "svc:ingress-nginx/ingress-nginx-controller", "port": 80})
+        for ing in ings[:3]:
+            host = ing.rules[0].host
+            out.append({"from": "external:198.51.100.7", "to": f"url:http://{host}/"})
+        return out
+
+    def trace_in_process(self, model, flows, rounds: int) -> None:
+        from tracer.engine.flow import parse_flow_request
+        from tracer.engine.trace import trace
+
+        reqs = [parse_flow_request(f) for f in flows]
+        t0 = time.perf_counter()
+        verdicts = {}
+        for f, (flow, a) in zip(flows, reqs):
+            verdicts[f"{f['from']} → {f['to']}"] = trace(model, flow, a).verdict
+        first = time.perf_counter() - t0
+        self.facts["flows"] = verdicts
+        samples = []
+        for _ in range(rounds):
+            for flow, a in reqs:
+                t = time.perf_counter()
+                trace(model, flow, a)
+                samples.append((time.perf_counter() - t) * 1000)
+        self.facts["trace_samples"] = len(samples)
+        self.add("trace p50, in process (warm)", statistics.median(samples), "ms", 10)
+        self.add("trace p99, in process (warm)", _p99(samples), "ms",
+                 note=f"first pass over {len(flows)} flows (lazy tables built): {first:.1f} s")
+
+    # -- web server ----------------------------------------------------------------------------
+
+    def start_web(self) -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = open(self.workdir / f"gunicorn-{self.size_name}.log", "wb")
+        proc = subprocess.Popen([PY, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+                                 "-w", "1", "--timeout", "900"], cwd=REPO, env=self.child_env(DEBUG="0"),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _ = _http("GET", port, "/healthz")
+                if status == 200:
+                    return port
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    def api(self, flows, rounds: int) -> None:
+        from rest_framework.authtoken.models import Token
+
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username="bench")
+        token = Token.objects.get_or_create(user=user)[0].key
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        port = self.start_web()
+        topo = f"/api/snapshots/{self.snapshot_id}/topology/?expand="
+        if "topology" not in self.skip:
+            t0 = time.perf_counter()
+            status, body = _http("GET", port, topo, headers=headers)
+            cold = time.perf_counter() - t0
+            if status != 200:
+                raise RuntimeError(f"topology: HTTP {status}: {body[:500]!r}")
+            warm = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                _http("GET", port, topo, headers=headers)
+                warm.append(time.perf_counter() - t0)
+            data = json.loads(body)
+            els = data.get("elements", {})
+            self.facts["topology_elements"] = {k: len(v) for k, v in els.items()} if isinstance(els, dict) else len(els)
+            self.add("first UI view: topology payload", len(body) / 1e6, "MB", 2)
+            self.add("first UI view: server time (warm model)", statistics.median(warm), "s", 1)
+            self.add("first UI view: server time (cold: compiles the model)", cold, "s",
+                     note="the first request to a fresh web worker")
+        if "api" in self.skip:
+            return
+        bodies = [json.dumps({"cluster": "bench", **f}).encode() for f in flows]
+        for b in bodies:  # warm: the model (if not yet), lazy engine tables
+            status, resp = _http("POST", port, "/api/traces/", b, headers)
+            if status != 201:
+                raise RuntimeError(f"POST /api/traces/: HTTP {status}: {resp[:500]!r}")
+        samples = []
+        for _ in range(rounds):
+            for b in bodies:
+                t0 = time.perf_counter()
+                _http("POST", port, "/api/traces/", b, headers)
+                samples.append((time.perf_counter() - t0) * 1000)
+        self.add("trace p50, POST /api/traces/ (warm)", statistics.median(samples), "ms", 50)
+        self.add("trace p99, POST /api/traces/ (warm)", _p99(samples), "ms")
+
+    def stop_procs(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                    p.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    p.wait(timeout=10)
+        self.procs.clear()
+
+    # -- matrix on workers -----------------------------------------------------------------------
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        log_path = self.workdir / f"worker-{self.size_name}-{name}.log"
+        log = open(log_path, "wb")
+        proc = subprocess.Popen([PY, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-P", "prefork", "-c", "1",
+                                 "-Q", self.queue, "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                                 "--without-heartbeat"], cwd=REPO, env=self.child_env(), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "ready." in log_path.read_text(errors="replace"):
+                return proc
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {log_path.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        raise RuntimeError("worker not ready within 60 s")
+
+    def matrix(self, workers: int, timeout: float) -> None:
+        from topology.models import Snapshot
+        from tracer import jobs
+        from tracer.models import Job
+
+        for i in range(workers):
+            self.start_worker(f"bench{i + 1}-{uuid.uuid4().hex[:4]}")
+        snap = Snapshot.objects.get(pk=self.snapshot_id)
+        t0 = time.perf_counter()
+        job = jobs.enqueue_matrix(snap, services=True, pods=True)
+        while True:
+            job = Job.objects.get(pk=job.pk)
+            if job.state not in Job.ACTIVE_STATES or time.perf_counter() - t0 > timeout:
+                break
+            time.sleep(0.5)
+        took = time.perf_counter() - t0
+        self.stop_procs()
+        name = f"matrix, {workers} worker{'s' if workers > 1 else ''}"
+        target = 120 if workers == 2 else None
+        if job.state != "done":
+            if job.state in Job.ACTIVE_STATES:
+                jobs.cancel(job)
+            self.add(name, None, "s", target, note=f"job {job.state} after {took:.0f} s "
+                     f"({job.progress_current}/{job.progress_total} chunks): {job.error or job.progress_message}")
+            return
+        res = job.result or {}
+        self.facts["matrix"] = {k: res.get(k) for k in ("sources", "destinations", "cells", "verdicts")}
+        self.add(name, took, "s", target, note=f"{res.get('sources')} source classes × {res.get('destinations')} "
+                 f"destinations = {res.get('cells'):,} cells in {job.progress_total} chunks")
+
+    # -- the whole run -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.queue = f"tracer-bench-{uuid.uuid4().hex[:8]}"
+        self.facts["started"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        self.facts["load_start"] = os.getloadavg()
+        path = self.generate()
+        self.create_database()
+        os.environ.update(self.child_env())
+        import django
+
+        django.setup()
+        try:
+            self.log("migrating the bench database")
+            self.manage("migrate", "--noinput")
+            from django.contrib.auth import get_user_model
+
+            get_user_model().objects.create_user("bench", password=uuid.uuid4().hex)
+            self.log("import")
+            self.import_dump(path)
+            self.log("compile")
+            model = self.compile()
+            flows = self.flows(model)
+            rounds = max(5, 300 // len(flows))
+            if "trace" not in self.skip:
+                self.log(f"trace in process: {len(flows)} flows × {rounds} rounds")
+                self.trace_in_process(model, flows, rounds)
+            del model
+            if not {"api", "topology"} <= self.skip:
+                self.log("API (gunicorn)")
+                self.api(flows, max(3, rounds // 3))
+                self.stop_procs()
+            if "matrix" not in self.skip:
+                for n in (1, 2):
+                    self.log(f"matrix with {n} worker(s)")
+                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 600)))
+        finally:
+            self.stop_procs()
+            self._purge_queue()
+            self.facts["load_end"] = os.getloadavg()
+            self.facts["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            if not self.keep:
+                self.drop_database()
+
+    def _purge_queue(self) -> None:
+        try:
+            from config.celery import app
+
+            with app.connection_for_write() as conn:
+                conn.default_channel.queue_delete(self.queue)
+        except Exception:
+            pass
+
+
+def _p99(samples: list[float]) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+
+
+def _http(method: str, port: int, path: str, body: bytes | None = None, headers: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": ram, "python": platform.python_version(),
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def table_lines(metrics: list[Metric]) -> list[str]:
+    lines = ["| measurement | value | target | verdict | note |", "|---|---:|---:|---|---|"]
+    for m in metrics:
+        lines.append(f"| {m.name} | {m.show_value()} | {m.show_target()} | {m.verdict()} | {m.note} |")
+    return lines
+
+
+def report(b: Bench, nca_rows=None, nca_meta=None) -> str:
+    mc = machine()
+    f = b.facts
+    out = [f"## Benchmark: size `{b.size_name}`", "",
+           f"Produced by `.venv/bin/python -m bench.run --size {b.size_name} --out docs/performance.md` "
+           f"({f.get('started')} → {f.get('finished')}).", "",
+           f"- Machine: {mc['cpu']}, {mc['cores']} cores, {mc['ram_gib']:.0f} GiB RAM, {mc['os']}",
+           f"- Python {mc['python']}, PostgreSQL {f.get('db', '?')}, Redis broker (Celery), gunicorn 1 sync worker",
+           f"- Load average (1/5/15 min) at start {_load(f.get('load_start'))}, at end {_load(f.get('load_end'))} — "
+           "the machine is shared with other work, so wall times include waiting for a CPU.",
+           f"- Cluster: generator size {b.size} → {f.get('dump_mb', 0):.0f} MB JSON; "
+           f"imported {f.get('counts')}", ""]
+    out += table_lines(b.metrics)
+    if f.get("flows"):
+        out += ["", "Trace sample (each flow's verdict):", ""]
+        out += [f"- `{k}`: {v}" for k, v in f["flows"].items()]
+    if nca_rows:
+        out += ["", "## Side by side with network-config-analyzer 2.1.0", ""]
+        if nca_meta:
+            out.append(f"Run {nca_meta.get('when')} (load average {nca_meta.get('load', 0):.1f}) by "
+                       "`.venv/bin/python -m bench.nca_compare`.")
+            out.append("")
+        from bench.nca_compare import table
+
+        out += table(nca_rows)
+    return "\n".join(out) + "\n"
+
+
+def _load(v) -> str:
+    return " / ".join(f"{x:.1f}" for x in v) if v else "?"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--out", type=Path, help="write the report (markdown) here, between the BENCH markers")
+    ap.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL server URL (no database)")
+    ap.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    ap.add_argument("--skip", default="", help="comma-separated: trace, api, topology, matrix")
+    ap.add_argument("--nca", choices=("run", "saved", "no"), default="saved",
+                    help="nca comparison: run it now, include the last saved run (default), or leave it out")
+    ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = ap.parse_args(argv)
+    b = Bench(args.size, SIZES[args.size], args.pg, args.redis, REPO / "var" / "bench", keep=args.keep,
+              skip={s.strip() for s in args.skip.split(",") if s.strip()})
+    b.workdir.mkdir(parents=True, exist_ok=True)
+    b.run()
+    nca_rows = nca_meta = None
+    if args.nca != "no":
+        from bench import nca_compare
+
+        if args.nca == "run":
+            nca_rows = nca_compare.run(log=b.log)
+            nca_compare.save(nca_rows)
+        saved = nca_compare.load_saved()
+        if saved:
+            nca_meta, nca_rows = saved
+    text = report(b, nca_rows, nca_meta)
+    print(text)
+    if args.out:
+        write_report(args.out, text)
+    return 0
+
+
+BEGIN, END = "<!-- BENCH:BEGIN (bench/run.py writes between these markers) -->", "<!-- BENCH:END -->"
+
+
+def write_report(path: Path, text: str) -> None:
+    """Replace the generated part of the document, keep the hand-written analysis around it."""
+    old = path.read_text() if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        new = f"{head}{BEGIN}\n{text}{END}{tail}"
+    else:
+        new = f"{old.rstrip()}\n\n{BEGIN}\n{text}{END}\n"
+    path.write_text(new)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
