@@ -168,3 +168,12 @@ def test_headless_name_goes_straight_to_pods(trace_dict):
     r = trace_dict(shop(), "pod:shop/front", "dns:db-0.db", 5432)
     assert endpoints_of(r) == {"pod:shop/db-0": (5432, 1.0)}
     assert not any(h["kind"] == "kube-proxy" for h in r["paths"][0]["hops"])
+
+
+def test_external_name_pointing_at_a_cluster_name_is_followed(trace_dict):
+    """svc shop/alias ExternalName → cart.shop.svc.cluster.local: [pod front] → dns:alias → cart → [cart-0]:7070."""
+    alias = svc("shop", "alias", None, [(80, 80, "TCP", "http")], type="ExternalName",
+                external_name="cart.shop.svc.cluster.local")
+    r = trace_dict(shop(alias), "pod:shop/front", "dns:alias", 80)
+    assert endpoints_of(r) == {"pod:shop/cart-0": (7070, 1.0)}
+    assert [h["action"] for h in r["paths"][0]["hops"] if h["kind"] == "dns"][1:3] == ["cname", "answer"]

@@ -788,6 +788,21 @@ class _Tracer:
         dns_id = f"dns:{ans.fqdn or name}"
         if ans.kind == "NXDOMAIN":
             return self.drop(src, hops, prob, "dns-nxdomain", Hop("dns", dns_id, "nxdomain", ans.detail + tried))
+        chased = 0
+        while ans.kind == "CNAME" and ans.target.endswith("." + self.m.cluster_domain) and chased < 8:
+            # an ExternalName pointing at a cluster name: CoreDNS follows the CNAME inside the zone
+            hops = [*hops, Hop("dns", dns_id, "cname", ans.detail.replace("; the packet leaves the cluster", "")
+                               + "; the target is a cluster name, so the resolver follows it")]
+            nxt = dnsmod.lookup(self.m, ans.target)
+            chased += 1
+            if nxt is None:
+                return self.drop(src, hops, prob, "dns-nxdomain",
+                                 Hop("dns", f"dns:{ans.target}", "nxdomain",
+                                     f"the CNAME target {ans.target} of Service {ans.service.key} has no record; "
+                                     f"fix spec.externalName"))
+            ans = nxt
+            dns_id = f"dns:{ans.fqdn}"
+            tried = ""
         if ans.kind in ("CNAME", "EXTERNAL"):
             hop = Hop("dns", dns_id, "answer", ans.detail + tried)
             if port is None or isinstance(port, str):
