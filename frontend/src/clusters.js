@@ -91,6 +91,10 @@ function setupUpload() {
           return;
         }
         clusterId = (await api.createCluster(name)).id;
+        // From now on the upload goes to this cluster (a retry must not try to create it again).
+        await renderClusters();
+        picker.value = String(clusterId);
+        picker.dispatchEvent(new Event("change"));
       }
       progress.hidden = false;
       progress.value = 0;

@@ -54,14 +54,29 @@ def browser():
 
 
 class ConsoleWatch:
-    """Collects console errors and uncaught page errors of every page of a context."""
+    """Collects console errors and uncaught page errors of every page of a context.
+
+    A test that provokes an error response on purpose (a bad upload → 400) declares it with
+    `allow(status, url_part)`: Chromium logs every failed request as a console error.
+    """
 
     def __init__(self):
         self.errors: list[str] = []
+        self.allowed: list[tuple[str, str]] = []
+
+    def allow(self, status: int, url_part: str) -> None:
+        self.allowed.append((f"status of {status}", url_part))
+
+    def _console(self, page, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        if any(status in msg.text and part in url for status, part in self.allowed):
+            return
+        self.errors.append(f"{page.url}: console.error: {msg.text} @ {msg.location}")
 
     def attach(self, page):
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
-            f"{page.url}: console.error: {msg.text} @ {msg.location}"))
+        page.on("console", lambda msg: self._console(page, msg))
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: uncaught: {exc}"))
 
 

@@ -107,3 +107,20 @@ def test_matrix_progress_heatmap_cell_trace_and_diff(logged_in_page, blog, worke
     assert all("prometheus" in t for t in texts)
     assert page.locator("#diff-list li").count() == 8
     screenshot(page, "matrix-diff")
+
+
+def test_a_large_upload_is_imported_by_a_worker_with_progress(logged_in_page, settings, workers):  # noqa: F811
+    """Above TRACER_ASYNC_IMPORT_THRESHOLD the upload answers 202 and a worker imports it; the page
+    follows the job to the end and then lists the new snapshot with its counts."""
+    settings.TRACER_ASYNC_IMPORT_THRESHOLD = 1024  # cluster-b.yaml (~25 KB) counts as large here
+    workers.start()
+    page = logged_in_page
+    page.goto("/")
+    page.fill("#new-cluster-name", "big-upload")
+    with page.expect_response(lambda r: "/upload" in r.url) as upload:
+        page.set_input_files("#file-input", str(CLUSTER_B))
+    assert upload.value.status == 202  # queued as a job, not imported in the request
+    page.wait_for_selector("#upload-status:has-text('✔ Imported')", timeout=60_000)
+    card = page.locator("[data-cluster-name='big-upload']")
+    card.locator(".snapshot").first.wait_for()
+    assert "8 Pod" in card.locator(".counts").first.inner_text()

@@ -169,3 +169,21 @@ def test_readme_screenshot_of_the_trace_view(logged_in_page):
     docs.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, docs / "trace-view.png")
     assert (ARTIFACTS / "trace-view.png").stat().st_size > 10_000
+
+
+def test_a_bad_manifest_is_refused_with_file_document_and_field(logged_in_page, console_errors, tmp_path):
+    """Nothing is imported, and the message says where the problem is."""
+    console_errors.allow(400, "/upload")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: not-a-number\n")
+    page = logged_in_page
+    page.goto("/")
+    page.fill("#new-cluster-name", "broken")
+    page.set_input_files("#file-input", str(bad))
+    alert = page.locator("#notices .notice-error")
+    alert.wait_for()
+    text = alert.inner_text()
+    assert "Upload failed" in text and "broken.yaml" in text and "port" in text, text
+    card = page.locator("[data-cluster-name='broken']")
+    card.locator(".snapshots li").first.wait_for()
+    assert "No snapshot yet" in card.inner_text()
