@@ -177,3 +177,13 @@ def test_external_name_pointing_at_a_cluster_name_is_followed(trace_dict):
     r = trace_dict(shop(alias), "pod:shop/front", "dns:alias", 80)
     assert endpoints_of(r) == {"pod:shop/cart-0": (7070, 1.0)}
     assert [h["action"] for h in r["paths"][0]["hops"] if h["kind"] == "dns"][1:3] == ["cname", "answer"]
+
+
+@pytest.mark.parametrize("service,expected", [
+    ("pay", {"external:payments.example.com": (443, 1.0)}),
+])
+def test_svc_destination_of_type_external_name(trace_dict, service, expected):
+    """[pod front] → svc:shop/pay (ExternalName payments.example.com) → DNS query + CNAME → leaves the cluster."""
+    r = trace_dict(shop(), "pod:shop/front", f"svc:shop/{service}", 443)
+    assert endpoints_of(r) == expected
+    assert any(h["kind"] == "dns" and "CNAME" in h["detail"] for h in r["paths"][0]["hops"])

@@ -227,6 +227,8 @@ class _Tracer:
             port = self.port if isinstance(self.port, int) else (svc.ports[0].port if svc.ports else None)
             if port is None:
                 raise BadRequest(f"give --port: ExternalName Service {svc.key} declares no port")
+            if src.kind == "pod":  # the client resolves the service name: query, CNAME (followed if in-cluster)
+                return self.to_name(src, hops, prob, f"{svc.name}.{svc.namespace}.svc.{self.m.cluster_domain}.", port)
             return self.to_external(src, [*hops, hop], prob, host, port)
         if svc.headless:
             return self.to_headless(src, hops, prob, svc)
