@@ -96,25 +96,48 @@ def scheme_configs(case: dict) -> list[NcaConfig]:
     return out
 
 
-def cmdline_config(case: dict) -> NcaConfig:
-    """The `cmdline_basic_connectivity` case: --connectivity POLICY --ns_list NS --pod_list PODS."""
-    cmd = case["run_command"].split()
-    arg = {k: NCA_DIR / "tests" / cmd[cmd.index(k) + 1] for k in ("--connectivity", "--ns_list", "--pod_list")}
-    stem = Path(arg["--connectivity"]).stem
-    return NcaConfig(case["id"], stem, [arg["--ns_list"]], [arg["--pod_list"]], [arg["--connectivity"]], [],
-                     NCA_DIR / "nca_generated" / "cmdline_basic_connectivity" / f"{stem}.txt_no_fw_rules.txt.gz")
+def cmdline_config(case: dict) -> NcaConfig | None:
+    """A command-line case (`cd tests && nca --connectivity POLICY --ns_list NS --pod_list PODS …`,
+    or `-r RESOURCE` lists). Its pairwise expectation lives in `nca_generated/<group>/` where the
+    case id starts with <group> (the 6 output formats of `cmdline_basic_connectivity*` share one);
+    None when nca_generated has none for it."""
+    tokens = case["run_command"].split()
+    tokens = tokens[tokens.index("nca") + 1:] if "nca" in tokens else tokens
+    tests = NCA_DIR / "tests"
+    policies, ns, pods, res = [], [], [], []
+    i = 0
+    while i < len(tokens):
+        tok, nxt = tokens[i], (tokens[i + 1] if i + 1 < len(tokens) else None)
+        takes = nxt is not None and not nxt.startswith("-")
+        if tok == "--connectivity" and takes:
+            policies.append(tests / nxt)
+        elif tok == "--ns_list" and takes:
+            ns.append(tests / nxt)
+        elif tok == "--pod_list" and takes:
+            pods.append(tests / nxt)
+        elif tok in ("-r", "--resource_list") and takes:
+            res.append(tests / nxt)
+        i += 2 if takes and tok.startswith("-") else 1
+    stem = Path((policies or res or [Path("config")])[0]).stem
+    for group in sorted((NCA_DIR / "nca_generated").iterdir(), key=lambda d: -len(d.name)):
+        expected = group / f"{stem}.txt_no_fw_rules.txt.gz"
+        if case["id"].startswith(group.name) and expected.exists():
+            return NcaConfig(group.name, stem, ns, pods, policies, res, expected)
+    return None
 
 
 def all_configs() -> list[NcaConfig]:
-    """Every (case, config) with a pairwise expectation; the cmdline case's 6 formats share one."""
+    """Every (case, config) with a pairwise expectation; cmdline variants of one input count once."""
     out: list[NcaConfig] = []
-    seen_cmdline = False
+    seen: set[Path] = set()
     for case in load_index()["cases"]:
         if "scheme" in case:
             out.extend(scheme_configs(case))
-        elif case["id"].startswith("cmdline_basic_connectivity") and not seen_cmdline:
-            seen_cmdline = True
-            out.append(cmdline_config(case))
+        elif case.get("run_command"):
+            cfg = cmdline_config(case)
+            if cfg is not None and cfg.expected not in seen:
+                seen.add(cfg.expected)
+                out.append(cfg)
     return out
 
 
