@@ -39,6 +39,8 @@ CASES = [
     ("missing-metadata", "apiVersion: v1\nkind: Service\nspec: {}\n", 1, "Service", "metadata", "required"),
     ("namespace-not-string", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: 7}\nspec: {}\n",
      1, "Service s", "metadata.namespace", "must be a string"),
+    ("namespace-not-a-label", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: Team_A}\nspec: {}\n",
+     1, "Service Team_A/s", "metadata.namespace", "not a valid namespace name"),
     ("second-document", OK_NS + "---\n" + SVC.format(spec="{ports: [{port: http}]}"),
      2, "Service a/s", "spec.ports[0].port", "must be an integer, not a string ('http')"),
     ("port-out-of-range", SVC.format(spec="{ports: [{port: 70000}]}"),
@@ -197,3 +199,10 @@ def test_secret_errors_never_show_values():
     with pytest.raises(ManifestError) as exc:
         parse_bytes(broken, "s.yaml")
     assert "hunter2" not in str(exc.value) and "line" in str(exc.value)
+
+
+def test_bad_default_namespace_option():
+    with pytest.raises(ManifestError) as exc:
+        parse_objects(parse_bytes(b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", "t.yaml"),
+                      default_namespace="Not Valid")
+    assert exc.value.field == "--namespace" and "not a valid namespace name" in str(exc.value)

@@ -70,6 +70,7 @@ MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")  # RFC 1123 label: namespace names
 _RS_HASH = re.compile(r"^(?P<deploy>.+)-[a-z0-9]{1,10}$")  # pod-template-hash suffix of a ReplicaSet name
 
 
@@ -140,8 +141,10 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     True ⇒ the later document wins, with a warning (desired-state manifests applied in order).
     derive_endpoints: compute EndpointSlices for selector services that have none.
     """
-    if not isinstance(default_namespace, str) or not default_namespace:
-        raise ManifestError("the default namespace must be a non-empty name", field="--namespace")
+    if not isinstance(default_namespace, str) or not _DNS_LABEL.match(default_namespace):
+        raise ManifestError(f"{default_namespace!r} is not a valid namespace name (a DNS label: at most 63 "
+                            "lower-case letters, digits or '-', starting and ending with a letter or digit)",
+                            field="--namespace")
     res = ParseResult(ClusterObjects())
     seen: dict[tuple[str, str, str], Document] = {}
     legacy: list[tuple[Ctx, dict]] = []
@@ -215,6 +218,10 @@ def _start(doc: Document, default_namespace: str) -> tuple[Ctx, dict]:
         raise ctx.error("metadata.name", "longer than 253 characters")
     if ctx.kind not in CLUSTER_SCOPED:
         ctx.namespace = ctx.str(meta, "namespace", "metadata.namespace", default_namespace)
+        if not _DNS_LABEL.match(ctx.namespace):
+            raise ctx.error("metadata.namespace", f"{ctx.namespace!r} is not a valid namespace name (a DNS label)")
+    elif ctx.kind == "Namespace" and not _DNS_LABEL.match(ctx.name):
+        raise ctx.error("metadata.name", f"{ctx.name!r} is not a valid namespace name (a DNS label)")
     return ctx, data
 
 
