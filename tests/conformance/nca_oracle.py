@@ -85,10 +85,13 @@ def scheme_configs(case: dict) -> list[NcaConfig]:
         name = cfg["name"]
         if name not in generated:
             continue
+        own = any(k in cfg for k in ("namespaceList", "podList", "resourceList"))
         ns = cfg.get("namespaceList", scheme.get("namespaceList"))
         pods = cfg.get("podList", scheme.get("podList"))
+        if not own and scheme.get("resourceList"):  # the global resources give the topology
+            ns = _as_list(ns) + _as_list(scheme["resourceList"])
+            pods = _as_list(pods) + _as_list(scheme["resourceList"])
         res = [base / p for p in _as_list(cfg.get("resourceList"))]
-        own = any(k in cfg for k in ("namespaceList", "podList", "resourceList"))
         out.append(NcaConfig(
             case["id"], name,
             [base / p for p in _as_list(ns)], [base / p for p in _as_list(pods)],
