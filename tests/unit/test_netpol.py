@@ -380,6 +380,14 @@ def test_e11_node_and_self(src, allowed):
         assert "E11" in ing.detail and "shop/deny" in ing.detail
 
 
+def test_e11_own_node_known_only_by_the_pods_host_ip():
+    """No Node objects imported; [cart-1 hostIP 192.168.0.10] ← 192.168.0.10 is still its node."""
+    cart = Pod("shop", "cart-1", {"app": "cart"}, ("10.0.1.2",), node_name="node-a", host_ip="192.168.0.10")
+    eng = PolicyEngine(model([cart], [pol("shop", "deny", LabelSelector())]))
+    assert eng.ingress(Peer(None, "192.168.0.10"), Peer.of_pod(cart), 8080, "TCP").allowed
+    assert not eng.ingress(Peer(None, "192.168.0.11"), Peer.of_pod(cart), 8080, "TCP").allowed
+
+
 def test_e11_pod_reaches_itself_despite_default_deny_egress():
     """[cart-1] —TCP 8080→ [cart-1] with default-deny egress and ingress in shop: allowed (E11)."""
     m = model([CART], [pol("shop", "deny", LabelSelector(), ("Ingress", "Egress"))])

@@ -410,6 +410,8 @@ class PolicyEngine:
                 node = src.node_name
                 if not node and src.ip in self.model.node_by_ip:
                     node = self.model.node_by_ip[src.ip].name
+                if not node and src.ip and src.ip == dst.pod.host_ip:  # no Node object: the pod's hostIP
+                    node = dst.pod.node_name
             elif self._node_like(src.pod):
                 node = src.pod.node_name
             if node and node == dst.pod.node_name:
