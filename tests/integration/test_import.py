@@ -380,3 +380,14 @@ def test_model_cache_is_an_lru_per_snapshot(cluster_b, settings):
     assert again is not first and again.objects == first.objects
     with pytest.raises(Snapshot.DoesNotExist):
         load_model(10**9)
+
+
+def test_namespace_option_places_unqualified_objects(corpus_dir):
+    """guestbook's frontend (no metadata.namespace) imported with --namespace shop lands in shop."""
+    path = corpus_dir / "k8s-examples-guestbook" / "web" / "guestbook" / "all-in-one" / "frontend.yaml"
+    run_command("--cluster", "ns", "--materialize", "--namespace", "shop", str(path))
+    model = load_model(Snapshot.objects.get(cluster__name="ns").pk)
+    assert "shop/frontend" in model.services and "default/frontend" not in model.services
+    pods = model.pods_of_workload("shop", "frontend", "Deployment")
+    assert len(pods) == 3 and all(p.namespace == "shop" for p in pods)
+    assert model.namespaces["shop"].labels["kubernetes.io/metadata.name"] == "shop"
