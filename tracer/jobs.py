@@ -411,7 +411,7 @@ def _plan_chunks(job: Job, n_sources: int, n_dests: int) -> None:
         return
     if _INLINE.get():
         for index in pending:  # `run_inline`: this process is the only worker
-            run_chunk(job.pk, index)
+            run_chunk(job.pk, index, "inline")
         return
     for index in pending:
         _publish(tasks.run_chunk, (job.pk, index), job)
@@ -470,7 +470,7 @@ def _chunk_pause() -> None:
         time.sleep(pause)
 
 
-def run_chunk(job_id: int, index: int) -> None:
+def run_chunk(job_id: int, index: int, worker: str = "") -> None:
     """Compute one chunk of a matrix/diff job; the last chunk to finish finalises the job."""
     from celery.exceptions import SoftTimeLimitExceeded
 
@@ -502,7 +502,7 @@ def run_chunk(job_id: int, index: int) -> None:
         return
     with transaction.atomic():
         flipped = JobChunk.objects.filter(pk=chunk.pk).exclude(state="done").update(
-            state="done", finished=_now(), cells=count)
+            state="done", finished=_now(), cells=count, worker=(worker or "")[:255])
         if flipped:
             Job.objects.filter(pk=job_id, state="running").update(
                 progress_current=F("progress_current") + 1, heartbeat=_now(),

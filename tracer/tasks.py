@@ -27,13 +27,13 @@ def run_job(job_id: int) -> None:
         close_old_connections()
 
 
-@shared_task(name="tracer.run_chunk", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_chunk(job_id: int, index: int) -> None:
+@shared_task(name="tracer.run_chunk", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_chunk(self, job_id: int, index: int) -> None:
     from tracer import jobs
 
     close_old_connections()
     try:
-        jobs.run_chunk(job_id, index)
+        jobs.run_chunk(job_id, index, self.request.hostname or "")
     finally:
         close_old_connections()
 

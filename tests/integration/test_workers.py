@@ -86,6 +86,15 @@ def test_matrix_on_a_worker_shows_progress_per_chunk_and_cells_agree_with_traces
     assert_cells_agree_with_single_traces(job_id, alice.snapshot.pk, 96)
 
 
+def test_two_workers_share_one_matrix(workers, alice):
+    first, second = workers.start(pause=0.5), workers.start(pause=0.5)
+    job_id = alice.post("/api/jobs/matrix", {"cluster": "blog", "cells_per_chunk": 16}, format="json").json()["job"]["id"]
+    assert poll(alice, job_id, ended)[-1]["state"] == "done"
+    by_worker = {w.split("@")[0] for w in JobChunk.objects.filter(job_id=job_id).values_list("worker", flat=True)}
+    assert by_worker == {first.name, second.name}
+    assert_cells_agree_with_single_traces(job_id, alice.snapshot.pk, 96)
+
+
 def test_kill_9_of_the_worker_mid_matrix_then_a_new_worker_completes_it(workers, alice):
     first = workers.start(pause=1.0)
     job_id = alice.post("/api/jobs/matrix", {"cluster": "blog", "cells_per_chunk": 16}, format="json").json()["job"]["id"]

@@ -23,6 +23,7 @@ class JobChunk(models.Model):
     state = models.CharField(max_length=16, choices=STATES, default="pending")
     attempts = models.PositiveIntegerField(default=0)
     cells = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")  # the worker that finished it
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
