@@ -488,3 +488,10 @@ def test_same_node_port_for_tcp_and_udp_is_allowed():
           ports: [{name: udp, port: 53, protocol: UDP, nodePort: 30053}, {name: tcp, port: 53, nodePort: 30053}]
     """, derive_endpoints=False)
     assert [(p.protocol, p.node_port) for p in res.objects.services[0].ports] == [("UDP", 30053), ("TCP", 30053)]
+
+
+def test_legacy_endpoints_defined_twice_later_wins_once():
+    second = LEGACY_ENDPOINTS.replace("port: 9090", "port: 9191")
+    res = parse("---\n".join([SELECTOR_SERVICE, LEGACY_ENDPOINTS, second]), allow_duplicates=True)
+    (sl,) = res.objects.endpoint_slices
+    assert [p.port for p in sl.ports] == [9191]

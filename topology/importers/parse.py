@@ -147,7 +147,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
                             field="--namespace")
     res = ParseResult(ClusterObjects())
     seen: dict[tuple[str, str, str], Document] = {}
-    legacy: list[tuple[Ctx, dict]] = []
+    legacy: dict[tuple[str, str, str], tuple[Ctx, dict]] = {}  # legacy Endpoints (later wins, like the rest)
     parsed: dict[tuple[str, str, str], tuple[Document, Any]] = {}
     for doc in docs:
         kind = Ctx(doc).str(doc.data, "kind", "kind", required=True)
@@ -166,7 +166,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
                                 "the later definition wins")
         seen[key] = doc
         if kind == "Endpoints":
-            legacy.append((ctx, data))
+            legacy[key] = (ctx, data)
             continue
         obj = parser(ctx, data)
         parsed[key] = (doc, obj)
@@ -185,7 +185,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     if legacy:
         from .legacy import slices_from_endpoints
 
-        res.objects.endpoint_slices.extend(slices_from_endpoints(legacy, o, res.warnings))
+        res.objects.endpoint_slices.extend(slices_from_endpoints(list(legacy.values()), o, res.warnings))
     if derive_endpoints:
         _derive_endpoints(o)
     _imply_namespaces(o, res)
