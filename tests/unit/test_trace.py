@@ -297,3 +297,16 @@ def test_workload_pods_that_are_not_running_send_nothing():
     assert any("not running" in a for a in r.assumptions)
     with pytest.raises(BadRequest):
         run(m, "pod:shop/front-1", "svc:shop/cart", 80)
+
+
+def test_cloud_managed_ingress_goes_to_node_ports():
+    """Ingress class gce (no controller pod): [external] → Google LB (applies the rules) → NodePort 30081 on a
+    node → kube-proxy → [web-0]:8080; the hops still follow the forwarding graph."""
+    gce = ingress("shop", "gce", [("gce.example.com", [("/", "Prefix", "web", 80)])])
+    gce.annotations = {"kubernetes.io/ingress.class": "gce"}
+    m = shop_model(gce)
+    r = run(m, "external:203.0.113.5", "url:http://gce.example.com/")
+    assert endpoints_of(r.to_dict()) == {"pod:shop/web-0": (8080, 1.0)}
+    assert "NodePort 30081" in next(h.detail for h in r.paths[0].hops if h.kind == "ingress-rule")
+    ok, why = walk_is_valid(forwarding_graph(m), hop_walk(r.paths[0].hops))
+    assert ok, why

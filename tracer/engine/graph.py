@@ -97,7 +97,7 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
             edges += [("external", lid, "address"), ("kube-proxy", lid, "capture"), (lid, sid, "capture")]
             targets = sorted(local_nodes) if local_nodes is not None else ready_nodes
             edges += [(lid, f"node:{n}", "backend") for n in targets]
-    _add_ingress(model, g, edges)
+    _add_ingress(model, g, edges, ready_nodes)
     unique: dict[tuple[str, str], str] = {}
     for u, v, kind in edges:
         unique.setdefault((u, v), kind)
@@ -105,7 +105,7 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
     return g
 
 
-def _add_ingress(model: ClusterModel, g: nx.DiGraph, edges: list) -> None:
+def _add_ingress(model: ClusterModel, g: nx.DiGraph, edges: list, ready_nodes: list[str]) -> None:
     try:
         from .ingress import all_controllers, ingresses_for_controller
     except ImportError:  # the ingress engine is optional for the graph
@@ -117,8 +117,9 @@ def _add_ingress(model: ClusterModel, g: nx.DiGraph, edges: list) -> None:
             edges.append((f"pod:{pod.key}", cid, "controller"))
         for svc in ctrl.services:
             edges.append((f"svc:{svc.key}", cid, "controller"))
-        if ctrl.cloud_managed:
+        if ctrl.cloud_managed:  # the cloud LB routes itself and sends to node ports (or pod IPs: NEG)
             edges.append(("external", cid, "cloud-load-balancer"))
+            edges += [(cid, f"node:{n}", "backend") for n in ready_nodes]
         for ing in ingresses_for_controller(model, ctrl):
             iid = f"ingress:{ing.key}"
             g.add_node(iid, kind="ingress")
@@ -135,7 +136,7 @@ def _add_ingress(model: ClusterModel, g: nx.DiGraph, edges: list) -> None:
 
 def hop_vertex(kind: str, ident: str) -> str | None:
     """The graph vertex a hop stands on (None for hops that are decisions, not places)."""
-    if kind in ("network-policy", "dns", "kube-proxy"):
+    if kind in ("network-policy", "dns", "kube-proxy", "ingress-rule"):
         return None  # decisions taken at the current vertex (kube-proxy's rules belong to the service)
     if ident.startswith("external:") or ident.startswith("ip:") or ident.startswith("url:"):
         return "external"

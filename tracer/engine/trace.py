@@ -901,7 +901,8 @@ class _Tracer:
                              Hop("ingress-controller", ctrl_hop_id, "not-exposed", entry.detail))
         exp = entry.exposure
         if ctrl.cloud_managed:
-            lb_hop = Hop("load-balancer", f"lb:{exp.address or ctrl.kind}", "route", f"{entry.detail}")
+            lb_hop = Hop("load-balancer", ctrl_hop_id, "route",
+                         f"{entry.detail}; the cloud load balancer itself applies the Ingress rules")
             return self.after_controller(src, [*hops, lb_hop], prob, None, d, ctrl, url)
         # reach a controller pod through its exposure, with kube-proxy/NetworkPolicy as for any packet
         self.notes.append(f"the client enters {ctrl.describe()} through {exp.detail or exp.kind}")
