@@ -18,7 +18,7 @@ from tests.unit.conftest import build, endpoints_of, eps, ingress, node, pod, po
 from tracer.engine.errors import BadRequest
 from tracer.engine.flow import make_flow, parse_flow_request
 from tracer.engine.graph import forwarding_graph, hop_walk, walk_is_valid
-from tracer.engine.model import Container, ContainerPort, IngressClass
+from tracer.engine.model import Container, ContainerPort, IngressClass, IngressTLS, Secret
 from tracer.engine.result import REASONS, TraceResult
 from tracer.engine.trace import trace
 
@@ -310,3 +310,20 @@ def test_cloud_managed_ingress_goes_to_node_ports():
     assert "NodePort 30081" in next(h.detail for h in r.paths[0].hops if h.kind == "ingress-rule")
     ok, why = walk_is_valid(forwarding_graph(m), hop_walk(r.paths[0].hops))
     assert ok, why
+
+
+@pytest.mark.parametrize("secret,expected", [
+    (Secret("shop", "site-tls", type="kubernetes.io/tls", keys=("tls.crt", "tls.key")), "with secret shop/site-tls"),
+    (Secret("shop", "site-tls", type="Opaque", keys=("password",)), "must be type kubernetes.io/tls"),
+    (None, "does not exist"),
+])
+def test_https_through_the_ingress_reports_the_tls_secret(secret, expected):
+    """[external] → https://shop.example.com/ → nginx :443 terminates TLS with tls[].secretName site-tls →
+    [web-0]:8080 plain. A missing or wrong-type secret is named in the ingress-rule hop."""
+    m = shop_model(*([secret] if secret else []))
+    ing = m.ingresses[0]
+    ing.tls = (IngressTLS(hosts=("shop.example.com",), secret_name="site-tls"),)
+    r = run(m, "external:203.0.113.5", "url:https://shop.example.com/")
+    assert endpoints_of(r.to_dict()) == {"pod:shop/web-0": (8080, 1.0)}
+    rule_hop = next(h for h in r.paths[0].hops if h.kind == "ingress-rule")
+    assert expected in rule_hop.detail
