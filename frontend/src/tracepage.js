@@ -71,6 +71,7 @@ export async function initTrace() {
         tr.rerunOf ? el("p", {}, "↻ A re-run of ", el("a", { href: `/traces/${tr.rerunOf}/` }, `trace #${tr.rerunOf}`), " on a newer snapshot.") : null,
         tr.reruns.length ? el("p", {}, "Re-run since: ", tr.reruns.map((id) => el("a", { href: `/traces/${id}/` }, `#${id} `))) : null,
         tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null),
+      topology: tr.snapshot.id ? (namespaces) => api.topology(tr.snapshot.id, { namespace: namespaces.join(","), expand: "all,nodes" }) : null,
       shareLink: async () => {
         if (!tr.slug) {
           // The link was revoked: mint a new one (only the owner may; the API says so otherwise).

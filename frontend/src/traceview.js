@@ -4,6 +4,7 @@
 // Used by the trace page and by the read-only shared page /t/<slug>.
 import { makeCy, kindStyle } from "./cystyle.js";
 import { el, clear, verdictBadge, reasonText, download, copyText, notice } from "./ui.js";
+import { PathOnMap, namespacesOf } from "./pathonmap.js";
 
 const MAX_PATHS_DRAWN = 200;
 const DROP_ACTIONS = /drop|deny|denied|reject|nxdomain|no-match|fail/i;
@@ -168,6 +169,15 @@ export function renderTrace(root, opts) {
   if (graph.truncated) pathList.append(el("p", { class: "muted" }, `Showing the first ${MAX_PATHS_DRAWN} of ${paths.length} paths.`));
 
   const mapBox = el("div", { class: "trace-map", id: "trace-map", role: "img", "aria-label": "The packet's path, hop by hop" });
+  // On the owner's trace page the path can also be shown on the cluster's topology map.
+  const clusterBox = el("div", { class: "trace-map", id: "trace-cluster-map", role: "img", hidden: true,
+    "aria-label": "The packet's path on the cluster's topology map" });
+  let onMap = null;
+  const viewPath = el("input", { type: "radio", name: "trace-view", id: "view-path", value: "path", checked: true });
+  const viewCluster = el("input", { type: "radio", name: "trace-view", id: "view-cluster", value: "cluster" });
+  const viewToggle = opts.topology ? el("div", { class: "view-toggle", role: "radiogroup", "aria-label": "Map" },
+    el("label", { for: "view-path" }, viewPath, " Path"), el("label", { for: "view-cluster" }, viewCluster, " On the cluster map"),
+    el("span", { id: "cluster-map-status", class: "muted" })) : null;
   const hopList = el("ol", { class: "hop-list", id: "hop-list", "aria-label": "Hops" });
   const assumptions = el("section", { class: "assumptions", "aria-label": "Assumptions" },
     el("h3", {}, "Assumptions"),
@@ -175,7 +185,7 @@ export function renderTrace(root, opts) {
 
   root.append(header, toolbar,
     el("div", { class: "trace-body" },
-      el("div", { class: "trace-left" }, mapBox, el("h3", {}, "Paths"), pathList),
+      el("div", { class: "trace-left" }, viewToggle, mapBox, clusterBox, el("h3", {}, "Paths"), pathList),
       el("div", { class: "trace-right" }, el("h3", {}, "Hops"), hopList, assumptions)));
 
   const cy = makeCy(mapBox, graph.elements, { autoungrabify: true });
@@ -238,6 +248,7 @@ export function renderTrace(root, opts) {
       // Long paths are drawn small when fitted: the camera follows the packet at a readable zoom.
       if (follow && cy.zoom() < 0.65) cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450 });
     } else packet.position({ ...node.position() });
+    if (onMap && !clusterBox.hidden) onMap.place(step, animate);
     const hops = currentHops();
     const hop = hops[step];
     stepLabel.textContent = hop ? `Hop ${step + 1} of ${hops.length}: ${hop.kind} ${hop.id}` : "";
@@ -264,8 +275,34 @@ export function renderTrace(root, opts) {
     step = 0;
     renderHops();
     highlightPath();
+    if (onMap) onMap.showPath(currentHops(), dropIndex(paths[pathIndex], currentHops()));
     placePacket(false);
   }
+
+  async function showCluster(on) {
+    mapBox.hidden = on;
+    clusterBox.hidden = !on;
+    if (!on) return;
+    const status = root.querySelector("#cluster-map-status");
+    if (!onMap) {
+      status.textContent = " loading…";
+      try {
+        const data = await opts.topology(namespacesOf(result));
+        onMap = new PathOnMap(clusterBox, data);
+        root._onMap = onMap;
+      } catch (err) {
+        status.textContent = ` unavailable: ${err.message}`;
+        return;
+      }
+    }
+    onMap.resize();
+    const matched = onMap.showPath(currentHops(), dropIndex(paths[pathIndex], currentHops()));
+    status.textContent = ` ${matched} objects of this path on the map`;
+    clusterBox.dataset.ready = "1";
+    onMap.place(step, false);
+  }
+  viewPath.addEventListener("change", () => showCluster(false));
+  viewCluster.addEventListener("change", () => showCluster(true));
 
   function stop() {
     if (timer) clearInterval(timer);

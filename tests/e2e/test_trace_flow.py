@@ -97,6 +97,16 @@ def test_upload_trace_step_share(logged_in_page, new_context):
     page.wait_for_selector(f"#step-label:has-text('Hop {total} of {total}')", timeout=total * 1500)
     assert "Delivered to pod:blog/wordpress" in page.locator("#hop-list li.current").inner_text()
 
+    # The same path on the cluster's topology map: its objects lit, the packet on the current hop.
+    page.check("#view-cluster")
+    page.wait_for_selector("#trace-cluster-map[data-ready='1']")
+    matched = int(page.inner_text("#cluster-map-status").split()[0])
+    assert matched >= 6, page.inner_text("#cluster-map-status")  # external, LB, node, kube-proxy, svc, pods, Ingress
+    lit = page.evaluate("() => document.querySelector('#trace-root')._onMap.cy.nodes('.on-path').map(n => n.id())")
+    assert {"external", "kube-proxy", "svc:blog/wordpress", "ingress:blog/blog"} <= set(lit), lit
+    assert any(i.startswith("pod:blog/wordpress-") for i in lit)
+    page.check("#view-path")
+
     # Export JSON is the contract's result.
     with page.expect_download() as dl:
         page.click("#export-json")
