@@ -255,11 +255,15 @@ class _Tracer:
                               f"{svc.external_ips[0]} (use --via to pick another entry)")
             return self.to_ip(src, hops, prob, svc.external_ips[0], sp.port)
         if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
-            nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
-            if nodes:
+            first = next((n for n in self.ex.ready_nodes if n.internal_ip), None)
+            if first is not None:
                 self.notes.append(f"the outside client enters Service {svc.key} through NodePort {sp.node_port} "
-                                  f"on the first ready node by name, {nodes[0].name} (use --via to pick another)")
-                return self.to_ip(src, hops, prob, nodes[0].internal_ip, sp.node_port)
+                                  f"on the first ready node by name, {first.name} (use --via to pick another)")
+                return self.to_ip(src, hops, prob, first.internal_ip, sp.node_port)
+            return self.drop(src, hops, prob, "no-service-port",
+                             Hop("service", f"svc:{svc.key}", "no-node",
+                                 f"Service {svc.key} has NodePort {sp.node_port}, but the snapshot has no ready node "
+                                 f"with an address to receive it; import the Nodes (or use --materialize)"))
         return self.drop(src, hops, prob, "no-service-port",
                          Hop("service", f"svc:{svc.key}", "not-exposed",
                              f"Service {svc.key} is type {svc.type} with no load-balancer address, externalIP or "
