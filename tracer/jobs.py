@@ -80,6 +80,35 @@ def _time_limits(job: Job) -> dict:
     return {"soft_time_limit": limit, "time_limit": limit + 30}
 
 
+def broker_check() -> None:
+    """Raise BrokerUnavailable now if the broker cannot be reached (one quick round trip).
+
+    Why a separate check: kombu retries a refused Redis connection with back-off for several seconds
+    even with retry=False; a user waiting on the API should hear "503, the queue is down" at once.
+    """
+    from config.celery import app
+
+    url = app.conf.broker_write_url or app.conf.broker_url or ""
+    try:
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            import redis
+
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+            try:
+                client.ping()
+            finally:
+                client.close()
+        elif url.startswith("filesystem:"):
+            folder = (app.conf.broker_transport_options or {}).get("data_folder_out", "")
+            if not folder or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise OSError(f"the broker folder {folder!r} is missing or not writable")
+    except Exception as exc:
+        raise BrokerUnavailable(
+            f"the job queue is unavailable ({type(exc).__name__}: {exc}); background jobs (matrix, diff, batch, "
+            "intent checks, large imports) cannot start until the broker is back — single traces still work"
+        ) from None
+
+
 def _publish(task, args: tuple, job: Job) -> str:
     """Send one task message; BrokerUnavailable when the broker cannot take it (fast, no retries)."""
     try:
@@ -99,6 +128,8 @@ def submit(kind: str, *, owner=None, cluster=None, snapshot=None, params: dict |
     `inline=True` runs it to the end in this process instead (no broker needed)."""
     from tracer import tasks
 
+    if not inline:
+        broker_check()  # before creating anything: nothing to clean up, and the answer is immediate
     job = create(kind, owner=owner, cluster=cluster, snapshot=snapshot, params=params, uploads=uploads, total=total)
     if inline:
         return run_inline(job)

@@ -439,8 +439,7 @@ def test_broker_down_async_endpoints_answer_503_and_traces_still_work(snapshot, 
         assert resp.status_code == 503
         assert "job queue is unavailable" in resp.json()["detail"]
         assert "single traces still work" in resp.json()["detail"]
-        failed = Job.objects.get(kind="matrix")
-        assert failed.state == "failed" and "unavailable" in failed.error
+        assert not Job.objects.exists()  # nothing half-started is left behind
         resp = api.post("/api/traces/", {"cluster": "blog", "from": "pod:blog/wordpress-0",
                                          "to": "svc:payments/ledger", "port": 443}, format="json")
         assert resp.status_code == 201 and resp.json()["verdict"] == "delivered"
@@ -522,3 +521,35 @@ def test_intent_job_over_the_api(broker, snapshot, people):
     bad = api.post("/api/jobs/intents", {"cluster": "blog", "intents": [{"from": "pod:a/b", "to": "svc:c/d"}]},
                    format="json")
     assert bad.status_code == 400 and "field 'expect' is required" in bad.json()["detail"]
+
+
+def test_matrix_command_says_when_the_broker_is_down(snapshot):
+    from django.conf import settings
+    from django.core.management.base import CommandError
+
+    from config.celery import use_broker
+
+    use_broker("redis://127.0.0.1:9/0")
+    try:
+        with pytest.raises(CommandError) as err:
+            call_command("matrix", "--cluster", "blog", "--wait")
+    finally:
+        use_broker(settings.CELERY_BROKER_URL)
+    assert err.value.returncode == 3
+    assert "job queue is unavailable" in str(err.value) and "--no-worker" in str(err.value)
+
+
+def test_diff_api_between_two_snapshots_defaults_base_to_the_previous_one(broker, snapshot, people):
+    candidate = import_bytes(people["cluster"], [("candidate.yaml", with_prometheus_policy())]).snapshot
+    api = client(people["bob"])
+    resp = api.post("/api/jobs/diff", {"cluster": "blog", "candidate": candidate.pk}, format="json")
+    assert resp.status_code == 202, resp.content
+    job = resp.json()["job"]
+    assert (job["params"]["base"], job["snapshot"]) == (snapshot.pk, candidate.pk)
+    jobs.run_job(job["id"])
+    run_all_chunks(Job.objects.get(pk=job["id"]))
+    closed = api.get(f"/api/jobs/{job['id']}/cells/?change=closed").json()
+    assert closed["count"] == 8
+    assert api.get(f"/api/jobs/{job['id']}/cells/?change=opened").json()["count"] == 0
+    wrong = api.post("/api/jobs/diff", {"cluster": "blog"}, format="json")
+    assert wrong.status_code == 400 and "candidate" in wrong.json()["detail"]
