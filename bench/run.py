@@ -69,6 +69,8 @@ class Metric:
         if self.unit == "ms":
             return f"{self.value:.1f} ms"
         if self.unit == "s":
+            if self.value >= 3600:
+                return f"~{self.value / 3600:,.1f} h (extrapolated)"
             return f"{self.value:.1f} s" if self.value >= 1 else f"{self.value * 1000:.0f} ms"
         if self.unit in ("MiB", "MB"):
             return f"{self.value:,.0f} {self.unit}" if self.value >= 10 else f"{self.value:.2f} {self.unit}"
@@ -297,6 +299,8 @@ class Bench:
             self.add("first UI view: server time (warm model)", statistics.median(warm), "s", 1)
             self.add("first UI view: server time (cold: compiles the model)", cold, "s",
                      note="the first request to a fresh web worker")
+        if "search" not in self.skip:
+            self.search(port, headers)
         if "api" in self.skip:
             return
         bodies = [json.dumps({"cluster": "bench", **f}).encode() for f in flows]
@@ -312,6 +316,21 @@ class Bench:
                 samples.append((time.perf_counter() - t0) * 1000)
         self.add("trace p50, POST /api/traces/ (warm)", statistics.median(samples), "ms", 50)
         self.add("trace p99, POST /api/traces/ (warm)", _p99(samples), "ms")
+
+    def search(self, port: int, headers: dict) -> None:
+        """The source/destination autocomplete (GET /api/snapshots/<id>/search/?q=): by IP prefix, by
+        name substring, by namespace/name prefix — the DB queries of topology.services.search."""
+        for label, q in (("IP prefix", "10.0.100."), ("name substring", "svc-0999"), ("ns/name prefix", "ns-00042/sv")):
+            path = f"/api/snapshots/{self.snapshot_id}/search/?q={q}"
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                status, body = _http("GET", port, path, headers=headers)
+                times.append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"search: HTTP {status}: {body[:300]!r}")
+            self.add(f"autocomplete ({label}, q={q})", statistics.median(times), "s",
+                     note=f"{len(json.loads(body))} results")
 
     def stop_procs(self) -> None:
         for p in self.procs:
@@ -366,10 +385,32 @@ class Bench:
         name = f"matrix, {workers} worker{'s' if workers > 1 else ''}"
         target = 120 if workers == 2 else None
         if job.state != "done":
+            from tracer.models import JobChunk, MatrixCell
+
             if job.state in Job.ACTIVE_STATES:
                 jobs.cancel(job)
-            self.add(name, None, "s", target, note=f"job {job.state} after {took:.0f} s "
-                     f"({job.progress_current}/{job.progress_total} chunks): {job.error or job.progress_message}")
+            cells = MatrixCell.objects.filter(job=job).count()
+            res = job.result or {}
+            plan_total = None
+            try:
+                p = jobs._stored_plan(job.pk, "plan")
+                plan_total = len(p.sources) * len(p.destinations)
+                shape = f"{len(p.sources):,} source classes × {len(p.destinations):,} destinations = {plan_total:,} cells"
+            except Exception:
+                shape = "no plan yet"
+            first = JobChunk.objects.filter(job=job).exclude(started=None).order_by("started").values_list(
+                "started", flat=True).first()
+            estimate = None
+            if cells and plan_total and first is not None:
+                from django.utils import timezone
+
+                computing = (timezone.now() - first).total_seconds()
+                rate = cells / max(computing, 1e-3)
+                estimate = (took - computing) + plan_total / rate
+            note = (f"stopped after {took:.0f} s ({job.state}): {shape}; {cells:,} cells computed"
+                    + (f" → at that rate the whole matrix takes ~{estimate / 3600:,.1f} h" if estimate else "")
+                    + (f"; {job.error}" if job.error else ""))
+            self.add(name, estimate, "s", target, note=note)
             return
         res = job.result or {}
         self.facts["matrix"] = {k: res.get(k) for k in ("sources", "destinations", "cells", "verdicts")}
@@ -411,7 +452,7 @@ class Bench:
             if "matrix" not in self.skip:
                 for n in (1, 2):
                     self.log(f"matrix with {n} worker(s)")
-                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 600)))
+                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 180)))
         finally:
             self.stop_procs()
             self._purge_queue()
@@ -514,7 +555,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, help="write the report (markdown) here, between the BENCH markers")
     ap.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL server URL (no database)")
     ap.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
-    ap.add_argument("--skip", default="", help="comma-separated: trace, api, topology, matrix")
+    ap.add_argument("--skip", default="", help="comma-separated: trace, api, topology, search, matrix")
     ap.add_argument("--nca", choices=("run", "saved", "no"), default="saved",
                     help="nca comparison: run it now, include the last saved run (default), or leave it out")
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
