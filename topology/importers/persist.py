@@ -42,7 +42,7 @@ def _first_ip(values) -> str:
 
 
 def _extra_columns(attr: str, obj) -> dict[str, Any]:
-    """Lookup-only columns derived from the object (see topology/models/objects.py)."""
+    """Lookup-only columns derived from the object (see topology/models/base.py)."""
     if attr == "pods":
         return {"ip": _first_ip(obj.ips)}
     if attr == "services":
