@@ -182,14 +182,19 @@ def test_readme_screenshot_of_the_trace_view(logged_in_page):
 
 
 def test_a_bad_manifest_is_refused_with_file_document_and_field(logged_in_page, console_errors, tmp_path):
-    """Nothing is imported, and the message says where the problem is."""
+    """A file dropped on the page with a wrong field: nothing is imported, and the message says where."""
     console_errors.allow(400, "/upload")
     bad = tmp_path / "broken.yaml"
     bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: not-a-number\n")
     page = logged_in_page
     page.goto("/")
     page.fill("#new-cluster-name", "broken")
-    page.set_input_files("#file-input", str(bad))
+    # Dropped onto the drop zone, the way a person drags a file from their desktop.
+    transfer = page.evaluate_handle(
+        "text => { const dt = new DataTransfer(); dt.items.add(new File([text], 'broken.yaml', {type: 'text/yaml'}));"
+        " return dt; }", bad.read_text())
+    page.dispatch_event("#drop-zone", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
     alert = page.locator("#notices .notice-error")
     alert.wait_for()
     text = alert.inner_text()
