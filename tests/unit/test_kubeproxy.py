@@ -359,16 +359,32 @@ def test_hairpin_is_masqueraded(trace_dict):
     assert "hairpin" in next(h["detail"] for h in r["paths"][0]["hops"] if h["kind"] == "kube-proxy")
 
 
-def test_load_balancer_cluster_with_topology_hints_weighs_zones_by_node_count(trace_dict):
+@pytest.mark.parametrize("spread_limit,nodes", [(64, {"node:n1", "node:n2", "node:n3"}),  # every node shown
+                                                 (0, {"node:n1", "node:n2"})])               # one per zone
+def test_load_balancer_cluster_with_topology_hints_weighs_zones_by_node_count(trace_dict, monkeypatch,
+                                                                              spread_limit, nodes):
     """[external] → LB (Cluster; hints web-a→z1, web-b→z2, web-c→z2): zone z1 holds n1+n3 (2/3 of the nodes)
-    and sends to web-a only; z2 holds n2 (1/3) and splits over web-b and web-c."""
+    and sends to web-a only; z2 holds n2 (1/3) and splits over web-b and web-c. Large clusters show one node
+    per zone, weighted by the zone's share of nodes; the outcome is the same."""
+    from tracer.engine import trace as trace_mod
+    monkeypatch.setattr(trace_mod, "LB_SPREAD_LIMIT", spread_limit)
     m = web_model(type="LoadBalancer", lb_ips=["198.51.100.5"], hints={"web-a": ["z1"], "web-b": ["z2"],
                                                                        "web-c": ["z2"]})
     r = trace_dict(m, "external:203.0.113.7", "svc:shop/web", 80)
     assert endpoints_of(r) == {"pod:shop/web-a": (8080, pytest.approx(2 / 3)),
                                "pod:shop/web-b": (8080, pytest.approx(1 / 6)),
                                "pod:shop/web-c": (8080, pytest.approx(1 / 6))}
-    assert {p["hops"][2]["id"] for p in r["paths"]} == {"node:n1", "node:n2"}
+    assert {p["hops"][2]["id"] for p in r["paths"]} == nodes
+
+
+def test_load_balancer_snat_address_depends_on_the_node(trace_dict):
+    """[external] → LB (Cluster) → web-b@n2 whose policy admits only app=client pods: via n2 the SNAT source is
+    n2 itself (own node: always allowed, E11); via n1 and n3 it is another node's IP: denied ⇒ partial 1/3."""
+    pol = policy("shop", "web-from-client", {"app": "web"}, ingress=[rule(pods={"app": "client"})])
+    m = web_model(pods=("web-b",), type="LoadBalancer", lb_ips=["198.51.100.5"], extra=(pol,))
+    r = trace_dict(m, "external:203.0.113.7", "svc:shop/web", 80)
+    assert (r["verdict"], r["reason"]) == ("partial", "policy-ingress-denied")
+    assert endpoints_of(r) == {"pod:shop/web-b": (8080, pytest.approx(1 / 3))}
 
 
 @pytest.mark.parametrize("port,first_service_hop", [

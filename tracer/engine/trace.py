@@ -56,6 +56,10 @@ class _Extra:
 
 _EXTRA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# A load balancer (externalTrafficPolicy Cluster) is shown reaching every ready node while nodes × endpoints
+# stays under this; beyond it one node (per zone, under topology hints) stands for all, as the assumptions say.
+LB_SPREAD_LIMIT = 64
+
 
 def _net16(ip: str):
     addr = ipaddress.ip_address(ip)
@@ -566,6 +570,11 @@ class _Tracer:
         if not nodes:
             return [(None, 1.0, "")]
         eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        if len(nodes) * max(1, len(eps)) <= LB_SPREAD_LIMIT:
+            # small enough to show every node: the SNAT address (and so NetworkPolicy and E11) depends on it
+            self.notes.append("the load balancer spreads new connections equally over the ready nodes (impl: "
+                              "equal weights; externalTrafficPolicy: Cluster makes every node healthy)")
+            return [(n.name, 1.0 / len(nodes), f" (1/{len(nodes)} of the LB's connections)") for n in nodes]
         zoned = bool(eps) and all(kp._hints(svc, ep) for ep in eps)
         zones: dict[str, list] = {}
         for n in nodes:
