@@ -327,3 +327,12 @@ def test_https_through_the_ingress_reports_the_tls_secret(secret, expected):
     assert endpoints_of(r.to_dict()) == {"pod:shop/web-0": (8080, 1.0)}
     rule_hop = next(h for h in r.paths[0].hops if h.kind == "ingress-rule")
     assert expected in rule_hop.detail
+
+
+@pytest.mark.parametrize("dest,expected", [
+    ("dns:cart.shop.svc.cluster.local", "dns-nxdomain"),   # the node's resolver does not serve cluster names
+    ("dns:example.org", "delivered"),                      # public names resolve upstream
+])
+def test_node_source_uses_the_node_resolver(dest, expected):
+    r = run(shop_model(), "node:n1", dest, 443)
+    assert (r.reason or r.verdict) == expected
