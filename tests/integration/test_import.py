@@ -391,3 +391,24 @@ def test_namespace_option_places_unqualified_objects(corpus_dir):
     pods = model.pods_of_workload("shop", "frontend", "Deployment")
     assert len(pods) == 3 and all(p.namespace == "shop" for p in pods)
     assert model.namespaces["shop"].labels["kubernetes.io/metadata.name"] == "shop"
+
+
+def test_query_count_does_not_grow_with_the_cluster():
+    """Bulk writes and reads: 10× the pods must not mean 10× the queries (no per-object query)."""
+    from bench.generate import Size, generate
+
+    def queries(pods: int) -> tuple[int, int]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        dump = json.dumps(generate(Size(nodes=10, pods=pods, services=pods // 10, policies=3))).encode()
+        with CaptureQueriesContext(connection) as writes:
+            snap = import_bytes(f"gen{pods}", [("gen.json", dump)]).snapshot
+        with CaptureQueriesContext(connection) as reads:
+            objects = objects_from_db(snap.pk)
+        assert len(objects.pods) >= pods
+        return len(writes), len(reads)
+
+    small, large = queries(100), queries(1000)
+    assert large[1] == small[1]  # one query per table, whatever the size
+    assert large[0] <= small[0] + 4  # a few more INSERT batches at most
