@@ -65,6 +65,31 @@ def test_internal_traffic_policy_local_splits_sources_by_node():
     assert (on_n2.verdict, on_n2.reason) == ("dropped", "no-local-endpoints")
 
 
+def test_nodes_offering_the_same_local_endpoints_are_one_group():
+    """cart runs on n1 and n2 (a DaemonSet-like spread): web pods on both nodes behave alike → one class;
+    a third node n3 without cart gives its web pod a class of its own."""
+    n3 = node("n3", "172.18.0.4")
+    model = build(N1, N2, n3,
+                  pod("shop", "web-1", "10.244.1.10", "n1", {"app": "web"}),
+                  pod("shop", "web-2", "10.244.2.10", "n2", {"app": "web"}),
+                  pod("shop", "web-3", "10.244.3.10", "n3", {"app": "web"}),
+                  pod("shop", "cart-1", "10.244.1.20", "n1", {"app": "cart"}, ports=[(7070, "TCP", "http")]),
+                  pod("shop", "cart-2", "10.244.2.20", "n2", {"app": "cart"}, ports=[(7070, "TCP", "http")]),
+                  svc("shop", "cart", "10.96.0.20", [(80, "http", "TCP", "http")], selector={"app": "cart"},
+                      internal_traffic_policy="Local"),
+                  eps("shop", "cart", [("10.244.1.20", "n1", "cart-1"), ("10.244.2.20", "n2", "cart-2")],
+                      [("http", 7070, "TCP")]))
+    plan = reach.plan(model)
+    webs = sorted((s.pods, s.nodes) for s in plan.sources if s.labels == {"app": "web"})
+    assert webs == [(("shop/web-1", "shop/web-2"), 2), (("shop/web-3",), 1)]
+    alike = next(s for s in plan.sources if s.pods == ("shop/web-1", "shop/web-2"))
+    assert alike.label == "shop: app=web on node n1 (+1 alike) · 2 pod(s)"
+    alone = next(s for s in plan.sources if s.pods == ("shop/web-3",))
+    dst = next(d for d in plan.destinations if d.key == "svc:shop/cart:80/TCP")
+    assert reach.compute_cell(model, alike, dst).verdict == "delivered"
+    assert reach.compute_cell(model, alone, dst).reason == "no-local-endpoints"
+
+
 def test_zone_hints_split_sources_by_zone_not_node():
     hinted = eps("shop", "cart", [("10.244.1.20", "n1", "cart-1", {"hint_zones": ("a",)})], [("http", 7070, "TCP")])
     model = build(N1, N2,

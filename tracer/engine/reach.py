@@ -6,12 +6,14 @@ tell apart — same namespace, namespace labels, pod labels, named ports, hostNe
 a cell's verdict and reason are by construction what `manage.py trace` answers for that flow, and the
 drill-down is that same flow (`Cell.request`). Cost grows with classes × destinations, not pods².
 
-Where the source's node matters the class is split by node (or by zone), because kube-proxy then
-answers differently per node:
-- `internalTrafficPolicy: Local` (A16) on any service: only endpoints on the client's node are used;
+Where the source's node matters the class is split, because kube-proxy then answers differently
+per node:
+- `internalTrafficPolicy: Local` (A16): only endpoints on the client's node are used. Nodes are
+  grouped by their *local-endpoint signature* — which classes of pods back each Local service on that
+  node — so 5,000 nodes that all run the same DaemonSet backend stay one group, not 5,000;
 - topology hints / `trafficDistribution` (A18): endpoints are filtered by the client node's zone;
 - hostNetwork pods (A21, E11): their traffic carries their node's IP, and the destination pod's own
-  node is always allowed in.
+  node is always allowed in: split by node.
 Destinations are every service port (`svc:NS/NAME` + port) and every pod class at each container
 port it declares (`ip:POD_IP` + port; pods of a class are also split by declared ports).
 
@@ -69,11 +71,13 @@ class SourceClass:
     namespace: str
     labels: dict[str, str]
     namespace_labels: dict[str, str]
-    node: str | None  # set when the class is split by node
+    node: str | None  # hostNetwork: the node; iTP Local: the representative's node (its group below)
     zone: str | None  # set when the class is split by zone
     host_network: bool
     pods: tuple[str, ...]  # "ns/name", sorted; pods[0] is the representative (stored: the first 50)
     size: int = 0  # how many pods the class has
+    node_group: str = ""  # iTP Local: digest of the nodes' local-endpoint signature
+    nodes: int = 0  # iTP Local: how many nodes the group's pods run on
 
     @property
     def representative(self) -> str:
@@ -81,7 +85,11 @@ class SourceClass:
 
     @property
     def label(self) -> str:
-        where = f" on node {self.node}" if self.node else (f" in zone {self.zone}" if self.zone else "")
+        if self.node_group:
+            where = f" on node {self.node}" + (f" (+{self.nodes - 1} alike)" if self.nodes > 1 else "")
+        else:
+            where = f" on node {self.node}" if self.node else ""
+        where += f" in zone {self.zone}" if self.zone else ""
         net = " (hostNetwork)" if self.host_network else ""
         return f"{self.namespace}: {_labels_text(self.labels)}{net}{where} · {self.size} pod(s)"
 
@@ -163,11 +171,40 @@ class MatrixPlan:
 
 
 def _node_split(model: ClusterModel) -> tuple[bool, bool]:
-    """(split sources by node, split by zone): when does the sender's node change kube-proxy's answer?"""
+    """(split sources by node group, split by zone): when does the sender's node change kube-proxy's answer?"""
     by_node = any(s.internal_traffic_policy == "Local" for s in model.services.values())
     by_zone = any(s.traffic_distribution for s in model.services.values()) or any(
         ep.hint_zones for sl in model.objects.endpoint_slices for ep in sl.endpoints)
     return by_node, by_zone
+
+
+def _class_key(pc) -> str:
+    return _digest(pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()), sorted(pc.named_ports),
+                   pc.host_network)
+
+
+def local_signatures(model: ClusterModel) -> dict[str, str]:
+    """node name → digest of what `internalTrafficPolicy: Local` services offer on that node.
+
+    The signature lists, per Local service, the pod classes of the endpoints on the node with their
+    ready/serving/terminating conditions: two nodes with equal signatures give every source the same
+    endpoints up to class, hence the same verdicts. Nodes without any local endpoint share one signature.
+    """
+    local = [s for s in model.services.values() if s.internal_traffic_policy == "Local"]
+    if not local:
+        return {}
+    class_of = {p.key: _class_key(pc) for pc in _policy_classes(model) for p in pc.pods}
+    sig: dict[str, set] = {}
+    for svc in local:
+        for sl in model.slices_by_service.get(svc.key, []):
+            for ep in sl.endpoints:
+                if not ep.node_name:
+                    continue
+                target = f"{ep.target_namespace or sl.namespace}/{ep.target_name}" if ep.target_name else ""
+                member = class_of.get(target, target or (ep.addresses[0] if ep.addresses else ""))
+                sig.setdefault(ep.node_name, set()).add(
+                    (svc.key, sl.name, member, ep.ready, ep.serving, ep.terminating))
+    return {node: _digest(sorted(items, key=repr)) for node, items in sig.items()}
 
 
 def _policy_classes(model: ClusterModel):
@@ -181,29 +218,39 @@ def _sendable(pod: Pod) -> bool:
 
 
 def source_classes(model: ClusterModel) -> list[SourceClass]:
-    """Policy classes, split by node/zone where kube-proxy or E11 make the sender's node matter."""
+    """Policy classes, split by node group / zone / node where kube-proxy or E11 make the sender's node matter."""
     split_node, split_zone = _node_split(model)
+    signatures = local_signatures(model) if split_node else {}
     out: dict[str, SourceClass] = {}
     for pc in _policy_classes(model):
-        groups: dict[tuple[str | None, str | None], list[Pod]] = {}
+        groups: dict[tuple[str | None, str, str | None], list[Pod]] = {}
         for pod in pc.pods:
             if not _sendable(pod):
                 continue
-            node = (pod.node_name or None) if (split_node or pc.host_network) else None
-            zone = None
-            if split_zone and not node:
+            node, group, zone = None, "", None
+            if pc.host_network:
+                node = pod.node_name or None
+            elif split_node:
+                group = signatures.get(pod.node_name, "none")
+            if split_zone and not pc.host_network:
                 n = model.nodes.get(pod.node_name)
                 zone = (n.zone if n else "") or None
-            groups.setdefault((node, zone), []).append(pod)
-        for (node, zone), pods in groups.items():
+            groups.setdefault((node, group, zone), []).append(pod)
+        for (node, group, zone), pods in groups.items():
             key = _digest("src", pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()),
-                          sorted(pc.named_ports), pc.host_network, node, zone)
-            names = tuple(sorted(p.key for p in pods))
+                          sorted(pc.named_ports), pc.host_network, node, group, zone)
+            pods.sort(key=lambda p: p.key)
+            names = tuple(p.key for p in pods)
             out[key] = SourceClass(key=key, namespace=pc.namespace, labels=dict(pc.labels),
-                                   namespace_labels=dict(pc.ns_labels), node=node, zone=zone,
-                                   host_network=pc.host_network, pods=names, size=len(names))
-    return sorted(out.values(), key=lambda s: (s.namespace, _labels_text(s.labels), s.node or "", s.zone or "",
-                                               s.key))
+                                   namespace_labels=dict(pc.ns_labels),
+                                   node=node or (pods[0].node_name if group else None), zone=zone,
+                                   host_network=pc.host_network, pods=names, size=len(names), node_group=group,
+                                   nodes=len({p.node_name for p in pods}) if group else 0)
+    return sorted(out.values(), key=_source_order)
+
+
+def _source_order(s: SourceClass):
+    return (s.namespace, _labels_text(s.labels), s.node or "", s.zone or "", s.key)
 
 
 def _service_destinations(model: ClusterModel) -> list[Destination]:
@@ -265,8 +312,7 @@ def merge_plans(base: MatrixPlan, candidate: MatrixPlan) -> MatrixPlan:
     sources.update({s.key: s for s in candidate.sources})
     dests = {d.key: d for d in base.destinations}
     dests.update({d.key: d for d in candidate.destinations})
-    return MatrixPlan(sorted(sources.values(), key=lambda s: (s.namespace, _labels_text(s.labels), s.node or "",
-                                                               s.zone or "", s.key)),
+    return MatrixPlan(sorted(sources.values(), key=_source_order),
                       sorted(dests.values(), key=lambda d: (d.kind != "service", d.namespace, d.name, d.port,
                                                              d.protocol, d.key)),
                       list(base.assumptions))
