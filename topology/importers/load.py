@@ -8,6 +8,13 @@ keep their list's number and add `item` (0-based, like `items[4]` in the file).
 YAML is read with PyYAML's C loader (`CSafeLoader`): a 150,000-pod dump must load in seconds, and the
 safe loader never constructs Python objects from tags. Unquoted timestamps stay strings, as in
 Kubernetes' own JSON.
+
+Hostile input: the C composer recurses once per nesting level (a 100 KB `[[[[…` document overflows the
+C stack and kills the process), and aliases make a tiny file stand for a huge tree ("billion laughs":
+loading is instant, but the first walk over it — parsing, JSON encoding — never ends). So every YAML
+text is first read as a stream of parser events (flat, no recursion, ~25% of the load time) that
+bounds the nesting depth and the size of the tree after alias expansion before anything is composed.
+JSON needs no pre-scan: the json module stops at Python's recursion limit, and has no aliases.
 """
 from __future__ import annotations
 
@@ -23,6 +30,12 @@ from .errors import ManifestError
 __all__ = ["Document", "load_documents", "load_paths", "MANIFEST_SUFFIXES"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+# Kubernetes objects nest ~10 levels (CRD schemas a few dozen); 100 leaves room and keeps every
+# recursive walk downstream (validation, JSON columns) far from Python's recursion limit.
+MAX_DEPTH = 100
+# Aliases may expand the tree, but not beyond this many nodes more than the file itself holds.
+MAX_ALIAS_EXPANSION = 100_000
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser; pure-Python fallback only without libyaml
@@ -108,6 +121,9 @@ def parse_bytes(data: bytes, name: str) -> list[Document]:
     if text.lstrip()[:1] in ("{", "["):
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise ManifestError("JSON nested too deeply; Kubernetes objects are far shallower",
+                                file=name) from None
         except json.JSONDecodeError as exc:
             if name.lower().endswith(".json"):
                 raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
@@ -128,8 +144,64 @@ def parse_bytes(data: bytes, name: str) -> list[Document]:
     return docs
 
 
+def _check_yaml_shape(text: str, name: str) -> None:
+    """Reject too-deep nesting and alias bombs from the event stream, before composing any node.
+
+    Each open collection keeps the expanded size of what it holds so far; an anchored node's size is
+    recorded when it closes, and an alias adds the size of the node it names (so nested aliases
+    multiply exactly as their expansion would).
+    """
+    depth = 0
+    document = 1
+    nodes = 0  # events that are nodes: what the file really holds
+    expanded = 0  # nodes after alias expansion (this document)
+    stack: list[list] = []  # [anchor, size so far] per open collection
+    anchors: dict[str, int] = {}
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    opening = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    closing = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            cls = type(event)
+            if cls is scalar or cls is alias:
+                size = anchors.get(event.anchor, 1) if cls is alias else 1
+                nodes += 1
+                expanded += size
+                if cls is scalar and event.anchor:
+                    anchors[event.anchor] = 1
+                if stack:
+                    stack[-1][1] += size
+                if expanded > nodes + MAX_ALIAS_EXPANSION:
+                    raise ManifestError(f"YAML aliases expand to more than {expanded} nodes from {nodes} "
+                                        f"(line {event.start_mark.line + 1}): refusing an alias bomb",
+                                        file=name, document=document)
+            elif cls in opening:
+                depth += 1
+                nodes += 1
+                expanded += 1
+                if depth > MAX_DEPTH:
+                    raise ManifestError(f"nested more than {MAX_DEPTH} levels deep (line "
+                                        f"{event.start_mark.line + 1}); Kubernetes objects are far shallower",
+                                        file=name, document=document)
+                stack.append([event.anchor, 1])
+            elif cls in closing:
+                depth -= 1
+                anchor, size = stack.pop()
+                if anchor:
+                    anchors[anchor] = size
+                if stack:
+                    stack[-1][1] += size
+            elif cls is yaml.DocumentEndEvent:
+                document += 1
+                anchors.clear()
+                expanded = nodes = 0
+    except yaml.YAMLError:
+        return  # a syntax error: the loader reports it with its line and column
+
+
 def _yaml_documents(text: str, name: str) -> list[tuple[int, Any]]:
     out: list[tuple[int, Any]] = []
+    _check_yaml_shape(text, name)
     try:
         for i, value in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
             out.append((i, value))
