@@ -7,13 +7,16 @@ layer, and caps the payload — saying so when it did.
 
 Layers, top to bottom, follow a packet from outside in:
     external → load balancers / ingresses → nodes → kube-proxy → services → pods
-Edges are what forwards to what: client → LB/Ingress, LB → node (NodePort), node → kube-proxy,
-kube-proxy → service (ClusterIP rules), Ingress → backend service, service → its endpoints' pods
-(from EndpointSlices, so selector-less services and derived slices draw the same way).
+Edges are the engine's forwarding graph (`tracer.engine.graph.forwarding_graph`, the same one traces
+are checked against) projected onto the drawn elements: client → LB address / NodePort / controller,
+LB → its backend nodes, node → kube-proxy, kube-proxy → service VIP, controller → Ingress → backend
+service, service → its endpoints. An edge between two aggregated vertices becomes one edge with a
+`count`.
 
-Element ids are stable across requests (`pod:NS/NAME`, `svc:NS/NAME`, `workload:NS/KIND/NAME`,
-`ns:NS`, `services:NS`, `node:NAME`, `nodes`, `lb:NS/NAME`, `ingress:NS/NAME`, `kube-proxy`,
-`external`), and an aggregate carries the `expand` token that opens it.
+Element ids are the graph's vertex ids where one element is one vertex (`pod:NS/NAME`,
+`svc:NS/NAME`, `node:NAME`, `lb:IP`, `ingress:NS/NAME`, `ingress-controller:NAME`, `kube-proxy`,
+`external`) and otherwise stable aggregate ids (`workload:NS/KIND/NAME`, `ns:NS`, `services:NS`,
+`nodes`); an aggregate carries the `expand` token that opens it.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from tracer.engine.cluster import ClusterModel
+from tracer.engine.graph import forwarding_graph
 from tracer.engine.model import Pod, Service
 
 LAYERS = ("external", "edge", "node", "kube-proxy", "service", "pod")
@@ -30,6 +34,9 @@ COL_GAP = 150  # between elements in a row
 ROW_WIDTH = 40  # elements per row before wrapping
 NODE_AGGREGATE_ABOVE = 30  # more nodes than this draw as one "nodes" element unless expanded
 DEFAULT_LIMIT = 1000
+# forwarding_graph edge kinds drawn (see tracer.engine.graph); node→kube-proxy "netfilter" stands for all.
+DRAWN_EDGES = {"address", "node-port", "backend", "netfilter", "vip", "capture", "endpoint", "external-ip", "cname",
+               "controller", "route", "cloud-load-balancer"}
 MAX_LIMIT = 5000
 
 
@@ -140,68 +147,61 @@ def topology_elements(model: ClusterModel, filters: Filters | None = None) -> di
                                           f"{svc.namespace} services", "service-group", namespace=svc.namespace,
                                           count=svc_ns_counts[svc.namespace], expand=f"ns:{svc.namespace}")
 
-    # --- nodes, kube-proxy, external, edge ------------------------------------------------------------
+    # --- nodes, kube-proxy ------------------------------------------------------------------------------
+    display: dict[str, str] = {f"pod:{k}": v for k, v in pod_element.items()}  # graph vertex → element
+    display.update({f"svc:{k}": v for k, v in svc_element.items()})
     node_names = sorted(model.nodes)
     nodes_open = expand_all or "nodes" in f.expand or len(node_names) <= NODE_AGGREGATE_ABOVE
-    node_ids = []
-    if nodes_open:
-        for name in node_names:
-            node = model.nodes[name]
-            node_ids.append(g.node(f"node:{name}", "node", name, "node", ip=node.internal_ip or "",
-                                   ready=node.ready, zone=node.zone, ref=f"node:{name}"))
-    elif node_names:
-        node_ids.append(g.node("nodes", "node", f"{len(node_names)} nodes", "node-group",
-                               count=len(node_names), expand="nodes"))
-    kube_proxy = g.node("kube-proxy", "kube-proxy", "kube-proxy (every node)", "kube-proxy") if node_ids else None
-    for nid in node_ids:
-        g.edge(nid, kube_proxy, "node")
+    for name in node_names:
+        node = model.nodes[name]
+        if nodes_open:
+            display[f"node:{name}"] = g.node(f"node:{name}", "node", name, "node", ip=node.internal_ip or "",
+                                             ready=node.ready, zone=node.zone, ref=f"node:{name}")
+        else:
+            display[f"node:{name}"] = g.node("nodes", "node", f"{len(node_names)} nodes", "node-group",
+                                             count=len(node_names), expand="nodes")
+    if node_names:
+        display["kube-proxy"] = g.node("kube-proxy", "kube-proxy", "kube-proxy (every node)", "kube-proxy")
 
-    external = None
-    for svc in services:
-        entry_ips = [i.ip or i.hostname for i in svc.lb_ingress] + list(svc.external_ips)
-        if svc.type == "LoadBalancer" or svc.external_ips:
-            external = external or g.node("external", "external", "clients outside the cluster", "external")
-            lb = g.node(f"lb:{svc.key}", "edge", ", ".join(entry_ips) or f"{svc.name} (pending)", "load-balancer",
-                        namespace=svc.namespace, service=svc.key)
-            g.edge(external, lb, "external")
-            for nid in node_ids:
-                g.edge(lb, nid, "load-balancer")
-            g.edge(lb, svc_element[svc.key], "load-balancer")
-        elif svc.type == "NodePort":
-            external = external or g.node("external", "external", "clients outside the cluster", "external")
-            for nid in node_ids:
-                g.edge(external, nid, "external")
-        if kube_proxy and svc.type != "ExternalName" and not svc.headless:
-            g.edge(kube_proxy, svc_element[svc.key], "kube-proxy")
+    # --- the edge layer, from the engine's forwarding graph -----------------------------------------------
+    graph = forwarding_graph(model)
+    ingress_by_key = {i.key: i for i in model.ingresses}
+    for vertex, data in graph.nodes(data=True):
+        kind = data.get("kind")
+        if kind == "load-balancer" and data.get("service") in svc_element:
+            ns = data["service"].split("/")[0]
+            display[vertex] = g.node(vertex, "edge", vertex[3:], "load-balancer", namespace=ns,
+                                     service=data["service"])
+        elif kind == "ingress-controller":
+            display[vertex] = g.node(vertex, "edge", vertex.split(":", 1)[1], "ingress-controller",
+                                     controller=data.get("controller", ""))
+        elif kind == "ingress":
+            ns, _, name = vertex.split(":", 1)[1].partition("/")
+            if f.namespaces and ns not in f.namespaces:
+                continue
+            ing = ingress_by_key.get(f"{ns}/{name}")
+            hosts = sorted({r.host for r in ing.rules if r.host}) if ing else []
+            display[vertex] = g.node(vertex, "edge", ", ".join(hosts) or name, "ingress", namespace=ns,
+                                     ref=vertex)
 
-    for ing in model.ingresses:
-        if f.namespaces and ing.namespace not in f.namespaces:
+    # Edges worth drawing: the way in (external → LB/node/controller → …) and service → endpoints. Per-pod
+    # plumbing (pod → node, pod → kube-proxy, the pod network, SNAT on the way out) would only add noise.
+    sources = [v for v in display if not v.startswith("pod:")] + ["external"]
+    sources += [u for c in graph.nodes if c.startswith("ingress-controller:") for u in graph.predecessors(c)
+                if u.startswith("pod:")]
+    for u in sources:
+        if u not in graph:
             continue
-        external = external or g.node("external", "external", "clients outside the cluster", "external")
-        hosts = sorted({r.host for r in ing.rules if r.host})
-        ing_id = g.node(f"ingress:{ing.key}", "edge", ", ".join(hosts) or ing.name, "ingress",
-                        namespace=ing.namespace, ref=f"ingress:{ing.key}")
-        g.edge(external, ing_id, "external")
-        backends = [p.backend for r in ing.rules for p in r.paths]
-        if ing.default_backend:
-            backends.append(ing.default_backend)
-        for b in backends:
-            target = svc_element.get(f"{ing.namespace}/{b.service_name}") if b.service_name else None
-            if target:
-                g.edge(ing_id, target, "ingress")
-
-    # --- service → pods, from EndpointSlices -----------------------------------------------------------
-    for svc in services:
-        src = svc_element[svc.key]
-        for sl in model.slices_by_service.get(svc.key, ()):
-            for ep in sl.endpoints:
-                pod_key = f"{ep.target_namespace}/{ep.target_name}" if ep.target_kind == "Pod" else None
-                if pod_key is None or pod_key not in pod_element:
-                    pod = next((model.pod_by_ip[a] for a in ep.addresses if a in model.pod_by_ip), None)
-                    pod_key = pod.key if pod else None
-                target = pod_element.get(pod_key) if pod_key else None
-                if target:
-                    g.edge(src, target, "endpoint")
+        for _, v, kind in graph.out_edges(u, data="kind"):
+            if kind not in DRAWN_EDGES or (kind == "capture" and u == "kube-proxy") or \
+                    (kind == "netfilter" and not u.startswith("node:")):
+                continue
+            a = display.get(u) or (g.node("external", "external", "clients outside the cluster", "external")
+                                   if u == "external" else None)
+            b = display.get(v) or (g.node("external", "external", "clients outside the cluster", "external")
+                                   if v == "external" else None)
+            if a and b and a != b:
+                g.edge(a, b, kind)
 
     return _layout(g, f, total_pods=len(pods), total_services=len(services))
 

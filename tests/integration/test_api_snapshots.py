@@ -1,7 +1,8 @@
 """Snapshots over the API: listing, comparison, the topology graph, search, and the pod panel.
 
 cluster-b (snapshot #1), drawn in layers:
-    external → [LB 198.51.100.30 (payments/ledger)] [LB 198.51.100.80 (traefik)] [ingress blog.example.org]
+    external → [lb:198.51.100.30 (payments/ledger)] [lb:198.51.100.80 (traefik)] [controller traefik]
+               [ingress blog.example.org]
              → [node worker-1] [node worker-2] → kube-proxy → services → pods (per namespace until expanded)
 """
 from __future__ import annotations
@@ -82,14 +83,16 @@ class TopologyTests(ApiTestCase):
         y = {layer["name"]: layer["y"] for layer in body["layers"]}
         self.assertEqual([layer["name"] for layer in body["layers"]], LAYER_ORDER)
         self.assertEqual(sorted(y.values()), [y[name] for name in LAYER_ORDER], "each layer below the previous")
-        for element_id, layer in (("external", "external"), ("lb:payments/ledger", "edge"), ("ingress:blog/blog", "edge"),
+        for element_id, layer in (("external", "external"), ("lb:198.51.100.30", "edge"), ("ingress:blog/blog", "edge"),
                                   ("node:worker-1", "node"), ("kube-proxy", "kube-proxy"),
                                   ("services:payments", "service"), ("ns:payments", "pod")):
             self.assertEqual(nodes[element_id]["data"]["layer"], layer)
             self.assertEqual(nodes[element_id]["position"]["y"], y[layer], element_id)
         edges = {(e["data"]["source"], e["data"]["target"]) for e in body["elements"]["edges"]}
-        self.assertIn(("external", "lb:payments/ledger"), edges)
+        self.assertIn(("external", "lb:198.51.100.30"), edges)
+        self.assertIn(("lb:198.51.100.30", "node:worker-1"), edges)
         self.assertIn(("node:worker-1", "kube-proxy"), edges)
+        self.assertIn(("kube-proxy", "services:payments"), edges)
         self.assertIn(("services:payments", "ns:payments"), edges)
         self.assertEqual(body["snapshot"], self.snapshot.pk)
 
