@@ -495,3 +495,14 @@ def test_legacy_endpoints_defined_twice_later_wins_once():
     res = parse("---\n".join([SELECTOR_SERVICE, LEGACY_ENDPOINTS, second]), allow_duplicates=True)
     (sl,) = res.objects.endpoint_slices
     assert [p.port for p in sl.ports] == [9191]
+
+
+def test_load_paths_reads_stdin_bytes_and_rejects_an_empty_directory(tmp_path):
+    from topology.importers.load import load_paths
+
+    docs, payloads = load_paths(["-"], stdin=b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    assert [(d.source_file, d.data["metadata"]["name"]) for d in docs] == [("<stdin>", "a")]
+    assert payloads[0][0] == "<stdin>"
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ManifestError, match="directory holds no \\*.yaml"):
+        load_paths([tmp_path])
