@@ -412,3 +412,13 @@ def test_query_count_does_not_grow_with_the_cluster():
     small, large = queries(100), queries(1000)
     assert large[1] == small[1]  # one query per table, whatever the size
     assert large[0] <= small[0] + 4  # a few more INSERT batches at most
+
+
+def test_admin_lists_imported_objects_read_only(cluster_b, admin_client):
+    import_files("b", [cluster_b])
+    page = admin_client.get("/admin/topology/pod/?q=ledger")
+    assert page.status_code == 200 and b"ledger-2" in page.content and b"wordpress-0" not in page.content
+    assert admin_client.get("/admin/topology/pod/add/").status_code == 403  # snapshots are immutable
+    for model in ("namespace", "node", "workload", "service", "endpointslice", "endpoint", "ingress",
+                  "ingressclass", "networkpolicy", "secret", "snapshot", "cluster"):
+        assert admin_client.get(f"/admin/topology/{model}/").status_code == 200, model
