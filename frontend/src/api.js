@@ -86,6 +86,7 @@ export const api = {
     request("GET", `/api/snapshots/${snapshotId}/pods/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/`),
   createTrace: (payload) => request("POST", "/api/traces/", payload),
   trace: (id) => request("GET", `/api/traces/${id}/`),
+  traces: (params) => request("GET", `/api/traces/${q(params)}`),
   rerun: (id) => request("POST", `/api/traces/${id}/rerun/`, {}),
   share: (id) => request("POST", `/api/traces/${id}/share/`, {}),
   shared: (slug) => request("GET", `/api/share/${encodeURIComponent(slug)}`),

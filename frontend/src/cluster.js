@@ -1,7 +1,7 @@
 // Cluster page: the topology map, the trace builder (autocomplete, port, assumptions, examples) and
 // the pod panel. Everything reads one snapshot: the latest unless the user picks another.
 import { api, items } from "./api.js";
-import { el, clear, $, notice, pageConfig, formatDate, showClusterName } from "./ui.js";
+import { el, clear, $, notice, pageConfig, formatDate, showClusterName, verdictBadge } from "./ui.js";
 import { TopologyMap, initMapControls } from "./topology.js";
 import { autocomplete } from "./autocomplete.js";
 import { openPodPanel, initPodPanel } from "./podpanel.js";
@@ -49,6 +49,20 @@ async function buildExamples(snapshotId, submit) {
     el("button", { type: "button", class: "example", id: `example-${i}`, onclick: () => submit(ex) }, `▶ ${ex.label}`))));
 }
 
+/** The cluster's latest traces, newest first: a way back to earlier results (and their share links). */
+async function showRecentTraces(clusterId) {
+  const box = $("#recent-traces");
+  try {
+    const traces = items(await api.traces({ cluster: clusterId, limit: 8 }));
+    clear(box);
+    if (!traces.length) box.append(el("li", { class: "muted" }, "None yet."));
+    traces.forEach((t) => box.append(el("li", {}, el("a", { href: `/traces/${t.id}/` }, verdictBadge(t.verdict), ` ${t.source} → ${t.destination}`),
+      el("span", { class: "muted" }, ` #${t.snapshot_number ?? ""} · ${formatDate(t.created)}`))));
+  } catch {
+    clear(box).append(el("li", { class: "muted" }, "Unavailable."));
+  }
+}
+
 export function init() {
   const cfg = pageConfig();
   const clusterId = cfg.cluster_id;
@@ -61,6 +75,7 @@ export function init() {
   autocomplete(fromInput, hits("source"));
   autocomplete(toInput, hits("destination"));
   initPodPanel();
+  showRecentTraces(clusterId);
 
   async function runTrace(values) {
     const button = $("#trace-submit");

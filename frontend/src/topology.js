@@ -75,6 +75,10 @@ export class TopologyMap {
       });
       cy.fit(undefined, 30);
     }
+    // Small maps keep every label; big ones skip labels too small to read (the costliest part to draw).
+    const big = safe.length > 400 ? 7 : 0;
+    this.cy.style().selector("node").style({ "min-zoomed-font-size": big, "font-size": 16 })
+      .selector("edge").style("min-zoomed-font-size", big).update();
     const t2 = performance.now();
     this.timing = { fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), elements: safe.length };
     this.container.dataset.fetchMs = this.timing.fetchMs;
