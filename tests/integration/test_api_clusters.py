@@ -149,3 +149,27 @@ class UploadTests(ApiTestCase):
         body = self.assertStatus(self.api(self.alice).post(self.upload_url(query="?nodes=0&namespace=Bad_NS"),
                                                            SMALL_SERVICE, content_type="application/yaml"), 400)
         self.assertEqual(sorted(body["errors"]), ["namespace", "nodes"])
+
+
+class ClusterListQueryTests(ApiTestCase):
+    def test_list_costs_the_same_number_of_queries_for_2_or_12_clusters(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def count_queries():
+            with CaptureQueriesContext(connection) as ctx:
+                body = self.assertStatus(self.api(self.alice).get("/api/clusters/"), 200)
+            return len(ctx.captured_queries), body
+
+        Snapshot.objects.create(cluster=Cluster.objects.create(name="c0", owner=self.alice), number=1)
+        few, _ = count_queries()
+        for i in range(1, 11):
+            cluster = Cluster.objects.create(name=f"c{i}", owner=self.alice)
+            for n in (1, 2):
+                Snapshot.objects.create(cluster=cluster, number=n)
+        many, body = count_queries()
+        self.assertEqual(few, many)
+        c5 = next(c for c in body["results"] if c["name"] == "c5")
+        self.assertEqual((c5["snapshot_count"], c5["latest_snapshot"]["number"]), (2, 2))
+        blog = next(c for c in body["results"] if c["name"] == "blog")
+        self.assertEqual(blog["latest_snapshot"]["id"], self.snapshot.pk)

@@ -49,11 +49,14 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SnapshotRefSerializer(allow_null=True))
     def get_latest_snapshot(self, obj):
-        snap = obj.latest_snapshot()
+        # The viewset prefetches it as `latest` (one query for the whole list); fall back for a new object.
+        snap = obj.latest[0] if getattr(obj, "latest", None) else (None if hasattr(obj, "latest")
+                                                                   else obj.latest_snapshot())
         return SnapshotRefSerializer(snap).data if snap else None
 
     def get_snapshot_count(self, obj) -> int:
-        return obj.snapshots.count()
+        count = getattr(obj, "snapshot_count", None)
+        return obj.snapshots.count() if count is None else count
 
     def get_can_manage(self, obj) -> bool:
         return can_manage(self.context["request"].user, obj)

@@ -7,6 +7,7 @@ can read it gets 403 for those; teammates may upload snapshots and run traces.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, status, viewsets
@@ -127,8 +128,11 @@ class ClusterViewSet(viewsets.ModelViewSet):
     queryset = Cluster.objects.none()  # the model, for the schema; get_queryset() decides what is visible
 
     def get_queryset(self):
+        latest = Snapshot.objects.filter(number=Subquery(
+            Snapshot.objects.filter(cluster=OuterRef("cluster")).order_by("-number").values("number")[:1]))
         return services.visible_clusters(self.request.user).select_related("owner")\
-            .prefetch_related("shared_with").order_by("name", "id")
+            .prefetch_related("shared_with", Prefetch("snapshots", queryset=latest, to_attr="latest"))\
+            .annotate(snapshot_count=Count("snapshots", distinct=True)).order_by("name", "id")
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)

@@ -63,28 +63,23 @@ class Document(NamedTuple):
 
 
 def load_documents(path_or_bytes: str | Path | bytes, name: str | None = None) -> list[Document]:
-    """Documents of one input: bytes (named `name`), a file path, a directory, or "-" (stdin)."""
+    """Documents of one input: bytes (named `name`), a file, a directory, or "-" (stdin).
+
+    `name` also renames a single file in messages (e.g. an upload saved to a temporary path).
+    """
     if isinstance(path_or_bytes, bytes | bytearray):
         return parse_bytes(bytes(path_or_bytes), name or "<input>")
-    if str(path_or_bytes) == "-":
-        return parse_bytes(sys.stdin.buffer.read(), name or "<stdin>")
-    path = Path(path_or_bytes)
-    if path.is_dir():
-        docs: list[Document] = []
-        for child in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES):
-            docs.extend(parse_bytes(child.read_bytes(), str(child)))
-        return docs
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ManifestError("no such file or directory", file=name or str(path)) from None
-    except OSError as exc:
-        raise ManifestError(f"cannot read: {exc.strerror}", file=name or str(path)) from None
-    return parse_bytes(data, name or str(path))
+    if name is not None and str(path_or_bytes) != "-" and not Path(path_or_bytes).is_dir():
+        return parse_bytes(_read(Path(path_or_bytes), name), name)
+    return load_paths([path_or_bytes])[0]
 
 
 def load_paths(paths: list[str | Path], stdin: bytes | None = None) -> tuple[list[Document], list[tuple[str, bytes]]]:
-    """Documents of several inputs in order, plus the raw (name, bytes) read, for hashing."""
+    """Documents of several inputs in order, plus the raw (name, bytes) read, for hashing.
+
+    A directory contributes its *.yaml|*.yml|*.json files (not recursive, sorted by name, as
+    `kubectl apply -f DIR`); "-" is stdin (or the `stdin` bytes given).
+    """
     docs: list[Document] = []
     payloads: list[tuple[str, bytes]] = []
     for p in paths:
@@ -100,15 +95,19 @@ def load_paths(paths: list[str | Path], stdin: bytes | None = None) -> tuple[lis
             if not files:
                 raise ManifestError("directory holds no *.yaml, *.yml or *.json file", file=str(path))
         for f in files:
-            try:
-                data = f.read_bytes()
-            except FileNotFoundError:
-                raise ManifestError("no such file or directory", file=str(f)) from None
-            except OSError as exc:
-                raise ManifestError(f"cannot read: {exc.strerror}", file=str(f)) from None
+            data = _read(f, str(f))
             payloads.append((str(f), data))
             docs.extend(parse_bytes(data, str(f)))
     return docs, payloads
+
+
+def _read(path: Path, shown: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError("no such file or directory", file=shown) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read: {exc.strerror}", file=shown) from None
 
 
 def parse_bytes(data: bytes, name: str) -> list[Document]:

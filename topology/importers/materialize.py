@@ -38,11 +38,16 @@ import hashlib
 import heapq
 import ipaddress
 import json
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
 from .errors import ManifestError
 from .load import Document
+
+# Namespaces are implied only for valid names: a skipped kind (ConfigMap, CRD…) is never validated, and an
+# invalid namespace on it must not surface as an error about a generated "<materialize>" Namespace.
+_NAMESPACE_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")
 
 __all__ = ["materialize", "SERVICE_CIDR", "NODE_PORT_RANGE", "LB_POOLS", "SOURCE"]
 
@@ -318,7 +323,8 @@ class _Materializer:
         self.namespaces = {o.name for o in self.of_kind("Namespace")}
 
     def _namespaces_for_added(self) -> None:
-        wanted = {"default", "kube-system"} | {o.namespace for o in self._all_objs() if o.namespace}
+        wanted = {"default", "kube-system"} | {o.namespace for o in self._all_objs()
+                                               if o.namespace and _NAMESPACE_NAME.match(o.namespace)}
         for ns in sorted(wanted - self.namespaces):
             self.add({"apiVersion": "v1", "kind": "Namespace",
                       "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
