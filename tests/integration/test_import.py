@@ -422,3 +422,10 @@ def test_admin_lists_imported_objects_read_only(cluster_b, admin_client):
     for model in ("namespace", "node", "workload", "service", "endpointslice", "endpoint", "ingress",
                   "ingressclass", "networkpolicy", "secret", "snapshot", "cluster"):
         assert admin_client.get(f"/admin/topology/{model}/").status_code == 200, model
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_cluster_name_is_required_and_bounded(cluster_b, name):
+    with pytest.raises(CommandError, match="--cluster: a cluster name of 1-200 characters"):
+        run_command("--cluster", name, str(cluster_b))
+    assert not Snapshot.objects.exists()

@@ -103,8 +103,8 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) ->
         if isinstance(cluster, Cluster):
             cluster_obj = cluster
         else:
-            if not isinstance(cluster, str) or not cluster.strip():
-                raise ManifestError("a cluster name is required", field="--cluster")
+            if not isinstance(cluster, str) or not cluster.strip() or len(cluster.strip()) > 200:
+                raise ManifestError("a cluster name of 1-200 characters is required", field="--cluster")
             cluster_obj, _ = Cluster.objects.get_or_create(name=cluster.strip(), owner=owner)
         # Lock the cluster row so two concurrent imports get consecutive numbers (PostgreSQL;
         # SQLite serialises writers anyway). The unique (cluster, number) constraint backs it up.
