@@ -9,6 +9,7 @@ from __future__ import annotations
 import yaml
 
 from topology.importers import import_bytes
+from topology.models import Cluster
 from tracer.models import Trace
 
 from .api_base import ApiTestCase, cluster_b_bytes
@@ -176,3 +177,59 @@ class ShareLinkTests(ApiTestCase):
 
     def test_unknown_slug_is_404(self):
         self.assertStatus(self.api().get("/api/share/" + "A" * 43), 404)
+
+
+class ShareLinkSecrecyTests(ApiTestCase):
+    """A share link shows networking facts of the objects on the path — never annotations or Secret data.
+
+        [external 198.51.100.7] → ingress blog.example.org → svc/blog/wordpress (annotated with a password)
+    """
+
+    def test_annotations_and_secret_values_never_leave_through_a_share_link(self):
+        doc = yaml.safe_load(cluster_b_bytes())
+        for item in doc["items"]:
+            if item["kind"] == "Service" and item["metadata"]["name"] == "wordpress":
+                item["metadata"]["annotations"] = {"example.com/db-password": "hunter2-annotation"}
+        doc["items"].append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                             "metadata": {"name": "wordpress-db", "namespace": "blog"},
+                             "data": {"password": "aHVudGVyMi1zZWNyZXQ="}})  # hunter2-secret
+        snapshot = import_bytes(self.cluster, [("annotated.yaml", yaml.safe_dump(doc).encode())]).snapshot
+        body = self.assertStatus(self.api(self.alice).post("/api/traces/", {
+            "snapshot": snapshot.pk, "from": "external:198.51.100.7", "to": "url:http://blog.example.org/"},
+            format="json"), 201)
+        self.assertEqual(body["verdict"], "delivered")
+        self.assertIn({"kind": "service", "namespace": "blog", "name": "wordpress"}, body["objects"])
+        shared = self.api().get(f"/api/share/{body['share_slug']}")
+        text = shared.content.decode()
+        self.assertIn("wordpress", text)
+        for secret in ("hunter2", "aHVudGVy", "wordpress-db"):
+            self.assertNotIn(secret, text)
+
+    def test_a_trace_may_target_an_older_snapshot_and_stays_on_it(self):
+        newer = import_bytes(self.cluster, [("no-policies.yaml", without_network_policies())]).snapshot
+        body = self.assertStatus(self.api(self.alice).post("/api/traces/", {
+            "cluster": "blog", "snapshot": self.snapshot.pk, **DENIED}, format="json"), 201)
+        self.assertEqual((body["snapshot"]["number"], body["verdict"]), (1, "dropped"))
+        latest = self.assertStatus(self.api(self.alice).post("/api/traces/", {"cluster": "blog", **DENIED},
+                                                             format="json"), 201)
+        self.assertEqual((latest["snapshot"]["id"], latest["verdict"]), (newer.pk, "delivered"))
+        other = Cluster.objects.create(name="other", owner=self.alice)
+        wrong = self.assertStatus(self.api(self.alice).post("/api/traces/", {
+            "cluster": other.pk, "snapshot": self.snapshot.pk, **DENIED}, format="json"), 400)
+        self.assertIn("snapshot", wrong["errors"])
+
+
+class OwnerlessClusterTests(ApiTestCase):
+    """Clusters imported from the command line have no owner: superusers see them, nobody else."""
+
+    def test_cli_cluster_is_visible_to_superusers_only(self):
+        cli = Cluster.objects.create(name="from-cli")
+        import_bytes(cli, [("b.yaml", cluster_b_bytes())])
+        self.assertStatus(self.api(self.alice).get(f"/api/clusters/{cli.pk}/"), 404)
+        self.alice.is_superuser = True
+        self.alice.save()
+        body = self.assertStatus(self.api(self.alice).get(f"/api/clusters/{cli.pk}/"), 200)
+        self.assertTrue(body["can_manage"])
+        self.assertStatus(self.api(self.alice).post("/api/traces/", {"cluster": "from-cli", **ALLOWED},
+                                                    format="json"), 201)
+        self.assertStatus(self.api(self.bob).get(f"/api/clusters/{cli.pk}/"), 404)

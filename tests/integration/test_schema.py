@@ -106,3 +106,10 @@ def test_api_fuzz_no_server_errors(case, world):
         return  # negative data as a non-object multipart body: werkzeug's test client cannot even encode it
     _real_ids(case, world)
     case.call_and_validate(headers={"Authorization": f"Token {world['token']}"}, checks=CHECKS)
+
+
+def test_swagger_ui_is_served_from_this_server(client):
+    """There is no CDN where this runs: Swagger UI's assets come from the drf-spectacular sidecar."""
+    html = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
