@@ -278,6 +278,7 @@ def fail(job_id: int, error: str) -> bool:
         state="failed", error=error, finished=now, progress_message="failed")
     if n:
         log.warning("job %s failed: %s", job_id, error)
+        JobUpload.objects.filter(job_id=job_id).delete()  # nothing will read them any more
     return bool(n)
 
 

@@ -506,6 +506,7 @@ def test_an_invalid_background_import_fails_naming_the_file_and_imports_nothing(
     assert job.state == "failed"
     assert "broken.yaml" in job.error
     assert people["cluster"].snapshots.count() == 1
+    assert not job.uploads.exists()  # the uploaded bytes are not kept once nothing will read them
 
 
 def test_intent_job_over_the_api(broker, snapshot, people):

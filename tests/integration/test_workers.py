@@ -12,6 +12,8 @@ Each worker is a `celery worker` subprocess sharing this test's database (transa
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 
 import pytest
@@ -108,6 +110,27 @@ def test_kill_9_of_the_worker_mid_matrix_then_a_new_worker_completes_it(workers,
     assert job.state == "done", (seen, job.error)
     assert job.progress_current == job.progress_total == 6
     assert JobChunk.objects.filter(job_id=job_id, state="done").count() == 6
+    assert_cells_agree_with_single_traces(job_id, alice.snapshot.pk, 96)
+
+
+def test_kill_9_of_a_pool_process_mid_chunk_reruns_that_chunk(workers, alice):
+    """The worker's main process survives and sees its child die (WorkerLostError).
+
+    Redis: acks_late + reject_on_worker_lost put the message back at once; the job is never requeued.
+    Filesystem broker: the transport deleted the message when it was read, so nothing comes back; the
+    reaper notices the silent job after TRACER_JOB_STALE_SECONDS and requeues it (attempt 2).
+    Either way the chunk runs again, exactly once more, and the matrix completes.
+    """
+    worker = workers.start(pause=2.0)
+    job_id = alice.post("/api/jobs/matrix", {"cluster": "blog", "cells_per_chunk": 32}, format="json").json()["job"]["id"]
+    poll(alice, job_id, lambda b: JobChunk.objects.filter(job_id=job_id, state="running").exists(), every=0.05)
+    [child] = worker.children()
+    os.kill(child, signal.SIGKILL)
+    seen = poll(alice, job_id, ended, timeout=45)
+    job = Job.objects.get(pk=job_id)
+    assert job.state == "done", seen
+    assert job.attempts == (1 if workers.broker.kind == "redis" else 2), seen
+    assert sorted(JobChunk.objects.filter(job_id=job_id).values_list("attempts", flat=True)) == [1, 1, 2]
     assert_cells_agree_with_single_traces(job_id, alice.snapshot.pk, 96)
 
 

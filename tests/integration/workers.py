@@ -99,6 +99,11 @@ class Worker:
                 pass
             self.proc.wait(timeout=10)
 
+    def children(self) -> list[int]:
+        """Pids of the pool processes (the main process's children)."""
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
