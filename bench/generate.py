@@ -24,6 +24,7 @@ from pathlib import Path
 TIERS = ("web", "api", "db", "cache", "worker")
 TEAMS = ("red", "blue", "green", "gold")
 TS = "2026-01-01T00:00:00Z"
+MAX_PODS_PER_NODE = 110  # kubelet default max-pods, a Kubernetes scalability threshold
 
 
 @dataclass
@@ -100,12 +101,12 @@ def generate(size: Size) -> dict:
         for _ in range(size.nodes):
             n = node_cursor
             node_cursor = (node_cursor + 1) % size.nodes
-            if node_fill[n] < 250:
+            if node_fill[n] < MAX_PODS_PER_NODE:
                 node_fill[n] += 1
                 return n
-        raise ValueError("too many pods for the nodes (250 per node)")
+        raise ValueError(f"too many pods for the nodes ({MAX_PODS_PER_NODE} per node)")
 
-    def add_pod(ns, name, labels, node, ports, args=None, ready=True):
+    def add_pod(ns, name, labels, node, ports, args=None, ready=True, owner=None):
         nonlocal pod_counter
         ip = str(_pod_cidr(node)[2 + node_fill[node]])
         pod_counter += 1
@@ -113,8 +114,10 @@ def generate(size: Size) -> dict:
                      "ports": [{"name": pn, "containerPort": pp, "protocol": "TCP"} for pn, pp in ports]}
         if args:
             container["args"] = args
+        extra = {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner,
+                                      "uid": f"uid-{owner}", "controller": True}]} if owner else {}
         items.append({"apiVersion": "v1", "kind": "Pod",
-                      "metadata": _meta(name, ns, labels),
+                      "metadata": _meta(name, ns, labels, **extra),
                       "spec": {"nodeName": f"node-{node:05d}", "containers": [container]},
                       "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
                                  "hostIP": _node_ip(node),
@@ -171,11 +174,14 @@ def generate(size: Size) -> dict:
     ctrl_eps = []
     for k in range(2):
         node = place()
-        ip = add_pod("ingress-nginx", f"ingress-nginx-controller-{k}",
+        # one Deployment's replicas (owned by its ReplicaSet, as in a live dump): one controller, two pods
+        pod_name = f"ingress-nginx-controller-5d88495688-{'abcde'[k]}{k}x7q"
+        ip = add_pod("ingress-nginx", pod_name,
                      {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
                      node, [("http", 80), ("https", 443)], args=["/nginx-ingress-controller",
-                                                                 "--controller-class=k8s.io/ingress-nginx"])
-        ctrl_eps.append((ip, node, f"ingress-nginx-controller-{k}"))
+                                                                 "--controller-class=k8s.io/ingress-nginx"],
+                     owner="ingress-nginx-controller-5d88495688")
+        ctrl_eps.append((ip, node, pod_name))
     add_service("ingress-nginx", "ingress-nginx-controller",
                 {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
                 [("http", 80, "http"), ("https", 443, "https")], 1, "LoadBalancer", lb_ip="198.51.100.10")
