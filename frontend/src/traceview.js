@@ -344,7 +344,8 @@ export function renderTrace(root, opts) {
     download(`trace-${opts.fileStem || "result"}.json`, new Blob([JSON.stringify(payload, null, 2)], { type: "application/json" }));
   });
   pngBtn.addEventListener("click", () => {
-    const blob = cy.png({ output: "blob", full: true, bg: "#ffffff", scale: 2 });
+    const shown = onMap && !clusterBox.hidden ? onMap.cy : cy;  // whichever map is on screen
+    const blob = shown.png({ output: "blob", full: true, bg: "#ffffff", scale: 2 });
     download(`trace-${opts.fileStem || "result"}.png`, blob);
   });
   if (shareBtn) {
