@@ -33,7 +33,6 @@ from tracer.engine.trace import trace
 from tracer.models import Job, JobChunk, JobOutput, MatrixCell
 
 from .api_base import cluster_b_bytes
-from .workers import broker  # noqa: F401  (fixture)
 
 PROMETHEUS_ONLY_FROM_MONITORING = {
     "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -429,8 +428,9 @@ def test_cancel_stops_a_running_matrix_between_chunks(broker, snapshot, people):
 
 
 def test_broker_down_async_endpoints_answer_503_and_traces_still_work(snapshot, people):
-    from config.celery import use_broker
     from django.conf import settings
+
+    from config.celery import use_broker
 
     use_broker("redis://127.0.0.1:9/0")  # nothing listens on port 9
     try:

@@ -28,7 +28,7 @@ from tracer.models import Job, JobChunk, MatrixCell
 
 from .api_base import SHARED, cluster_b_bytes
 from .test_jobs import single_trace, with_prometheus_policy
-from .workers import STALE_SECONDS, broker, workers  # noqa: F401  (fixtures)
+from .workers import STALE_SECONDS
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ transport's behaviour only exist in a real worker; an eager/in-process Celery wo
   `transaction=True` tests (data is committed), and the worker gets the *test* database through
   DATABASE_URL (for SQLite settings.py makes the test database a file for exactly this reason).
 
-Usage (fixtures `broker` and `workers`):
+Usage (fixtures `broker` and `workers`, registered by tests/integration/conftest.py):
 
     def test_x(workers):
         w = workers.start(pause=0.5)   # a worker; each chunk held 0.5 s (TRACER_TEST_CHUNK_PAUSE)
