@@ -35,12 +35,13 @@ const pct = (p) => `${Math.round(p * 1000) / 10}%`;
  * ingress rule) picks one of several endpoints the drawing forks, and each fork edge carries the share of
  * connections that take it.
  */
-export function buildPathGraph(result) {
+export function buildPathGraph(result, box = { width: 830, height: 500 }) {
   const paths = (result.paths || []).slice(0, MAX_PATHS_DRAWN);
   const nodes = new Map(); // prefix key → node
   const edges = new Map();
   const pathNodeIds = [];
-  const spacingY = 90;
+  const spacingY = 70;
+  const spacingX = 150;
   paths.forEach((path, pi) => {
     const hops = pathHops(path);
     const drop = dropIndex(path, hops);
@@ -85,10 +86,20 @@ export function buildPathGraph(result) {
   });
   const n = paths.length;
   const elements = [];
-  // Long paths wrap into rows (like lines of text) so the whole story fits a laptop screen.
-  const maxDepth = Math.max(0, ...[...nodes.values()].map((x) => x.depth));
-  const perRow = maxDepth + 1 > 8 ? Math.ceil((maxDepth + 1) / Math.ceil((maxDepth + 1) / 7)) : maxDepth + 1;
-  const rowHeight = Math.max(1, Math.min(n, 12)) * spacingY + 110;
+  // Long paths wrap into rows (like lines of text): the number of rows is the one that lets the whole
+  // story be drawn largest in the map's box.
+  const depth = Math.max(0, ...[...nodes.values()].map((x) => x.depth)) + 1;
+  const rowHeight = Math.max(1, Math.min(n, 12)) * spacingY + 90;
+  let perRow = depth;
+  let best = 0;
+  for (let rows = 1; rows <= Math.min(4, depth); rows++) {
+    const cols = Math.ceil(depth / rows);
+    const zoom = Math.min(box.width / (cols * spacingX + 120), box.height / (rows * rowHeight));
+    if (zoom > best * 1.05) {
+      best = zoom;
+      perRow = cols;
+    }
+  }
   for (const node of nodes.values()) {
     const ys = node.paths.map((pi) => (pi - (n - 1) / 2) * spacingY);
     const row = Math.floor(node.depth / perRow);
@@ -99,7 +110,7 @@ export function buildPathGraph(result) {
     elements.push({
       group: "nodes",
       data: { id: node.id, kind: node.kind, label },
-      position: { x: (node.depth % perRow) * 170, y },
+      position: { x: (node.depth % perRow) * spacingX, y },
       classes: [node.drop ? "drop" : "", node.delivered ? "delivered" : ""].join(" ").trim(),
     });
   }
@@ -122,7 +133,7 @@ export function renderTrace(root, opts) {
   const { result } = opts;
   clear(root);
   const paths = result.paths || [];
-  const graph = buildPathGraph(result);
+  const graph = buildPathGraph(result, { width: Math.max(400, root.clientWidth * 0.6), height: Math.max(300, window.innerHeight * 0.56) });
   let pathIndex = Math.max(0, paths.findIndex((p) => p.verdict === "dropped"));
   if (result.verdict !== "partial" && result.verdict !== "dropped") pathIndex = 0;
   let step = 0;
@@ -246,7 +257,10 @@ export function renderTrace(root, opts) {
     if (animate) {
       packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
       // Long paths are drawn small when fitted: the camera follows the packet at a readable zoom.
-      if (follow && cy.zoom() < 0.65) cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450 });
+      if (follow && cy.zoom() < 0.65) {
+        cy.stop(true);
+        cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450, queue: false });
+      }
     } else packet.position({ ...node.position() });
     if (onMap && !clusterBox.hidden) onMap.place(step, animate);
     const hops = currentHops();

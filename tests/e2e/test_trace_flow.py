@@ -178,7 +178,8 @@ def test_readme_screenshot_of_the_trace_view(logged_in_page):
     assert "delivered" in page.inner_text(".trace-summary h2")
     for _ in range(6):
         page.click("#step-next")
-    page.wait_for_timeout(700)
+    page.click("#fit-path")  # the whole path, the packet on hop 7
+    page.wait_for_timeout(1200)
     path = screenshot(page, "trace-view")
     docs = REPO / "docs" / "screenshots"
     docs.mkdir(parents=True, exist_ok=True)
