@@ -554,3 +554,19 @@ def test_diff_api_between_two_snapshots_defaults_base_to_the_previous_one(broker
     assert api.get(f"/api/jobs/{job['id']}/cells/?change=opened").json()["count"] == 0
     wrong = api.post("/api/jobs/diff", {"cluster": "blog"}, format="json")
     assert wrong.status_code == 400 and "candidate" in wrong.json()["detail"]
+
+
+def test_batch_api_takes_the_cli_batch_format(broker, snapshot, people):
+    api = client(people["alice"])
+    lines = ('{"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}\n\n'
+             '{"from": "pod:monitoring/prometheus-0", "to": "svc:payments/ledger", "port": 443}\n')
+    resp = api.post("/api/jobs/batch", {"cluster": "blog", "lines": lines}, format="json")
+    assert resp.status_code == 202, resp.content
+    job_id = resp.json()["job"]["id"]
+    jobs.run_job(job_id)
+    results = api.get(f"/api/jobs/{job_id}/results").json()["results"]
+    assert [r["verdict"] for r in results] == ["delivered", "dropped"]
+    bad = api.post("/api/jobs/batch", {"cluster": "blog", "lines": '{"from": "pod:a/b"}\nnot json\n'}, format="json")
+    assert bad.status_code == 400 and "line 2: not JSON" in bad.json()["detail"]
+    neither = api.post("/api/jobs/batch", {"cluster": "blog"}, format="json")
+    assert neither.status_code == 400 and "either `requests`" in neither.json()["detail"]

@@ -123,9 +123,38 @@ class DiffRequestSerializer(serializers.Serializer):
 
 
 class BatchRequestSerializer(SnapshotRefSerializer):
-    requests = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=jobs.MAX_BATCH_REQUESTS,
-                                     help_text="Trace requests, as the lines of `manage.py trace --batch`: "
-                                               "{from, to, port, protocol, via}")
+    requests = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=False,
+                                     max_length=jobs.MAX_BATCH_REQUESTS,
+                                     help_text="Trace requests {from, to, port, protocol, via}")
+    lines = serializers.CharField(required=False, allow_blank=False, trim_whitespace=False,
+                                  help_text="Or: the text of a `manage.py trace --batch` file (one JSON request a line)")
+
+    def validate(self, data):
+        if ("requests" in data) == ("lines" in data):
+            raise serializers.ValidationError({"requests": "give either `requests` (a list) or `lines` (JSON lines)"})
+        if "lines" in data:
+            data["requests"] = parse_json_lines(data.pop("lines"))
+        return data
+
+
+def parse_json_lines(text: str) -> list[dict]:
+    """The --batch format: one JSON object a line; blank lines are skipped. 400 names the bad line."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise serializers.ValidationError({"lines": f"line {n}: not JSON: {exc}"}) from None
+        if not isinstance(item, dict):
+            raise serializers.ValidationError({"lines": f"line {n}: expected a JSON object with from/to"})
+        out.append(item)
+        if len(out) > jobs.MAX_BATCH_REQUESTS:
+            raise serializers.ValidationError({"lines": f"more than {jobs.MAX_BATCH_REQUESTS} requests"})
+    if not out:
+        raise serializers.ValidationError({"lines": "no request in the text"})
+    return out
 
 
 class IntentRequestSerializer(SnapshotRefSerializer):
