@@ -36,14 +36,15 @@ def shared_trace(request, slug: str):
     The share payload carries no trace id (an anonymous reader needs none); when the visitor is the
     trace's owner, the page gets the id so it can offer "re-run on latest snapshot" through the API.
     """
-    config = {"slug": slug}
-    if request.user.is_authenticated:
-        from tracer.models import Trace
+    from tracer.models import Trace
 
-        # `Trace.objects` is the related name of TraceObject rows: use the default manager.
-        owned = Trace._default_manager.filter(share_slug=slug, owner=request.user).values_list("pk", flat=True).first()
-        if owned:
-            config["trace_id"] = owned
-    response = render(request, "frontend/trace.html", {"shared": True, "page_config": config})
+    config = {"slug": slug}
+    # `Trace.objects` is the related name of TraceObject rows: use the default manager.
+    shared = Trace._default_manager.filter(share_slug=slug).values_list("pk", "owner_id").first()
+    if shared and request.user.is_authenticated and shared[1] == request.user.pk:
+        config["trace_id"] = shared[0]
+    # An unknown or revoked slug is a 404 (the page still explains it): a guess learns nothing from a 200.
+    response = render(request, "frontend/trace.html", {"shared": True, "page_config": config},
+                      status=200 if shared else 404)
     response["Referrer-Policy"] = "no-referrer"  # the slug is the credential: never leak it to other sites
     return response
