@@ -203,7 +203,10 @@ def topology_elements(model: ClusterModel, filters: Filters | None = None) -> di
             if a and b and a != b:
                 g.edge(a, b, kind)
 
-    return _layout(g, f, total_pods=len(pods), total_services=len(services))
+    out = _layout(g, f, total_pods=len(pods), total_services=len(services))
+    # Every namespace of the snapshot (not only the drawn ones), for the UI's namespace filter.
+    out["namespaces"] = sorted(set(model.namespaces) | set(model.pods_by_namespace) | set(model.services_by_namespace))
+    return out
 
 
 def _layout(g: _Graph, f: Filters, *, total_pods: int, total_services: int) -> dict:

@@ -113,7 +113,9 @@ class TopologyTests(ApiTestCase):
         self.assertIn(("ingress:blog/blog", "svc:blog/wordpress"), edges)
 
     def test_filters_by_namespace_label_and_name(self):
-        only_payments = self.nodes(self.topology("?namespace=payments"))
+        body = self.topology("?namespace=payments")
+        self.assertEqual(body["namespaces"], ["blog", "kube-system", "monitoring", "payments", "traefik"])
+        only_payments = self.nodes(body)
         self.assertIn("pod:payments/ledger-1", only_payments)
         self.assertFalse([i for i in only_payments if i.startswith(("ns:", "pod:blog", "services:"))])
 

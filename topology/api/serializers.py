@@ -150,6 +150,8 @@ class TopologySerializer(serializers.Serializer):
     message = serializers.CharField(allow_blank=True)
     limit = serializers.IntegerField()
     total = serializers.DictField(child=serializers.IntegerField())
+    namespaces = serializers.ListField(child=serializers.CharField(),
+                                       help_text="Every namespace of the snapshot, for a namespace filter.")
     snapshot = serializers.IntegerField()
 
 
