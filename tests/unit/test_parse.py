@@ -506,3 +506,9 @@ def test_load_paths_reads_stdin_bytes_and_rejects_an_empty_directory(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ManifestError, match="directory holds no \\*.yaml"):
         load_paths([tmp_path])
+
+
+def test_host_network_pod_without_pod_ip_uses_its_host_ip():
+    pod = parse(POD_YAML.replace("spec:\n", "spec:\n  hostNetwork: true\n")
+                + "status: {hostIP: 172.18.0.2, phase: Running}\n").objects.pods[0]
+    assert pod.host_network and pod.ips == ("172.18.0.2",) and pod.ready

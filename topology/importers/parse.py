@@ -370,6 +370,9 @@ def parse_pod(ctx_or_doc: Ctx | Document | dict, data: dict | None = None, *, na
         if pod_ip not in ips:
             ips = (pod_ip, *ips)
     host_ip = ctx.str(status, "hostIP", "status.hostIP")
+    host_network = ctx.bool(spec, "hostNetwork", "spec.hostNetwork")
+    if host_network and not ips and host_ip:
+        ips = (ctx.ip(host_ip, "status.hostIP"),)  # the kubelet reports a hostNetwork pod's IP as its node's
     phase = ctx.str(status, "phase", "status.phase", "Running" if ips else "Pending", choices=POD_PHASES)
     ready = None
     for p, c in ctx.maps(status, "conditions", "status.conditions"):
@@ -378,7 +381,6 @@ def parse_pod(ctx_or_doc: Ctx | Document | dict, data: dict | None = None, *, na
     if ready is None:
         # No Ready condition (desired state, or a trimmed dump): assume a running pod with an IP is ready.
         ready = phase == "Running" and bool(ips)
-    host_network = ctx.bool(spec, "hostNetwork", "spec.hostNetwork")
     owner_kind, owner_name = _owner(ctx, meta)
     dns_config = ctx.map(spec, "dnsConfig", "spec.dnsConfig")
     if dns_config:
