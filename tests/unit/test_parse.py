@@ -512,3 +512,12 @@ def test_host_network_pod_without_pod_ip_uses_its_host_ip():
     pod = parse(POD_YAML.replace("spec:\n", "spec:\n  hostNetwork: true\n")
                 + "status: {hostIP: 172.18.0.2, phase: Running}\n").objects.pods[0]
     assert pod.host_network and pod.ips == ("172.18.0.2",) and pod.ready
+
+
+def test_native_sidecar_ports_count_like_a_containers():
+    """initContainers with restartPolicy: Always run alongside the pod: their named ports resolve."""
+    pod = parse(POD_YAML.replace("spec:\n", "spec:\n  initContainers: [{name: proxy, restartPolicy: Always, "
+                                            "ports: [{name: mesh, containerPort: 15001}]}, "
+                                            "{name: setup, ports: [{name: boot, containerPort: 9}]}]\n")
+                ).objects.pods[0]
+    assert [p.name for p in pod.container_ports()] == ["mesh"]

@@ -343,8 +343,11 @@ def _containers(ctx: Ctx, spec: dict, path: str) -> tuple[Container, ...]:
                     host_port=ctx.port(port, "hostPort", f"{pp}.hostPort"),
                     host_ip=ctx.ip(host_ip, f"{pp}.hostIP") if host_ip else ""))
             args = ctx.strs(c, "command", f"{p}.command") + ctx.strs(c, "args", f"{p}.args")
+            # A native sidecar (an init container with restartPolicy: Always) keeps running, and its
+            # ports resolve named targetPorts like a regular container's (podutil.FindPort, 1.29+).
+            sidecar = init and ctx.str(c, "restartPolicy", f"{p}.restartPolicy", choices=("Always",)) == "Always"
             out.append(Container(name=name, image=ctx.str(c, "image", f"{p}.image"), ports=tuple(ports),
-                                 args=args, init=init))
+                                 args=args, init=init and not sidecar))
     return tuple(out)
 
 
