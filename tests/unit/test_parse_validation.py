@@ -126,6 +126,9 @@ CASES = [
      1, "Ingress a/i", "spec.rules[0].http.paths[0].path", "must be an absolute path"),
     ("ingress-port-both", ING.format(spec="{defaultBackend: {service: {name: w, port: {number: 80, name: h}}}}"),
      1, "Ingress a/i", "spec.defaultBackend.service.port", "exactly one of name or number"),
+    ("ingress-backend-both", ING.format(spec="{defaultBackend: {service: {name: w, port: {number: 80}}, "
+                                             "resource: {kind: Bucket, name: b}}}"),
+     1, "Ingress a/i", "spec.defaultBackend", "either service or resource, not both"),
     ("ingress-ip-host", ING.format(spec="{rules: [{host: 10.0.0.1, http: {paths: [{path: /, pathType: Prefix, "
                                         "backend: {service: {name: w, port: {number: 80}}}}]}}]}"),
      1, "Ingress a/i", "spec.rules[0].host", "not an IP address"),

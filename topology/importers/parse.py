@@ -614,6 +614,8 @@ PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
 def _backend(ctx: Ctx, b: dict, path: str) -> IngressBackend:
     svc = ctx.map(b, "service", f"{path}.service")
     resource = ctx.map(b, "resource", f"{path}.resource")
+    if svc and resource:
+        raise ctx.error(path, "a backend has either service or resource, not both")
     if svc:
         port = ctx.map(svc, "port", f"{path}.service.port", required=True)
         name = ctx.str(port, "name", f"{path}.service.port.name")
