@@ -20,7 +20,8 @@ Element ids are the graph's vertex ids where one element is one vertex (`pod:NS/
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import weakref
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from tracer.engine.cluster import ClusterModel
@@ -100,9 +101,34 @@ def _service_matches(svc: Service, f: Filters) -> bool:
     return True
 
 
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMO_PER_MODEL = 8
+
+
 def topology_elements(model: ClusterModel, filters: Filters | None = None) -> dict:
-    """Cytoscape-ready elements for one snapshot; see the module docstring for the layers."""
+    """Cytoscape-ready elements for one snapshot; see the module docstring for the layers.
+
+    Memoised per model and filters (a few views per model): a snapshot's model never changes, and at
+    150,000 pods building the first, unfiltered view costs seconds that every visitor would otherwise
+    pay again (docs/performance.md). Callers get a fresh top-level dict; nested parts are shared and
+    must not be mutated.
+    """
     f = filters or Filters()
+    key = (f.namespaces, f.label, f.name, f.expand, f.limit)
+    memo = _MEMO.get(model)
+    if memo is None:
+        memo = _MEMO[model] = OrderedDict()
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _topology_elements(model, f)
+        while len(memo) > _MEMO_PER_MODEL:
+            memo.popitem(last=False)
+    else:
+        memo.move_to_end(key)
+    return dict(hit)
+
+
+def _topology_elements(model: ClusterModel, f: Filters) -> dict:
     expand_all = "all" in f.expand
     expanded_ns = set(f.namespaces) | {t[3:] for t in f.expand if t.startswith("ns:")}
     g = _Graph()
@@ -115,11 +141,16 @@ def topology_elements(model: ClusterModel, filters: Filters | None = None) -> di
     pod_element: dict[str, str] = {}  # pod key → id of the element that draws it
     ns_counts = Counter(p.namespace for p in pods)
     wl_counts = Counter((p.namespace, p.workload_kind, p.workload_name) for p in pods if p.workload_kind)
+    closed_ns: dict[str, str] = {}  # namespace drawn as one element → its id (most pods take this path)
     for pod in pods:
+        ns_id = closed_ns.get(pod.namespace)
+        if ns_id is not None:
+            pod_element[pod.key] = ns_id
+            continue
         if not ns_open(pod.namespace):
-            pod_element[pod.key] = g.node(f"ns:{pod.namespace}", "pod", pod.namespace, "namespace",
-                                          namespace=pod.namespace, count=ns_counts[pod.namespace],
-                                          expand=f"ns:{pod.namespace}")
+            pod_element[pod.key] = closed_ns[pod.namespace] = g.node(
+                f"ns:{pod.namespace}", "pod", pod.namespace, "namespace", namespace=pod.namespace,
+                count=ns_counts[pod.namespace], expand=f"ns:{pod.namespace}")
             continue
         if pod.workload_kind:
             wl_id = f"workload:{pod.namespace}/{pod.workload_kind}/{pod.workload_name}"
@@ -192,7 +223,8 @@ def topology_elements(model: ClusterModel, filters: Filters | None = None) -> di
     for u in sources:
         if u not in graph:
             continue
-        for _, v, kind in graph.out_edges(u, data="kind"):
+        for v, edge_data in graph.adj[u].items():  # = out_edges(u, data="kind"), without the view overhead
+            kind = edge_data.get("kind")
             if kind not in DRAWN_EDGES or (kind == "capture" and u == "kube-proxy") or \
                     (kind == "netfilter" and not u.startswith("node:")):
                 continue
