@@ -55,7 +55,7 @@ export function buildPathGraph(result, box = { width: 830, height: 500 }) {
         node = {
           id: `h${nodes.size}`,
           kind: hop.kind,
-          label: `${s.glyph} ${hop.kind}\n${shorten(hop.id)}`,
+          label: `${s.glyph} ${hop.kind}\n${shorten(String(hop.id ?? "").replace(/^[a-z-]+:/, ""))}`,
           depth: hi,
           paths: [],
           prob: 0,
