@@ -149,6 +149,28 @@ def test_unknown_kinds_are_skipped_and_counted():
     assert res.skipped == {"Kustomization": 1, "BackendConfig": 2}
 
 
+def test_same_kind_from_another_api_group_is_skipped_not_misread():
+    """A Calico `projectcalico.org/v3` NetworkPolicy has other semantics (selector expressions,
+    deny actions, order): reading it as a Kubernetes NetworkPolicy would invent rules."""
+    res = parse("""
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata: {name: calico-deny, namespace: default}
+        spec: {selector: all(), types: [Ingress]}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: k8s-deny}
+        spec: {podSelector: {}}
+    """)
+    assert [p.name for p in res.objects.network_policies] == ["k8s-deny"]
+    assert res.skipped == {"NetworkPolicy (projectcalico.org/v3)": 1, "Gateway": 1}
+
+
 # ---------------------------------------------------------------------------------------------
 # Kubernetes defaults
 

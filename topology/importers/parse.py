@@ -155,6 +155,10 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
         if parser is None and kind != "Endpoints":  # not modelled (Kustomization, Gateway, CRDs, …)
             res.skipped[kind] = res.skipped.get(kind, 0) + 1
             continue
+        foreign = _foreign_group(kind, doc.data.get("apiVersion"))
+        if foreign:  # same kind name, another API (e.g. Calico's projectcalico.org/v3 NetworkPolicy)
+            res.skipped[foreign] = res.skipped.get(foreign, 0) + 1
+            continue
         ctx, data = _start(doc, default_namespace)
         key = (kind, ctx.namespace, ctx.name)
         if key in seen:
@@ -191,6 +195,30 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     _imply_namespaces(o, res)
     _warn_unallocated(o, res)
     return res
+
+
+# The API groups whose objects we model, per kind. A CRD that reuses a kind name in its own group
+# (Calico's NetworkPolicy, Istio's Gateway...) has different semantics and is skipped, not misread.
+_GROUPS = {
+    **dict.fromkeys(("Namespace", "Node", "Pod", "Service", "Secret", "Endpoints", "ReplicationController"), ("",)),
+    "EndpointSlice": ("discovery.k8s.io",),
+    "Ingress": ("networking.k8s.io", "extensions"),
+    "IngressClass": ("networking.k8s.io",),
+    "NetworkPolicy": ("networking.k8s.io", "extensions"),
+    **dict.fromkeys(("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"), ("apps", "extensions")),
+    "Job": ("batch",),
+}
+
+
+def _foreign_group(kind: str, api_version) -> str | None:
+    """'Kind (group/version)' when `api_version` names a group we do not model for `kind`."""
+    if not isinstance(api_version, str) or not api_version:
+        return None  # a missing/odd apiVersion is reported by the validator with its field
+    group = api_version.rpartition("/")[0]
+    allowed = _GROUPS.get(kind)
+    if allowed is None or group in allowed:
+        return None
+    return f"{kind} ({api_version})"
 
 
 def _warn_unallocated(o: ClusterObjects, res: ParseResult) -> None:
