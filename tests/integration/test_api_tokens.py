@@ -46,3 +46,14 @@ class TokenTests(ApiTestCase):
         response = client.post("/api/clusters/", {"name": "via-browser"}, format="json")
         self.assertEqual(response.status_code, 403)
         self.assertIn("CSRF", response.data["detail"])
+
+
+class TrailingSlashTests(ApiTestCase):
+    def test_scripts_may_omit_the_final_slash(self):
+        """`curl -X POST …/api/traces` must not become a redirect that drops the body."""
+        c = self.api(self.alice)
+        self.assertStatus(c.post("/api/clusters", {"name": "no-slash"}, format="json"), 201)
+        self.assertStatus(c.post("/api/traces", {"cluster": "blog", "from": "pod:blog/wordpress-0",
+                                                 "to": "svc:payments/ledger", "port": 443}, format="json"), 201)
+        self.assertStatus(c.get(f"/api/clusters/{self.cluster.pk}"), 200)
+        self.assertStatus(c.get("/api/tokens"), 200)

@@ -5,6 +5,7 @@ from .views import ClusterViewSet, SnapshotViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
+router.trailing_slash = "/?"  # scripts may omit the final slash (a POST cannot follow a redirect)
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
 

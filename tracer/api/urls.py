@@ -1,18 +1,19 @@
 """API routes of this app (mounted under /api/)."""
-from django.urls import path, re_path
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from .views import MeView, SharedTraceView, TokenView, TraceViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
+router.trailing_slash = "/?"  # scripts may omit the final slash (a POST cannot follow a redirect)
 router.register("traces", TraceViewSet, basename="trace")
 
 urlpatterns = [
     *router.urls,
     re_path(r"^share/(?P<slug>[^/]+)/?$", SharedTraceView.as_view(), name="shared-trace"),
-    path("tokens/", TokenView.as_view(), name="api-token"),
-    path("me/", MeView.as_view(), name="api-me"),
+    re_path(r"^tokens/?$", TokenView.as_view(), name="api-token"),
+    re_path(r"^me/?$", MeView.as_view(), name="api-me"),
 ]
 
 # Jobs (matrix, diff, batch, intents; poll and cancel): tracer/api/jobs.py
