@@ -543,3 +543,27 @@ def test_native_sidecar_ports_count_like_a_containers():
                                             "{name: setup, ports: [{name: boot, containerPort: 9}]}]\n")
                 ).objects.pods[0]
     assert [p.name for p in pod.container_ports()] == ["mesh"]
+
+
+def test_workload_template_keeps_env_names_but_not_literal_values():
+    """`env: [{name: DB_PASSWORD, value: hunter2}]` in a Deployment must not be stored."""
+    res = parse("""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: api}
+        spec:
+          selector: {matchLabels: {app: api}}
+          template:
+            metadata: {labels: {app: api}}
+            spec:
+              containers:
+              - name: main
+                image: example/api
+                env:
+                - {name: DB_PASSWORD, value: hunter2}
+                - name: TOKEN
+                  valueFrom: {secretKeyRef: {name: api, key: token}}
+    """)
+    env = res.objects.workloads[0].template["spec"]["containers"][0]["env"]
+    assert env == [{"name": "DB_PASSWORD"}, {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}}]
+    assert "hunter2" not in repr(res.objects)

@@ -344,7 +344,33 @@ def parse_workload(ctx: Ctx, data: dict) -> Workload:
     return Workload(kind=kind, namespace=ctx.namespace, name=ctx.name, labels=labels, selector=selector,
                     replicas=replicas,
                     service_name=ctx.str(spec, "serviceName", "spec.serviceName") if kind == "StatefulSet" else "",
-                    owner_kind=owner_kind, owner_name=owner_name, template=template, created=created)
+                    owner_kind=owner_kind, owner_name=owner_name, template=_template_without_values(template),
+                    created=created)
+
+
+def _template_without_values(template: dict) -> dict:
+    """The pod template as stored: literal `env[].value`s removed (kept: names and valueFrom refs).
+
+    Why: manifests often inline credentials as env values. Nothing downstream needs them (the
+    materialiser works on the raw documents before this), and a stored value is a leaked value.
+    """
+    spec = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(spec, dict):
+        return template
+    out_spec = dict(spec)
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        containers = spec.get(key)
+        if not isinstance(containers, list):
+            continue
+        cleaned = []
+        for c in containers:
+            if isinstance(c, dict) and isinstance(c.get("env"), list):
+                c = dict(c)
+                c["env"] = [{k: v for k, v in e.items() if k != "value"} if isinstance(e, dict) else e
+                            for e in c["env"]]
+            cleaned.append(c)
+        out_spec[key] = cleaned
+    return {**template, "spec": out_spec}
 
 
 def _containers(ctx: Ctx, spec: dict, path: str) -> tuple[Container, ...]:
