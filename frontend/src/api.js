@@ -78,6 +78,7 @@ export const api = {
   createCluster: (name) => request("POST", "/api/clusters/", { name }),
   snapshots: (clusterId) => request("GET", `/api/snapshots/?cluster=${clusterId}&limit=500`),
   snapshot: (id) => request("GET", `/api/snapshots/${id}/`),
+  allSnapshots: () => request("GET", "/api/snapshots/?limit=1000"),
   uploadUrl: (clusterId) => `/api/clusters/${clusterId}/upload/`,
   // Topology, search and pod details are per snapshot (snapshots are immutable).
   topology: (snapshotId, params) => request("GET", `/api/snapshots/${snapshotId}/topology/${q(params)}`),

@@ -25,6 +25,17 @@ async function renderClusters() {
     clear(list).append(el("p", { class: "notice notice-error", role: "alert" }, `Could not load clusters: ${err.message}`));
     return [];
   }
+  // One request for every cluster's snapshots (newest first), grouped here.
+  const byCluster = new Map();
+  let snapshotsError = null;
+  try {
+    for (const s of items(await api.allSnapshots())) {
+      if (!byCluster.has(s.cluster)) byCluster.set(s.cluster, []);
+      byCluster.get(s.cluster).push(s);
+    }
+  } catch (err) {
+    snapshotsError = err;
+  }
   clear(list);
   const picker = $("#upload-cluster");
   const previous = picker.value;
@@ -40,8 +51,12 @@ async function renderClusters() {
         el("a", { href: `/clusters/${c.id}/matrix/`, class: "button" }, "▦ Matrix")),
       snapsBox);
     list.append(card);
-    api.snapshots(c.id).then((data) => {
-      const snaps = items(data);
+    if (snapshotsError) {
+      snapsBox.append(el("li", { class: "notice-error" }, `Snapshots unavailable: ${snapshotsError.message}`));
+      continue;
+    }
+    {
+      const snaps = (byCluster.get(c.id) || []).sort((a, b) => b.number - a.number);
       if (!snaps.length) snapsBox.append(el("li", { class: "muted" }, "No snapshot yet."));
       snaps.slice(0, 8).forEach((s) => snapsBox.append(el("li", { class: "snapshot", dataset: { snapshotId: s.id } },
         el("strong", {}, `#${s.number}`), ` ${formatDate(s.created)} `,
@@ -49,7 +64,7 @@ async function renderClusters() {
         el("span", { class: "counts" }, countsText(s.counts)),
         s.source ? el("span", { class: "muted" }, ` — ${s.source}`) : null)));
       if (snaps.length > 8) snapsBox.append(el("li", { class: "muted" }, `… and ${snaps.length - 8} older snapshots.`));
-    }).catch((err) => snapsBox.append(el("li", { class: "notice-error" }, `Snapshots unavailable: ${err.message}`)));
+    }
   }
   if (previous) picker.value = previous;
   picker.dispatchEvent(new Event("change"));

@@ -7,6 +7,8 @@ import { el, clear, verdictBadge, reasonText, download, copyText, notice } from 
 import { PathOnMap, namespacesOf } from "./pathonmap.js";
 
 const MAX_PATHS_DRAWN = 200;
+// People who ask their system for less motion get the packet placed, not flown.
+const MOVE_MS = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 450;
 const DROP_ACTIONS = /drop|deny|denied|reject|nxdomain|no-match|fail/i;
 
 /** A path's hops, with the source prepended when the engine's first hop is not the source itself. */
@@ -255,11 +257,11 @@ export function renderTrace(root, opts) {
     const packet = cy.getElementById("packet");
     packet.stop(true);
     if (animate) {
-      packet.animate({ position: { ...node.position() } }, { duration: 450, easing: "ease-in-out-sine" });
+      packet.animate({ position: { ...node.position() } }, { duration: MOVE_MS, easing: "ease-in-out-sine" });
       // Long paths are drawn small when fitted: the camera follows the packet at a readable zoom.
       if (follow && cy.zoom() < 0.65) {
         cy.stop(true);
-        cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 450, queue: false });
+        cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: MOVE_MS, queue: false });
       }
     } else packet.position({ ...node.position() });
     if (onMap && !clusterBox.hidden) onMap.place(step, animate);
