@@ -193,3 +193,28 @@ class PodPanelTests(ApiTestCase):
     def test_unknown_pod_is_404(self):
         body = self.assertStatus(self.api(self.alice).get(f"/api/snapshots/{self.snapshot.pk}/pods/blog/nope/"), 404)
         self.assertIn("blog/nope", body["detail"])
+
+
+class BigClusterTopologyTests(ApiTestCase):
+    """A synthetic 60-node, 3,000-pod live dump (bench/generate.py): the first view stays small."""
+
+    def test_first_view_is_aggregated_and_bounded(self):
+        import json
+
+        from bench.generate import Size, generate
+
+        big = Cluster.objects.create(name="big", owner=self.alice)
+        data = json.dumps(generate(Size(nodes=60, pods=3000, services=300, policies=20))).encode()
+        snap = import_bytes(big, [("big.json", data)]).snapshot
+        body = self.assertStatus(self.api(self.alice).get(f"/api/snapshots/{snap.pk}/topology/"), 200)
+        nodes = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
+        self.assertEqual(body["total"]["pods"], snap.counts["Pod"])
+        self.assertEqual(nodes["nodes"]["count"], 60, "60 nodes draw as one element")
+        self.assertFalse([i for i in nodes if i.startswith(("pod:", "node:"))])
+        self.assertLess(len(nodes), 200)
+        self.assertEqual(sum(d["count"] for d in nodes.values() if d["kind"] == "namespace"), snap.counts["Pod"])
+        expanded = self.assertStatus(self.api(self.alice).get(f"/api/snapshots/{snap.pk}/topology/?expand=nodes"), 200)
+        self.assertEqual(len([n for n in expanded["elements"]["nodes"] if n["data"]["kind"] == "node"]), 60)
+        capped = self.assertStatus(self.api(self.alice).get(f"/api/snapshots/{snap.pk}/topology/?expand=all"), 200)
+        self.assertTrue(capped["truncated"])
+        self.assertEqual(len(capped["elements"]["nodes"]), capped["limit"])
