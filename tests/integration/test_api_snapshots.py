@@ -218,3 +218,31 @@ class BigClusterTopologyTests(ApiTestCase):
         capped = self.assertStatus(self.api(self.alice).get(f"/api/snapshots/{snap.pk}/topology/?expand=all"), 200)
         self.assertTrue(capped["truncated"])
         self.assertEqual(len(capped["elements"]["nodes"]), capped["limit"])
+
+
+class WorkloadExpansionTests(ApiTestCase):
+    """namespace → workload → pod, on materialised manifests:
+
+        [ns shop (3)] --expand ns:shop--> [Deployment cart (3)] --expand workload--> [pod cart-…] ×3
+    """
+
+    def test_expand_namespace_then_workload(self):
+        deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "cart", "namespace": "shop"},
+                      "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "cart"}},
+                               "template": {"metadata": {"labels": {"app": "cart"}},
+                                            "spec": {"containers": [{"name": "cart", "image": "cart:1"}]}}}}
+        shop = Cluster.objects.create(name="shop", owner=self.alice)
+        snap = import_bytes(shop, [("cart.yaml", yaml.safe_dump(deployment).encode())], materialize=True).snapshot
+        url = f"/api/snapshots/{snap.pk}/topology/"
+
+        def ids(query):
+            body = self.assertStatus(self.api(self.alice).get(url + query), 200)
+            return {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
+
+        self.assertEqual(ids("")["ns:shop"]["count"], 3)
+        level2 = ids("?expand=ns:shop")
+        workload = level2["workload:shop/Deployment/cart"]
+        self.assertEqual((workload["count"], workload["expand"]), (3, "workload:shop/Deployment/cart"))
+        level3 = ids("?expand=ns:shop,workload:shop/Deployment/cart")
+        self.assertNotIn("workload:shop/Deployment/cart", level3)
+        self.assertEqual(len([i for i in level3 if i.startswith("pod:shop/cart-")]), 3)
