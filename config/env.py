@@ -62,6 +62,10 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
         config = dj_database_url.parse(raw, conn_max_age=60 if raw.startswith("postg") else 0)
     except Exception as exc:  # dj_database_url raises several types on bad URLs
         raise ImproperlyConfigured(f"{name}={raw!r} is not a valid database URL: {exc}") from None
+    if not config["ENGINE"].endswith("sqlite3"):
+        # Persistent connections (conn_max_age) die with a database restart or failover; check a reused one
+        # at the start of each request so the first request after it reconnects instead of answering 500.
+        config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"].endswith("sqlite3"):
         # WAL + a busy timeout so that the web server and a worker can share the file.
         config.setdefault("OPTIONS", {}).update(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -85,6 +87,13 @@ def exception_handler(exc, context):
         return Response(_body(str(exc), code), status=http_status)
     if isinstance(exc, BadRequest | TracerError):
         return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # The database went away mid-request (restart, failover, terminated backend): the client may retry;
+        # Django drops the broken connection at the end of this request, so the next one reconnects.
+        response = Response(_body("The database is unavailable right now; retry in a moment.", "unavailable"),
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The upload is larger than this server accepts: {exc}")
     elif isinstance(exc, DjangoValidationError):
