@@ -60,6 +60,13 @@ class SnapshotAccessTests(ApiTestCase):
         self.assertEqual(services["changed"], [{"key": "payments/ledger", "fields": ["labels"]}])
         self.assertEqual(body["kinds"]["network_policies"]["changed_count"], 0)
         self.assertFalse(body["truncated"])
+        only = self.assertStatus(self.api(self.bob).get(
+            f"/api/snapshots/{self.snapshot.pk}/compare/?to={newer.pk}&kinds=services,pods"), 200)
+        self.assertEqual(sorted(only["kinds"]), ["pods", "services"])
+        self.assertEqual(only["kinds"]["pods"], pods)
+        bad = self.assertStatus(self.api(self.bob).get(
+            f"/api/snapshots/{self.snapshot.pk}/compare/?to={newer.pk}&kinds=gadgets"), 400)
+        self.assertIn("gadgets", bad["detail"])
 
     def test_compare_with_an_invisible_snapshot_is_404(self):
         other = Cluster.objects.create(name="secret", owner=self.charlie)

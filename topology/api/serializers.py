@@ -114,6 +114,20 @@ class CompareQuerySerializer(serializers.Serializer):
                                   help_text="Id of the snapshot to compare with (the newer one).")
     limit = serializers.IntegerField(default=200, min_value=1, max_value=5000,
                                      help_text="Maximum keys listed per kind and category.")
+    kinds = serializers.CharField(required=False, max_length=300,
+                                  help_text="Comma-separated kinds to compare (default all): "
+                                            "namespaces, nodes, workloads, pods, services, endpoint_slices, "
+                                            "ingresses, ingress_classes, network_policies, secrets.")
+
+    def validate_kinds(self, value: str) -> list[str]:
+        from topology.models import OBJECT_MODELS
+
+        kinds = [k.strip() for k in value.split(",") if k.strip()]
+        unknown = [k for k in kinds if k not in OBJECT_MODELS]
+        if unknown or not kinds:
+            raise serializers.ValidationError(f"unknown kind(s) {', '.join(unknown) or '(none)'}; "
+                                              f"use {', '.join(OBJECT_MODELS)}")
+        return kinds
 
 
 class KindChangesSerializer(serializers.Serializer):

@@ -257,7 +257,8 @@ class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         other = services.visible_snapshots(request.user).filter(pk=query.validated_data["to"]).first()
         if other is None:
             raise NotFound(f"No snapshot {query.validated_data['to']} that you can read.")
-        return Response(services.compare_snapshots(snapshot, other, limit=query.validated_data["limit"]))
+        return Response(services.compare_snapshots(snapshot, other, limit=query.validated_data["limit"],
+                                                   kinds=query.validated_data.get("kinds")))
 
     @extend_schema(summary="The graph to draw: cytoscape elements with layered positions, aggregated",
                    parameters=[s.TopologyQuerySerializer], responses=s.TopologySerializer)
