@@ -77,7 +77,9 @@ def _drop_pg(url, name):
 @pytest.fixture
 def production_env(tmp_path):
     db_url, drop = _fresh_database_url(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    # A clean production environment: nothing inherited from the test process's Django set-up
+    # (e.g. DJANGO_ALLOW_ASYNC_UNSAFE, which the browser tests set and check --deploy rejects).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
     for line in (DOCKER / ".env.example").read_text().splitlines():
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
