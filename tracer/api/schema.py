@@ -18,7 +18,8 @@ ERROR_DESCRIPTIONS = {
     "404": "Not found — or not visible to you: other users' clusters, snapshots and traces answer 404.",
     "413": "The upload exceeds TRACER_UPLOAD_LIMIT.",
     "415": "Unsupported content type for the request body.",
-    "503": "A part of the engine this operation needs is not available on this server.",
+    "503": "Temporarily unavailable (the database or the job queue is down, or an engine part is missing); "
+           "retry later — `Retry-After` says when.",
 }
 
 
@@ -31,7 +32,7 @@ class TracerAutoSchema(AutoSchema):
         return all(isinstance(p, AllowAny) for p in self.view.get_permissions())
 
     def _error_codes(self) -> list[str]:
-        codes = ["400", "404"]
+        codes = ["400", "404", "503"]  # 503: any operation may meet a database outage (errors.py)
         if not self._anonymous():
             codes += ["401", "403"]
         if self.method in ("POST", "PUT", "PATCH"):
