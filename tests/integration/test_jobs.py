@@ -570,3 +570,13 @@ def test_batch_api_takes_the_cli_batch_format(broker, snapshot, people):
     assert bad.status_code == 400 and "line 2: not JSON" in bad.json()["detail"]
     neither = api.post("/api/jobs/batch", {"cluster": "blog"}, format="json")
     assert neither.status_code == 400 and "either `requests`" in neither.json()["detail"]
+
+
+def test_what_if_upload_over_the_limit_is_413(broker, snapshot, people, settings):
+    settings.TRACER_UPLOAD_LIMIT = 2048
+    upload = io.BytesIO(with_prometheus_policy())
+    upload.name = "what-if.yaml"
+    resp = client(people["alice"]).post("/api/jobs/diff", {"cluster": "blog", "files": upload}, format="multipart")
+    assert resp.status_code == 413
+    assert "TRACER_UPLOAD_LIMIT" in resp.json()["detail"]
+    assert not Job.objects.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -21,6 +22,8 @@ from topology.services import can_manage, find_cluster, visible_clusters
 from tracer import jobs
 from tracer.engine.errors import BadRequest
 from tracer.models import Job, JobOutput, MatrixCell
+
+from .errors import PayloadTooLarge
 
 SYNC_INTENT_LIMIT = 500  # more than this: use the job (POST /api/jobs/intents)
 
@@ -379,6 +382,7 @@ class MatrixStartView(_StartView):
 
 
 class DiffStartView(_StartView):
+    error_codes = ("413", "503")
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     @extend_schema(summary="Start a snapshot diff / what-if job (202): the matrix cells that change",
@@ -394,7 +398,12 @@ class DiffStartView(_StartView):
         cluster = find_cluster(request.user, d["cluster"])
         if cluster is None:
             raise exceptions.ValidationError({"cluster": f"unknown cluster {d['cluster']!r}"})
-        uploads = [(f.name or key, f.read()) for key in request.FILES for f in request.FILES.getlist(key)]
+        files = [f for key in request.FILES for f in request.FILES.getlist(key)]
+        total = sum(f.size or 0 for f in files)
+        if total > settings.TRACER_UPLOAD_LIMIT:
+            raise PayloadTooLarge(f"The upload is {total} bytes; this server accepts at most "
+                                  f"{settings.TRACER_UPLOAD_LIMIT} bytes (TRACER_UPLOAD_LIMIT).")
+        uploads = [(f.name or "upload.yaml", f.read()) for f in files]
         candidate = None
         if d.get("candidate"):
             candidate = cluster.snapshots.filter(pk=d["candidate"]).first()
