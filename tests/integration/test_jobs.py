@@ -379,6 +379,7 @@ def test_job_api_progress_cells_and_drill_down(broker, snapshot, people):
     jobs.run_chunk(job_id, 0)
     body = api.get(f"/api/jobs/{job_id}/").json()
     assert (body["progress"]["current"], body["progress"]["percent"]) == (1, 50.0)
+    assert body["progress"]["chunks"] == {"pending": 1, "running": 0, "done": 1}
     jobs.run_chunk(job_id, 1)
     body = api.get(f"/api/jobs/{job_id}/").json()
     assert body["state"] == "done" and body["result"]["cells"] == 96

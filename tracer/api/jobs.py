@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -39,16 +39,19 @@ class Conflict(exceptions.APIException):
 
 
 class ProgressSerializer(serializers.Serializer):
-    current = serializers.IntegerField()
+    current = serializers.IntegerField(help_text="Units done: chunks (matrix, diff), traces (batch), intents")
     total = serializers.IntegerField()
     percent = serializers.FloatField(allow_null=True)
     message = serializers.CharField()
+    chunks = serializers.DictField(child=serializers.IntegerField(), required=False,
+                                   help_text="Matrix/diff, on GET /api/jobs/<id>/: chunks pending, running and done")
 
 
 class JobSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None, read_only=True)
     progress = serializers.SerializerMethodField()
     params = serializers.SerializerMethodField()
+
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -57,12 +60,18 @@ class JobSerializer(serializers.ModelSerializer):
                   "attempts", "created", "started", "finished", "heartbeat", "links"]
         read_only_fields = fields
 
+    @extend_schema_field(ProgressSerializer)
     def get_progress(self, job) -> dict:
         pct = round(100.0 * job.progress_current / job.progress_total, 1) if job.progress_total else None
         if job.state == "done":
             pct = 100.0
-        return {"current": job.progress_current, "total": job.progress_total, "percent": pct,
-                "message": job.progress_message}
+        out = {"current": job.progress_current, "total": job.progress_total, "percent": pct,
+               "message": job.progress_message}
+        if job.kind in ("matrix", "diff") and self.context.get("detail"):
+            # Chunks by state: several workers share a matrix, so more than one may be running.
+            counts = dict(job.chunks.values_list("state").annotate(n=Count("id")).order_by())
+            out["chunks"] = {state: counts.get(state, 0) for state in ("pending", "running", "done")}
+        return out
 
     def get_params(self, job) -> dict:
         """Parameters, with long lists (batch requests, intents, file names) summarised."""
@@ -246,7 +255,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return jobs.reap_if_stale(job)
 
     def retrieve(self, request, *args, **kwargs):
-        return Response(JobSerializer(self.get_object()).data)
+        return Response(JobSerializer(self.get_object(), context={"detail": True}).data)
 
     @extend_schema(summary="Cancel a queued or running job (409 when it already finished)", request=None,
                    responses={200: JobSerializer})
