@@ -88,6 +88,8 @@ def broker_check() -> None:
     """
     from config.celery import app
 
+    if app.conf.task_always_eager:  # CELERY_TASK_ALWAYS_EAGER: tasks run in this process, no broker
+        return
     url = app.conf.broker_write_url or app.conf.broker_url or ""
     try:
         if url.startswith(("redis://", "rediss://", "unix://")):
