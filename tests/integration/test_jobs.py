@@ -412,10 +412,20 @@ def test_jobs_follow_cluster_access_and_only_owners_cancel(broker, snapshot, peo
     resp = client(people["alice"]).post(f"/api/jobs/{job.pk}/cancel")
     assert resp.status_code == 200 and resp.json()["state"] == "cancelled"
     assert client(people["alice"]).post(f"/api/jobs/{job.pk}/cancel").status_code == 409
+    assert client(people["charlie"]).delete(f"/api/jobs/{job.pk}/").status_code == 404
+    assert client(people["bob"]).delete(f"/api/jobs/{job.pk}/").status_code == 403
     jobs.run_job(job.pk)  # the message still in the queue: a cancelled job never starts
     job.refresh_from_db()
     assert (job.state, JobChunk.objects.filter(job=job).count()) == ("cancelled", 0)
     assert client(people["charlie"]).post("/api/jobs/matrix", {"cluster": "blog"}, format="json").status_code == 400
+    assert client(people["alice"]).delete(f"/api/jobs/{job.pk}/").status_code == 204
+    assert not Job.objects.filter(pk=job.pk).exists()
+
+
+def test_an_active_job_cannot_be_deleted(broker, snapshot, people):
+    job = jobs.enqueue_matrix(snapshot, owner=people["alice"])
+    resp = client(people["alice"]).delete(f"/api/jobs/{job.pk}/")
+    assert resp.status_code == 409 and "cancel it first" in resp.json()["detail"]
 
 
 def test_cancel_stops_a_running_matrix_between_chunks(broker, snapshot, people):

@@ -257,13 +257,29 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def retrieve(self, request, *args, **kwargs):
         return Response(JobSerializer(self.get_object(), context={"detail": True}).data)
 
+    def _require_manager(self, job: Job) -> None:
+        user = self.request.user
+        if job.owner_id != user.pk and not (job.cluster and can_manage(user, job.cluster)):
+            raise exceptions.PermissionDenied("Only the job's owner or the cluster's owner may change it.")
+
+    @extend_schema(summary="Delete a finished job and its cells (409 while it is queued or running: cancel it first)",
+                   responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        job = self.get_object()
+        self._require_manager(job)
+        if job.state in Job.ACTIVE_STATES:
+            raise Conflict(f"job {job.pk} is {job.state}: cancel it first")
+        job.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy.error_codes = ("409",)
+
     @extend_schema(summary="Cancel a queued or running job (409 when it already finished)", request=None,
                    responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         job = self.get_object()
-        if job.owner_id != request.user.pk and not (job.cluster and can_manage(request.user, job.cluster)):
-            raise exceptions.PermissionDenied("Only the job's owner or the cluster's owner may cancel it.")
+        self._require_manager(job)
         try:
             job = jobs.cancel(job)
         except jobs.JobNotActive as exc:
@@ -492,7 +508,7 @@ def _routes():
     from django.urls import re_path
 
     job_list = JobViewSet.as_view({"get": "list"})
-    job_detail = JobViewSet.as_view({"get": "retrieve"})
+    job_detail = JobViewSet.as_view({"get": "retrieve", "delete": "destroy"})
     return [
         re_path(r"^jobs/matrix/?$", MatrixStartView.as_view(), name="job-matrix"),
         re_path(r"^jobs/diff/?$", DiffStartView.as_view(), name="job-diff"),
