@@ -104,6 +104,15 @@ def insert_rows(model: type[models.Model], rows, batch_size: int = BATCH_SIZE) -
             preparers.append((f.attname, None))
     total = 0
     batch: list[tuple] = []
+    if connection.vendor == "postgresql":
+        # COPY rather than INSERT: at 150,000 pods the pipelined INSERTs kept PostgreSQL busy for
+        # minutes (docs/performance.md); COPY loads the same rows several times faster.
+        copy_sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(tuple(row[name] if prep is None else prep(row[name]) for name, prep in preparers))
+                total += 1
+        return total
     with connection.cursor() as cursor:
         for row in rows:
             batch.append(tuple(row[name] if prep is None else prep(row[name]) for name, prep in preparers))
