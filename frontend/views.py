@@ -39,8 +39,7 @@ def shared_trace(request, slug: str):
     from tracer.models import Trace
 
     config = {"slug": slug}
-    # `Trace.objects` is the related name of TraceObject rows: use the default manager.
-    shared = Trace._default_manager.filter(share_slug=slug).values_list("pk", "owner_id").first()
+    shared = Trace.objects.filter(share_slug=slug).values_list("pk", "owner_id").first()
     if shared and request.user.is_authenticated and shared[1] == request.user.pk:
         config["trace_id"] = shared[0]
     # An unknown or revoked slug is a 404 (the page still explains it): a guess learns nothing from a 200.

@@ -248,7 +248,7 @@ def object_details(snapshot_id: int, refs: list[tuple[str, str, str]]) -> list[d
 
 def share_payload(trace: Trace) -> dict:
     """Everything an anonymous share link shows: the trace and the objects it passed through."""
-    refs = list(trace.objects.order_by("id").values_list("kind", "namespace", "name"))
+    refs = list(trace.passed_through.order_by("id").values_list("kind", "namespace", "name"))
     return {
         "slug": trace.share_slug,
         "source": trace.source,

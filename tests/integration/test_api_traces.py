@@ -119,7 +119,7 @@ class TraceTests(ApiTestCase):
         removed_hops = {(h["kind"], h["id"]) for h in changes["hops"]["removed"]}
         # The hop that dropped it (the isolating policy) is gone.
         self.assertIn(("network-policy", "networkpolicy:payments/deny-all"), removed_hops)
-        self.assertEqual(Trace._default_manager.get(pk=first["id"]).reruns.count(), 1)
+        self.assertEqual(Trace.objects.get(pk=first["id"]).reruns.count(), 1)
 
     def test_rerun_on_an_unchanged_cluster_reports_no_change(self):
         first = self.assertStatus(self.trace(self.alice, ALLOWED), 201)

@@ -105,7 +105,7 @@ class TraceSerializer(serializers.ModelSerializer):
     request = serializers.JSONField()
     share_url = serializers.SerializerMethodField(help_text="The anonymous page /t/<slug>, or null when revoked.")
     share_api_url = serializers.SerializerMethodField()
-    objects = TraceObjectSerializer(many=True, read_only=True, help_text="Objects the trace passed through.")
+    objects = TraceObjectSerializer(source="passed_through", many=True, read_only=True, help_text="Objects the trace passed through.")
     reruns = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     can_edit = serializers.SerializerMethodField(help_text="Whether you may mint/revoke its share link.")
 

@@ -24,9 +24,6 @@ from tracer.models import Trace
 
 from . import serializers as s
 
-# `Trace.objects` is the reverse accessor of TraceObject.trace (related_name="objects"), which shadows
-# the default manager; `_default_manager` is the manager.
-
 OBJECT_FILTER = OpenApiParameter(
     "object", str, description="Only traces that passed through this object: KIND:NS/NAME or KIND:NAME, "
     f"KIND one of {', '.join(services.OBJECT_KINDS)} (svc = service), e.g. `svc:shop/cart`, `node:worker-1`.")
@@ -41,16 +38,16 @@ OBJECT_FILTER = OpenApiParameter(
 )
 class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     parser_classes = [JSONParser]
-    queryset = Trace._default_manager.none()  # the model, for the schema; get_queryset() decides what is visible
+    queryset = Trace.objects.none()  # the model, for the schema; get_queryset() decides what is visible
     def get_serializer_class(self):
         return s.TraceListSerializer if self.action == "list" else s.TraceSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no real request
-            return Trace._default_manager.none()
-        qs = Trace._default_manager.filter(snapshot__cluster__in=visible_clusters(self.request.user).values("pk"))
+            return Trace.objects.none()
+        qs = Trace.objects.filter(snapshot__cluster__in=visible_clusters(self.request.user).values("pk"))
         if self.action != "list":
-            return qs.select_related("snapshot__cluster", "owner").prefetch_related("objects", "reruns")
+            return qs.select_related("snapshot__cluster", "owner").prefetch_related("passed_through", "reruns")
         params = self.request.query_params
         for key, field in (("verdict", "verdict"), ("reason", "reason")):
             if params.get(key):
@@ -62,7 +59,7 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 qs = qs.filter(**{field: int(params[key])})
         if params.get("object"):
             kind, ns, name = _object_ref(params["object"])
-            qs = qs.filter(objects__kind=kind, objects__namespace=ns, objects__name=name)
+            qs = qs.filter(passed_through__kind=kind, passed_through__namespace=ns, passed_through__name=name)
         return qs.select_related("snapshot", "owner").order_by("-created", "-id")
 
     def _snapshot_for(self, data: dict):
@@ -147,7 +144,7 @@ class SharedTraceView(APIView):
                    responses=s.SharedTraceSerializer, parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH)])
     def get(self, request, slug: str):
         valid = slug and len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)
-        trace = Trace._default_manager.select_related("snapshot").filter(share_slug=slug).first() if valid else None
+        trace = Trace.objects.select_related("snapshot").filter(share_slug=slug).first() if valid else None
         if trace is None:
             raise NotFound("No shared trace with this link: it never existed or was revoked.")
         return Response(services.share_payload(trace))

@@ -40,7 +40,7 @@ class Trace(models.Model):
 class TraceObject(models.Model):
     """An object a trace passed through, to find the traces that touch an object."""
 
-    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="objects")
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="passed_through")
     kind = models.CharField(max_length=64)
     namespace = models.CharField(max_length=253, blank=True, default="")
     name = models.CharField(max_length=253)
