@@ -39,7 +39,8 @@ def shared_trace(request, slug: str):
     from tracer.models import Trace
 
     config = {"slug": slug}
-    shared = Trace.objects.filter(share_slug=slug).values_list("pk", "owner_id").first()
+    valid = len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)  # as the API checks
+    shared = Trace.objects.filter(share_slug=slug).values_list("pk", "owner_id").first() if valid else None
     if shared and request.user.is_authenticated and shared[1] == request.user.pk:
         config["trace_id"] = shared[0]
     # An unknown or revoked slug is a 404 (the page still explains it): a guess learns nothing from a 200.

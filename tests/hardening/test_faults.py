@@ -172,8 +172,11 @@ def test_redis_restart_mid_matrix_job_ends_done_without_duplicate_cells(redis_wo
 
 
 def _postgres_admin_url() -> str:
+    """The `postgres` maintenance database on the server of TRACER_TEST_POSTGRES_URL / DATABASE_URL."""
     url = os.environ.get("TRACER_TEST_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/postgres"
+    if not url.startswith("postgres"):
+        url = "postgres://postgres@127.0.0.1:5432/postgres"
+    return url.rsplit("/", 1)[0] + "/postgres"
 
 
 @pytest.fixture(scope="module")

@@ -787,4 +787,25 @@ def materialize(docs: list[Document], *, nodes: int = 3, namespace: str = "defau
     import summary. `namespace` is the import's default namespace for objects without one.
     Raises ManifestError for input it cannot simulate (e.g. a workload without a pod template).
     """
-    return _Materializer(list(docs), nodes, namespace).run()
+    return _Materializer([_without_nulls(d) for d in docs], nodes, namespace).run()
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _without_nulls(doc: Document) -> Document:
+    """`status:` or `spec:` left empty in YAML is null, which Kubernetes (and the parser) read as absent; the
+    simulation writes into these mappings, so absent they must be. Copies only documents that hold a null."""
+    def has_null(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(v is None or has_null(v) for v in value.values())
+        if isinstance(value, list):
+            return any(has_null(v) for v in value)
+        return False
+
+    return doc._replace(data=_drop_nulls(doc.data)) if has_null(doc.data) else doc

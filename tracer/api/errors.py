@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError as DatabaseDataError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
@@ -87,6 +88,12 @@ def exception_handler(exc, context):
         return Response(_body(str(exc), code), status=http_status)
     if isinstance(exc, BadRequest | TracerError):
         return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DatabaseDataError):
+        # A value the database refuses (PostgreSQL: a NUL character in text or JSON, a too-long string) came
+        # from the request: the client's mistake, not a server error.
+        return Response(_body("The request holds a value that cannot be stored or searched for (a NUL character, "
+                              "or a text longer than the field allows); remove it and retry.", "invalid"),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
         # The database went away mid-request (restart, failover, terminated backend): the client may retry;
         # Django drops the broken connection at the end of this request, so the next one reconnects.
