@@ -308,6 +308,8 @@ class Bench:
             self.add("first UI view: server time (warm model)", statistics.median(warm), "s", 1)
             self.add("first UI view: server time (cold: compiles the model)", cold, "s",
                      note="the first request to a fresh web worker")
+            self.add("web worker memory with the model loaded (RSS)", _tree_rss(self.procs[-1].pid) / 1024 ** 2, "MiB",
+                     note="gunicorn master + 1 worker; size WEB_CONCURRENCY × this")
         if "search" not in self.skip:
             self.search(port, headers)
         if "api" in self.skip:
@@ -390,6 +392,8 @@ class Bench:
                 break
             time.sleep(0.5)
         took = time.perf_counter() - t0
+        rss = max(_tree_rss(p.pid) for p in self.procs) / 1024 ** 2
+        self.facts.setdefault("worker_rss_mib", []).append(round(rss))
         self.stop_procs()
         name = f"matrix, {workers} worker{'s' if workers > 1 else ''}"
         target = 120 if workers == 2 else None
@@ -416,14 +420,14 @@ class Bench:
                 computing = (timezone.now() - first).total_seconds()
                 rate = cells / max(computing, 1e-3)
                 estimate = (took - computing) + plan_total / rate
-            note = (f"stopped after {took:.0f} s ({job.state}): {shape}; {cells:,} cells computed"
+            note = (f"worker RSS up to {rss:,.0f} MiB; stopped after {took:.0f} s ({job.state}): {shape}; {cells:,} cells computed"
                     + (f" → at that rate the whole matrix takes ~{estimate / 3600:,.1f} h" if estimate else "")
                     + (f"; {job.error}" if job.error else ""))
             self.add(name, estimate, "s", target, note=note)
             return
         res = job.result or {}
         self.facts["matrix"] = {k: res.get(k) for k in ("sources", "destinations", "cells", "verdicts")}
-        self.add(name, took, "s", target, note=f"{res.get('sources')} source classes × {res.get('destinations')} "
+        self.add(name, took, "s", target, note=f"worker RSS up to {rss:,.0f} MiB; {res.get('sources')} source classes × {res.get('destinations')} "
                  f"destinations = {res.get('cells'):,} cells in {job.progress_total} chunks")
 
     # -- the whole run -----------------------------------------------------------------------------
@@ -481,6 +485,28 @@ class Bench:
                 conn.default_channel.queue_delete(self.queue)
         except Exception:
             pass
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            children.setdefault(int(fields[1]), []).append(int(d.name))
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
 
 
 def _retry_db(fn, attempts: int = 3):
