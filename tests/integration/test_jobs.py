@@ -591,3 +591,13 @@ def test_what_if_upload_over_the_limit_is_413(broker, snapshot, people, settings
     assert resp.status_code == 413
     assert "TRACER_UPLOAD_LIMIT" in resp.json()["detail"]
     assert not Job.objects.exists()
+
+
+def test_a_matrix_of_a_cluster_without_pods_is_done_and_empty(broker, people):
+    """A bare Service and no pods: nothing can send, so there is nothing to trace — done, 0 cells."""
+    snap = import_bytes(people["cluster"], [("svc.yaml", b"apiVersion: v1\nkind: Service\nmetadata: {name: lonely}\n"
+                                                         b"spec: {clusterIP: 10.96.0.9, ports: [{port: 80}]}\n")]).snapshot
+    job = jobs.enqueue_matrix(snap)
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.result["cells"], job.result["sources"], job.result["destinations"]) == ("done", 0, 0, 1)
