@@ -99,6 +99,17 @@ CASES = [
      ["NetworkPolicy shop/np", "spec.podSelector.matchExpressions[0]"]),
     ("selector-unknown-field", "np.yaml", NETPOL.format(spec="{podSelector: {matchLabel: {app: x}}}").encode(),
      ["NetworkPolicy shop/np", "spec.podSelector.matchLabel", "unknown field"]),
+    ("selector-label-key", "np.yaml", NETPOL.format(spec="{podSelector: {matchLabels: {'bad key!': x}}}").encode(),
+     ["NetworkPolicy shop/np", "spec.podSelector.matchLabels", "label key 'bad key!' is not a valid name"]),
+    ("selector-label-value", "svc.yaml",
+     b"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: shop}\nspec: {selector: {app: 'a b'}, ports: [{port: 80}]}\n",
+     ["Service shop/s", "spec.selector.app", "'a b' is not a valid label value"]),
+    ("selector-expression-key", "np.yaml",
+     NETPOL.format(spec="{podSelector: {matchExpressions: [{key: 'x/', operator: Exists}]}}").encode(),
+     ["NetworkPolicy shop/np", "spec.podSelector.matchExpressions[0].key", "not a valid name"]),
+    ("pod-label-value", "pod.yaml",
+     b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, labels: {app: '-web'}}\nspec: {containers: [{name: c}]}\n",
+     ["Pod shop/p", "metadata.labels.app", "not a valid label value"]),
     ("selector-value-bool", "svc.yaml",
      b"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: shop}\nspec: {selector: {on: true}, ports: [{port: 80}]}\n",
      ["Service shop/s", "spec.selector", "must be a string"]),
@@ -177,6 +188,40 @@ spec: {clusterIP: 10.96.0.20, selector: *l, ports: [{port: 80}]}
 """
     res = import_bytes("aliases", [("svc.yaml", text)])
     assert res.counts["Service"] == 1
+
+
+def test_two_live_pods_with_one_ip_is_a_warning_naming_both(db):
+    """[pod shop/a 10.1.0.5] + [pod shop/b 10.1.0.5], both Running: a dump taken mid-replacement (or edited
+    by hand, as in the nca corpus) — imported, with a warning that names both pods, the file, the document and
+    the field, and says which one a trace to 10.1.0.5 reaches."""
+    text = POD.format(name="a", ip="10.1.0.5") + "---\n" + POD.format(name="b", ip="10.1.0.5")
+    res = import_bytes("ips", [("dump.yaml", text.encode())])
+    (warning,) = [w for w in res.warnings if "share an IP" in w]
+    for part in ("dump.yaml document 2", "Pod shop/b", "status.podIPs[0]", "10.1.0.5 is also the IP of pod shop/a",
+                 "first pod in input order"):
+        assert part in warning, warning
+
+
+def test_pod_ips_may_repeat_where_kubernetes_allows_it(db):
+    """Same IP on a finished pod and its live successor, and on hostNetwork pods (the node's IP): real in every
+    dump — accepted without a warning."""
+    done = POD.format(name="old", ip="10.1.0.5").replace("phase: Running", "phase: Succeeded")
+    live = POD.format(name="new", ip="10.1.0.5")
+    host = [POD.format(name=n, ip="172.20.0.10").replace("spec: {", "spec: {hostNetwork: true, ") for n in ("h1", "h2")]
+    res = import_bytes("ips", [("dump.yaml", "---\n".join([done, live, *host]).encode())])
+    assert res.counts["Pod"] == 4
+    assert not [w for w in res.warnings if "share an IP" in w]
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\nstatus:\n",
+    "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\nstatus:\n",
+    "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\nstatus:\n",
+], ids=["pod-status", "service-status", "node-spec-status"])
+def test_empty_sections_read_as_absent_with_materialize(db, text):
+    """`status:` left empty is null, i.e. absent (it used to crash --materialize with AttributeError/TypeError)."""
+    res = import_bytes("nulls", [("n.yaml", text.encode())], materialize=True)
+    assert res.snapshot.pk
 
 
 @pytest.mark.parametrize("depth", [20, 90])

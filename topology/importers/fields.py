@@ -8,6 +8,7 @@ parser, which never reads values at all.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -178,8 +179,11 @@ class Ctx:
 
     # -- labels and selectors ----------------------------------------------------------------
 
-    def labels(self, obj: dict, key: str, path: str) -> dict[str, str]:
-        """A string→string map (labels, annotations, a Service selector)."""
+    def labels(self, obj: dict, key: str, path: str, *, label_syntax: bool = True) -> dict[str, str]:
+        """A string→string map (labels, a Service selector; annotations with `label_syntax=False`).
+
+        Label keys and values must have the syntax the API server enforces (a live dump always does): a
+        value such as "a b" could never be matched by any selector, and is a typo to point at."""
         value = self.map(obj, key, path)
         for k, v in value.items():
             if not isinstance(k, str):
@@ -187,6 +191,10 @@ class Ctx:
             if not isinstance(v, str):
                 hint = "; quote it" if isinstance(v, bool | int | float) else ""
                 raise self.error(f"{path}.{k}", f"must be a string, not {_type_name(v)} ({_show(v)}){hint}")
+            if label_syntax:
+                problem = _label_problem(k, v)
+                if problem:
+                    raise self.error(f"{path}.{k}" if "value" in problem else path, problem)
         return value
 
     def selector(self, obj: dict, key: str, path: str) -> LabelSelector | None:
@@ -204,11 +212,36 @@ class Ctx:
         reqs = []
         for p, expr in self.maps(raw, "matchExpressions", f"{path}.matchExpressions"):
             k = self.str(expr, "key", f"{p}.key", required=True)
+            problem = _label_problem(k, "")
+            if problem:
+                raise self.error(f"{p}.key", problem)
             op = self.str(expr, "operator", f"{p}.operator", required=True, choices=SELECTOR_OPERATORS)
             values = self.strs(expr, "values", f"{p}.values")
+            for i, v in enumerate(values):
+                problem = _label_problem("x", v)
+                if problem:
+                    raise self.error(f"{p}.values[{i}]", problem)
             if op in ("In", "NotIn") and not values:
                 raise self.error(f"{p}.values", f"must be non-empty when operator is {op}")
             if op in ("Exists", "DoesNotExist") and values:
                 raise self.error(f"{p}.values", f"must be empty when operator is {op}")
             reqs.append(SelectorRequirement(key=k, operator=op, values=values))
         return LabelSelector(match_labels=dict(labels), match_expressions=tuple(reqs))
+
+
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
+_LABEL_RULE = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+
+
+@functools.lru_cache(maxsize=65536)  # a dump repeats the same few hundred keys and values 100,000 times
+def _label_problem(key: str, value: str) -> str | None:
+    """Why `key: value` is not a valid label (k8s IsQualifiedName / IsValidLabelValue), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"label key {key!r}: the prefix before '/' must be a DNS subdomain (e.g. example.com)"
+    if not _LABEL_NAME.match(name):
+        return f"label key {key!r} is not a valid name ({_LABEL_RULE}, after an optional 'prefix/')"
+    if value and not _LABEL_NAME.match(value):
+        return f"{value!r} is not a valid label value ({_LABEL_RULE}, or empty)"
+    return None

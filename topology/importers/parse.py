@@ -176,7 +176,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
         parsed[key] = (doc, obj)
         res.raw_by_key[key] = _redacted(data) if kind == "Secret" else data
 
-    _check_allocations(parsed)
+    _check_allocations(parsed, res.warnings)
     o = res.objects
     lists = {"Namespace": o.namespaces, "Node": o.nodes, "Pod": o.pods, "Service": o.services,
              "EndpointSlice": o.endpoint_slices, "Ingress": o.ingresses, "IngressClass": o.ingress_classes,
@@ -256,7 +256,7 @@ def _start(doc: Document, default_namespace: str) -> tuple[Ctx, dict]:
 def _meta(ctx: Ctx, data: dict) -> tuple[dict, dict[str, str], dict[str, str], str]:
     meta = data["metadata"]
     labels = ctx.labels(meta, "labels", "metadata.labels")
-    annotations = ctx.labels(meta, "annotations", "metadata.annotations")
+    annotations = ctx.labels(meta, "annotations", "metadata.annotations", label_syntax=False)
     annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED}  # a copy of the manifest: noise
     created = meta.get("creationTimestamp")
     return meta, labels, annotations, created if isinstance(created, str) else ""
@@ -618,11 +618,26 @@ def parse_endpoint_slice(ctx: Ctx, data: dict) -> EndpointSlice:
                          managed_by=labels.get(MANAGED_BY_LABEL, ""))
 
 
-def _check_allocations(parsed: dict[tuple[str, str, str], tuple[Document, Any]]) -> None:
-    """ClusterIPs and NodePorts are allocated once cluster-wide: the API server refuses a second user."""
+def _check_allocations(parsed: dict[tuple[str, str, str], tuple[Document, Any]], warnings: list[str]) -> None:
+    """ClusterIPs and NodePorts are allocated once cluster-wide: the API server refuses a second user.
+
+    A pod IP belongs to one live pod at a time (the CNI's IPAM), but a dump may still show two (taken while a
+    pod was being replaced; hand-edited test data): that is a warning naming both — a trace to the IP reaches
+    the first pod in input order. Finished (Succeeded/Failed) and hostNetwork pods share IPs legitimately.
+    """
     ips: dict[str, str] = {}
     node_ports: dict[tuple[int, str], str] = {}
+    pod_ips: dict[str, str] = {}
+    shared: list[str] = []
     for (kind, ns, name), (doc, svc) in parsed.items():
+        if kind == "Pod":
+            if svc.host_network or svc.phase in ("Succeeded", "Failed"):
+                continue
+            for i, ip in enumerate(svc.ips):
+                other = pod_ips.setdefault(ip, svc.key)
+                if other != svc.key:
+                    shared.append(f"{_where(doc)} (Pod {svc.key}): status.podIPs[{i}]: {ip} is also the IP of pod {other}")
+            continue
         if kind != "Service":
             continue
         ctx = Ctx(doc, kind, ns, name)
@@ -639,6 +654,9 @@ def _check_allocations(parsed: dict[tuple[str, str, str], tuple[Document, Any]])
             if other != svc.key:
                 raise ctx.error(f"spec.ports[{i}].nodePort", f"{port.node_port}/{port.protocol} is already "
                                                              f"allocated to service {other}")
+    if shared:
+        warnings.append(f"{len(shared)} live pod(s) share an IP with another live pod; a trace to such an IP "
+                        f"reaches the first pod in input order: {'; '.join(shared[:5])}{' …' if len(shared) > 5 else ''}")
 
 
 def _check_endpoint_slices(o: ClusterObjects, res: ParseResult) -> None:
