@@ -132,6 +132,8 @@ def parse_bytes(data: bytes, name: str) -> list[Document]:
             raw = list(enumerate(value if isinstance(value, list) else [value], start=1))
     if raw is None:
         raw = _yaml_documents(text, name)
+    if any(esc in text for esc in _NUL_ESCAPES):
+        _reject_nul(raw, name)
     docs: list[Document] = []
     for index, value in raw:
         if value is None:  # empty document (e.g. a trailing `---`)
@@ -141,6 +143,31 @@ def parse_bytes(data: bytes, name: str) -> list[Document]:
                                 file=name, document=index)
         docs.extend(_flatten(Document(name, index, value)))
     return docs
+
+
+# Escapes that decode to a NUL character (a raw NUL byte is already refused by both parsers).
+_NUL_ESCAPES = ("\\u0000", "\\0", "\\x00", "\\U00000000")
+
+
+def _reject_nul(raw: list[tuple[int, Any]], name: str) -> None:
+    """A NUL character in any key or value: PostgreSQL cannot store it in text or JSON, and no Kubernetes
+    name, label or address holds one. Walked only when the text holds a NUL escape at all."""
+    for index, value in raw:
+        stack: list[tuple[str, Any]] = [("", value)]
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, str) and "\x00" in node:
+                raise ManifestError("contains a NUL character (\\u0000), which cannot be stored",
+                                    file=name, document=index, field=path)
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    key = str(k)
+                    if "\x00" in key:
+                        raise ManifestError("a key contains a NUL character (\\u0000)", file=name, document=index,
+                                            field=path)
+                    stack.append((f"{path}.{key}" if path else key, v))
+            elif isinstance(node, list):
+                stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
 
 
 def _check_yaml_shape(text: str, name: str) -> None:
