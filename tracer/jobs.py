@@ -243,6 +243,9 @@ def _claim(job_id: int) -> Job | None:
         time.sleep(0.3)
     if job is None or job.state not in Job.ACTIVE_STATES:
         return None
+    if job.state == "running" and job.heartbeat and job.heartbeat > _now() - timedelta(
+            seconds=settings.TRACER_JOB_STALE_SECONDS / 2):
+        return None  # a duplicate message while another worker is busy with it: that one carries on
     if job.attempts >= MAX_ATTEMPTS:
         fail(job.pk, f"gave up after {job.attempts} attempts: the worker running this job was lost each time "
                      "(killed, out of memory or over the hard time limit)")
@@ -303,7 +306,67 @@ def reap(stale_seconds: int | None = None, *, job_ids=None) -> list[dict]:
         Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, started__lt=cutoff))
     if job_ids is not None:
         qs = qs.filter(pk__in=list(job_ids))
-    return [r for r in (_reap_one(job, stale) for job in qs) if r]
+    actions = [r for r in (_reap_one(job, stale) for job in qs) if r]
+    if job_ids is None:
+        actions += _republish_lost(cutoff)
+    return actions
+
+
+def _filesystem_queued_jobs() -> set[int] | None:
+    """Ids of jobs with a run_job message waiting in the filesystem broker; None for other brokers."""
+    import ast
+    import json
+
+    from config.celery import app
+
+    url = app.conf.broker_write_url or app.conf.broker_url or ""
+    if not url.startswith("filesystem:"):
+        return None
+    folder = (app.conf.broker_transport_options or {}).get("data_folder_in", "")
+    suffix = f".{queue_name()}.msg"
+    found: set[int] = set()
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(suffix)]
+    except OSError:
+        return None
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                headers = json.load(fh).get("headers") or {}
+            if headers.get("task") == "tracer.run_job":
+                found.add(int(ast.literal_eval(headers.get("argsrepr") or "()")[0]))
+        except (OSError, ValueError, SyntaxError, IndexError, TypeError, AttributeError):
+            continue  # read by a worker meanwhile, or not one of ours
+    return found
+
+
+def _republish_lost(cutoff) -> list[dict]:
+    """Queued jobs whose message is gone: the filesystem broker deletes a message when a worker reads
+    it, so a worker killed between reading and claiming loses it. Such a job would wait forever;
+    publish it again. (Redis keeps unacknowledged messages and gives them back by itself.)"""
+    from tracer import tasks
+
+    old = list(Job.objects.filter(state="queued").filter(
+        Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, created__lt=cutoff)).order_by("pk")[:1000])
+    if not old:
+        return []
+    waiting = _filesystem_queued_jobs()
+    if waiting is None:
+        return []
+    out = []
+    for job in old:
+        if job.pk in waiting:
+            continue  # still waiting for a free worker: nothing is lost
+        if not Job.objects.filter(pk=job.pk, state="queued", heartbeat=job.heartbeat).update(heartbeat=_now()):
+            continue  # claimed meanwhile
+        try:
+            _publish(tasks.run_job, (job.pk,), job)
+        except BrokerUnavailable as exc:
+            fail(job.pk, f"its queue message was lost and it could not be queued again: {exc}")
+            out.append({"job": job.pk, "action": "failed", "reason": str(exc)})
+            continue
+        out.append({"job": job.pk, "action": "republished"})
+    return out
 
 
 def reap_if_stale(job: Job) -> Job:
@@ -406,16 +469,18 @@ def _load_model(snapshot_id: int):
     return load_model(snapshot_id)
 
 
-_PLANS: dict[tuple[int, str], object] = {}
+_PLANS: dict[tuple, object] = {}
 
 
-def _stored_plan(job_id: int, name: str):
+def _stored_plan(job: Job, name: str):
+    """The stored plan, parsed once per process. Keyed by the job's id *and* creation time: a
+    database that reuses ids (a restored backup, a test rolled back) must never get another job's plan."""
     from tracer.engine.reach import MatrixPlan
 
-    key = (job_id, name)
+    key = (job.pk, job.created.isoformat() if job.created else "", name)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = MatrixPlan.from_dict(JobOutput.objects.get(job_id=job_id, name=name).data)
+        plan = MatrixPlan.from_dict(JobOutput.objects.get(job_id=job.pk, name=name).data)
         if len(_PLANS) > 8:
             _PLANS.clear()
         _PLANS[key] = plan
@@ -461,7 +526,7 @@ def _run_matrix(job: Job) -> None:
         model = _load_model(job.snapshot_id)
         p = plan(model, services=job.params.get("services", True), pods=job.params.get("pods", True))
         _save_output(job, "plan", p.to_dict())
-    p = _stored_plan(job.pk, "plan")
+    p = _stored_plan(job, "plan")
     _plan_chunks(job, len(p.sources), len(p.destinations))
 
 
@@ -493,7 +558,7 @@ def _run_diff(job: Job) -> None:
         _save_output(job, "base", base.to_dict())
         _save_output(job, "candidate", cand.to_dict())
         _save_output(job, "plan", merge_plans(base, cand).to_dict())
-    p = _stored_plan(job.pk, "plan")
+    p = _stored_plan(job, "plan")
     _plan_chunks(job, len(p.sources), len(p.destinations))
 
 
@@ -566,7 +631,7 @@ def _matrix_chunk(job: Job, chunk: JobChunk) -> int:
     from tracer.engine.reach import compute_cells
 
     model = _load_model(job.snapshot_id)
-    p = _stored_plan(job.pk, "plan")
+    p = _stored_plan(job, "plan")
     beater, rows, count = _Beater(job.pk), [], 0
     for cell in compute_cells(model, p, (chunk.start, chunk.end)):
         rows.append(MatrixCell(job_id=job.pk, source=cell.source, destination=cell.destination,
@@ -582,8 +647,8 @@ def _matrix_chunk(job: Job, chunk: JobChunk) -> int:
 def _diff_chunk(job: Job, chunk: JobChunk) -> int:
     from tracer.engine.reach import classify_change, compute_cell
 
-    merged = _stored_plan(job.pk, "plan")
-    base_plan, cand_plan = _stored_plan(job.pk, "base"), _stored_plan(job.pk, "candidate")
+    merged = _stored_plan(job, "plan")
+    base_plan, cand_plan = _stored_plan(job, "base"), _stored_plan(job, "candidate")
     base_model, cand_model = _load_model(job.params["base"]), _load_model(job.snapshot_id)
     base_src = {s.key: s for s in base_plan.sources}
     cand_src = {s.key: s for s in cand_plan.sources}
@@ -620,7 +685,7 @@ def _maybe_finalize(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id, state="running").first()
     if job is None:
         return
-    p = _stored_plan(job_id, "plan")
+    p = _stored_plan(job, "plan")
     cells = MatrixCell.objects.filter(job_id=job_id)
     total = JobChunk.objects.filter(job_id=job_id).count()
     if job.kind == "diff":

@@ -146,16 +146,35 @@ def test_a_redelivered_chunk_adds_no_rows_and_counts_once(broker, snapshot):
     assert JobChunk.objects.get(job=job, index=1).attempts == 1
 
 
-def test_a_job_run_again_after_planning_does_not_plan_twice(broker, snapshot):
+def test_a_duplicate_job_message_is_ignored_and_a_late_redelivery_does_not_plan_twice(broker, snapshot, settings):
     job = jobs.enqueue_matrix(snapshot, cells_per_chunk=32)
     jobs.run_job(job.pk)
     jobs.run_chunk(job.pk, 0)
-    jobs.run_job(job.pk)  # redelivery of the job message (second attempt)
+    jobs.run_job(job.pk)  # a duplicate while the job is alive (fresh heartbeat): ignored
+    job.refresh_from_db()
+    assert (job.attempts, job.state) == (1, "running")
+    _age(job, settings.TRACER_JOB_STALE_SECONDS // 2 + 1)
+    jobs.run_job(job.pk)  # redelivered after its worker went quiet: a second attempt, same plan
     job.refresh_from_db()
     assert (job.attempts, JobChunk.objects.filter(job=job).count(), job.progress_current) == (2, 3, 1)
     run_all_chunks(job)
     job.refresh_from_db()
     assert job.state == "done"
+
+
+def test_a_queued_job_whose_message_was_lost_is_published_again(broker, snapshot, settings):
+    """Filesystem broker: a worker killed between reading a message and claiming the job loses it."""
+    job = jobs.create("matrix", snapshot=snapshot, params={"services": True, "pods": True})  # never published
+    waiting = jobs.enqueue_matrix(snapshot)  # published: waits for a worker, must be left alone
+    old = timezone.now() - timedelta(seconds=settings.TRACER_JOB_STALE_SECONDS + 1)
+    Job.objects.update(created=old)
+    actions = jobs.reap()
+    if broker.kind == "redis":
+        assert actions == []  # Redis gives unacknowledged messages back by itself
+        return
+    assert actions == [{"job": job.pk, "action": "republished"}]
+    assert jobs._filesystem_queued_jobs() == {job.pk, waiting.pk}
+    assert jobs.reap() == []  # the new message is there now
 
 
 # ---------------------------------------------------------------------------------------------
