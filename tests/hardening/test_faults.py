@@ -28,10 +28,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.load import FLOWS, Gunicorn, _postgres_database, free_port, prepare, server_env
-from tests.integration.workers import STALE_SECONDS, Broker, Workers
+from tests.integration.workers import STALE_SECONDS, Broker, Workers, broker, workers  # noqa: F401 (fixtures)
 from topology.importers import import_bytes
 from topology.models import Cluster
-from tracer.models import Job, MatrixCell
+from tracer.models import Job, JobOutput, MatrixCell
 
 from .conftest import CLUSTER_B
 
@@ -94,13 +94,13 @@ def redis_workers(own_redis, transactional_db, tmp_path, settings):
 
     from config.celery import app, use_broker
 
-    broker = Broker(url=own_redis.url, folder=tmp_path / "var" / "broker", queue=f"hardening-{uuid.uuid4().hex[:8]}")
-    broker.folder.mkdir(parents=True, exist_ok=True)
+    private = Broker(url=own_redis.url, folder=tmp_path / "var" / "broker", queue=f"hardening-{uuid.uuid4().hex[:8]}")
+    private.folder.mkdir(parents=True, exist_ok=True)
     old_queue = app.conf.task_default_queue
     settings.TRACER_JOB_STALE_SECONDS = STALE_SECONDS
-    use_broker(broker.url, broker.folder)
-    app.conf.task_default_queue = broker.queue
-    pool = Workers(broker, tmp_path / "var")
+    use_broker(broker.url, private.folder)
+    app.conf.task_default_queue = private.queue
+    pool = Workers(private, tmp_path / "var")
     try:
         yield pool
     finally:
@@ -166,6 +166,35 @@ def test_redis_restart_mid_matrix_job_ends_done_without_duplicate_cells(redis_wo
     again = _poll(alice, after.json()["job"]["id"], _ended, timeout=90)
     assert again["state"] == "done", again
     assert Job.objects.filter(state__in=("queued", "running")).count() == 0
+
+
+@pytest.mark.workers
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alice):  # noqa: F811
+    """A 6,000-trace batch (one task, no chunks): the worker is SIGKILLed as soon as it has claimed the job; a new
+    worker picks the job up after the reaper requeues it → done on attempt 2, exactly 6,000 results in request
+    order (one `results` output, nothing appended twice), and the web answers throughout."""
+    n = 6000
+    requests = [dict(FLOWS[i % len(FLOWS)]) for i in range(n)]
+    first = workers.start()
+    resp = alice.post("/api/jobs/batch", {"cluster": "blog", "requests": requests}, format="json")
+    assert resp.status_code == 202, resp.content[:300]
+    job_id = resp.json()["job"]["id"]
+    _poll(alice, job_id, lambda b: b["state"] != "queued", timeout=60)
+    first.kill9()
+    assert Job.objects.get(pk=job_id).state == "running", "the batch finished before the kill: make it longer"
+    assert alice.post("/api/traces/", {"cluster": "blog", **FLOWS[0]}, format="json").status_code == 201
+    workers.start()
+    body = _poll(alice, job_id, _ended, timeout=150)
+    assert body["state"] == "done", body
+    assert body["attempts"] == 2
+    outputs = JobOutput.objects.filter(job_id=job_id, name="results")
+    assert outputs.count() == 1
+    results = outputs.get().data
+    assert len(results) == n
+    for i in (0, 1, n - 1):
+        assert results[i]["request"]["from"] == requests[i]["from"], i
+    assert body["result"]["count"] == n
 
 
 # -- PostgreSQL connection loss --------------------------------------------------------------------------
