@@ -8,7 +8,7 @@
                                                          ▲ pg_terminate_backend(every backend), repeatedly
 
 Each story ends with the job done (or failed with a reason), no duplicated cells or traces, and the web
-server answering. kill -9 of workers mid-job is covered by tests/integration/test_workers.py (both brokers).
+server answering. kill -9 mid-batch is here; kill -9 mid-matrix is in tests/integration/test_workers.py (both brokers).
 The shared Redis on :6379 is never touched; PostgreSQL is the one on 127.0.0.1:5432 (CI starts it for the
 SQLite run as well), reached through TRACER_TEST_POSTGRES_URL if set.
 """
@@ -98,7 +98,7 @@ def redis_workers(own_redis, transactional_db, tmp_path, settings):
     private.folder.mkdir(parents=True, exist_ok=True)
     old_queue = app.conf.task_default_queue
     settings.TRACER_JOB_STALE_SECONDS = STALE_SECONDS
-    use_broker(broker.url, private.folder)
+    use_broker(private.url, private.folder)
     app.conf.task_default_queue = private.queue
     pool = Workers(private, tmp_path / "var")
     try:
