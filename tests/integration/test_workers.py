@@ -145,9 +145,9 @@ def test_a_job_whose_worker_is_lost_twice_fails_with_a_reason_never_stays_runnin
     seen = poll(alice, job_id, ended, timeout=55, every=0.5)
     job = Job.objects.get(pk=job_id)
     assert job.state == "failed", seen
-    assert job.attempts == 2
+    assert job.attempts == 2  # requeued exactly once, then given up
     assert "worker lost" in job.error and f"no heartbeat for more than {STALE_SECONDS} s" in job.error
-    assert any(s["state"] == "queued" and s["attempts"] == 1 for s in seen), seen  # the one requeue
+    assert "attempt 2 of 2" in job.error
 
 
 def test_cancel_stops_the_worker_writing_and_it_takes_the_next_job(workers, alice):
