@@ -137,6 +137,11 @@ CASES = [
     ("billion-laughs-json-flow", "lol.yml", b'{"a": &a ["x","x","x","x","x","x","x","x"], "b": &b [*a,*a,*a,*a,*a,*a,*a,*a], '
      b'"c": &c [*b,*b,*b,*b,*b,*b,*b,*b], "d": &d [*c,*c,*c,*c,*c,*c,*c,*c], "e": &e [*d,*d,*d,*d,*d,*d,*d,*d], '
      b'"f": &f [*e,*e,*e,*e,*e,*e,*e,*e], "g": [*f,*f,*f,*f,*f,*f,*f,*f]}', ["lol.yml", "alias"]),
+    ("recursive-alias", "loop.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &x [1, *x]\n",
+     ["loop.yaml", "document 1", "alias *x refers to a node that contains it"]),
+    ("recursive-document", "loop.yaml",
+     b"&d\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}], x: *d}\n",
+     ["loop.yaml", "document 1", "alias *d", "recursive"]),
     ("deep-flow-yaml", "deep.yaml", deep_yaml(200_000), ["deep.yaml", "document 1", "nested more than"]),
     ("deep-block-yaml", "deep.yaml", deep_block_yaml(50_000), ["deep.yaml", "document 1", "nested more than"]),
     ("deep-json", "deep.json", deep_json(200_000), ["deep.json", "nested too deeply"]),

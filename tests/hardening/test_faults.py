@@ -9,7 +9,7 @@
 
 Each story ends with the job done (or failed with a reason), no duplicated cells or traces, and the web
 server answering. kill -9 mid-batch is here; kill -9 mid-matrix is in tests/integration/test_workers.py (both brokers).
-The shared Redis on :6379 is never touched; PostgreSQL is the one on 127.0.0.1:5432 (CI starts it for the
+The shared Redis on :6379 is never restarted (the batch test queues on it, as the worker tests do); PostgreSQL is the one on 127.0.0.1:5432 (CI starts it for the
 SQLite run as well), reached through TRACER_TEST_POSTGRES_URL if set.
 """
 from __future__ import annotations

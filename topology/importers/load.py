@@ -175,7 +175,7 @@ def _check_yaml_shape(text: str, name: str) -> None:
 
     Each open collection keeps the expanded size of what it holds so far; an anchored node's size is
     recorded when it closes, and an alias adds the size of the node it names (so nested aliases
-    multiply exactly as their expansion would).
+    multiply exactly as their expansion would). An alias to a node still open is a cycle: refused.
     """
     depth = 0
     document = 1
@@ -189,6 +189,10 @@ def _check_yaml_shape(text: str, name: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             cls = type(event)
+            if cls is alias and any(open_anchor == event.anchor for open_anchor, _size in stack):
+                raise ManifestError(f"YAML alias *{event.anchor} refers to a node that contains it (line "
+                                    f"{event.start_mark.line + 1}): a recursive structure is not a manifest",
+                                    file=name, document=document)
             if cls is scalar or cls is alias:
                 size = anchors.get(event.anchor, 1) if cls is alias else 1
                 nodes += 1
