@@ -62,6 +62,10 @@ class Pod(SnapshotObject):
         constraints = [models.UniqueConstraint(fields=["snapshot", "namespace", "name"], name="pod_unique")]
         indexes = [
             models.Index(fields=["snapshot", "ip"], name="pod_ip_idx"),
+            # the autocomplete's `ip LIKE 'prefix%'`: PostgreSQL's default b-tree cannot serve LIKE under a
+            # non-C collation, so at 150,000 pods it scanned every pod of the snapshot (94 ms; with the
+            # pattern index, a range scan). Other backends ignore opclasses (a plain index on ip).
+            models.Index(fields=["ip"], name="pod_ip_prefix_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["snapshot", "node_name"], name="pod_node_idx"),
             models.Index(fields=["snapshot", "namespace", "workload_kind", "workload_name"],
                          name="pod_workload_idx"),
