@@ -574,7 +574,7 @@ def report(b: Bench, nca_rows=None, nca_meta=None) -> str:
     mc = machine()
     f = b.facts
     out = [f"## Benchmark: size `{b.size_name}`", "",
-           f"Produced by `.venv/bin/python -m bench.run --size {b.size_name} --out docs/performance.md` "
+           f"Produced by `.venv/bin/python -m bench.run {' '.join(sys.argv[1:]) or '--size ' + b.size_name}` "
            f"({f.get('started')} → {f.get('finished')}).", "",
            f"- Machine: {mc['cpu']}, {mc['cores']} cores, {mc['ram_gib']:.0f} GiB RAM, {mc['os']}",
            f"- Python {mc['python']}, PostgreSQL {f.get('db', '?')}, Redis broker (Celery), gunicorn 1 sync worker",
