@@ -28,7 +28,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.load import FLOWS, Gunicorn, _postgres_database, free_port, prepare, server_env
-from tests.integration.workers import STALE_SECONDS, Broker, Workers, broker, workers  # noqa: F401 (fixtures)
+from tests.integration.workers import STALE_SECONDS, Broker, Workers
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, JobOutput, MatrixCell
@@ -170,7 +170,7 @@ def test_redis_restart_mid_matrix_job_ends_done_without_duplicate_cells(redis_wo
 
 @pytest.mark.workers
 @pytest.mark.django_db(transaction=True)
-def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alice):  # noqa: F811
+def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alice):
     """A 6,000-trace batch (one task, no chunks): the worker is SIGKILLed as soon as it has claimed the job; a new
     worker picks the job up after the reaper requeues it → done on attempt 2, exactly 6,000 results in request
     order (one `results` output, nothing appended twice), and the web answers throughout."""
@@ -195,6 +195,35 @@ def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alic
     for i in (0, 1, n - 1):
         assert results[i]["request"]["from"] == requests[i]["from"], i
     assert body["result"]["count"] == n
+
+
+@pytest.mark.workers
+@pytest.mark.django_db(transaction=True)
+def test_hostile_upload_imported_in_the_background_fails_with_the_reason(workers, alice, settings):
+    """Uploads over TRACER_ASYNC_IMPORT_THRESHOLD become import jobs (202): an alias bomb there fails on the
+    worker with the importer's message naming the file — no snapshot, uploads deleted — and a good upload
+    right after it gives exactly one new snapshot."""
+    from tests.hardening.test_bad_input import billion_laughs
+    from topology.models import Snapshot
+    from tracer.models import JobUpload
+
+    settings.TRACER_ASYNC_IMPORT_THRESHOLD = 100
+    workers.start()
+    before = Snapshot.objects.count()
+    url = f"/api/clusters/{alice.cluster.pk}/upload/?filename=lol.yaml"
+    resp = alice.post(url, data=billion_laughs(), content_type="application/yaml")
+    assert resp.status_code == 202, resp.content[:300]
+    body = _poll(alice, resp.json()["job"]["id"], _ended, timeout=60)
+    assert body["state"] == "failed", body
+    assert "lol.yaml document 1" in body["error"] and "alias" in body["error"]
+    assert Snapshot.objects.count() == before
+    assert not JobUpload.objects.exists()
+    good = alice.post(f"/api/clusters/{alice.cluster.pk}/upload/?filename=b.yaml", data=CLUSTER_B.read_bytes(),
+                      content_type="application/yaml")
+    assert good.status_code == 202
+    done = _poll(alice, good.json()["job"]["id"], _ended, timeout=60)
+    assert done["state"] == "done", done
+    assert Snapshot.objects.count() == before + 1
 
 
 # -- PostgreSQL connection loss --------------------------------------------------------------------------
