@@ -157,3 +157,18 @@ def test_reads_nca_pod_endpoint_output(tmp_path):
 ])
 def test_benchmark_table_says_by_how_much_a_target_is_missed(value, target, unit, verdict):
     assert Metric("x", value, unit, target).verdict() == verdict
+
+
+def test_first_map_view_is_memoised_per_model_and_filters(model, cluster):
+    """The topology view (GET …/topology/) is computed once per model and filter set — at 150,000 pods
+    recomputing it cost seconds per request — and callers may still add keys to what they get."""
+    from topology.elements import Filters, topology_elements
+
+    first = topology_elements(model, Filters())
+    first["snapshot"] = 1  # what the API view does
+    again = topology_elements(model, Filters())
+    assert "snapshot" not in again and again["elements"] == first["elements"]
+    opened = topology_elements(model, Filters(expand=frozenset({"ns:ns-00000"})))
+    assert len(opened["elements"]["nodes"]) > len(again["elements"]["nodes"])
+    other = _model(generate(Size(**{**SMALL.__dict__, "services": 6, "pods": 60})))
+    assert topology_elements(other, Filters())["total"]["pods"] == 64 != again["total"]["pods"]
