@@ -345,12 +345,25 @@ def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
 
 
 def compute_cells(model: ClusterModel, matrix: MatrixPlan, source_range: tuple[int, int],
-                  assumptions: Assumptions | None = None, *, keep_results: bool = False) -> Iterator[Cell]:
-    """Every cell whose source index is in [start, end): one trace each, in (source, destination) order."""
+                  assumptions: Assumptions | None = None, *, keep_results: bool = False,
+                  fast_cells: bool = True) -> Iterator[Cell]:
+    """Every cell whose source index is in [start, end), in (source, destination) order.
+
+    Cells whose outcome the destination decides alone up to two policy decisions are assembled by
+    `reach_columns.ColumnEvaluator` (same verdict and reason as the trace, without building it); the
+    others — and every cell when `keep_results` asks for the full traces — are one `trace()` each.
+    """
+    from .reach_columns import ColumnEvaluator
+
     start, end = source_range
+    fast = None if keep_results or fast_cells is False else ColumnEvaluator(model, assumptions)
     for i in range(start, min(end, len(matrix.sources))):
         src = matrix.sources[i]
         for j, dst in enumerate(matrix.destinations):
+            got = fast.cell(src, dst) if fast is not None else None
+            if got is not None:
+                yield Cell(i, j, got[0], got[1], cell_request(src, dst))
+                continue
             yield compute_cell(model, src, dst, assumptions, keep_result=keep_results, indexes=(i, j))
 
 
