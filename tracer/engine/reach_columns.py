@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
-from .netpol import Peer, PodClass, policy_classes, policy_engine
 from .model import Pod
+from .netpol import Peer, PodClass, policy_classes, policy_engine
 
 __all__ = ["ColumnEvaluator"]
 
