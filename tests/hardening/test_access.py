@@ -269,7 +269,9 @@ def test_login_form_needs_the_csrf_token(world):
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     """`manage.py check --deploy --fail-level WARNING` with DEBUG=0, TRACER_SECURE=1, a real SECRET_KEY and
     ALLOWED_HOSTS: no warning at all (HSTS, secure cookies, SSL redirect, nosniff, X-Frame-Options…)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    # A production process's environment: nothing of this test process's Django set-up (the browser
+    # tests export DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly rejects).
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("DJANGO_")}
     env.update({"DEBUG": "0", "TRACER_SECURE": "1", "SECRET_KEY": secrets.token_urlsafe(50),
                 "ALLOWED_HOSTS": "tracer.example.org", "CSRF_TRUSTED_ORIGINS": "https://tracer.example.org",
                 "TRACER_VAR_DIR": str(tmp_path)})

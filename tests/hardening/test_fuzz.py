@@ -126,6 +126,9 @@ def test_invalid_requests_never_get_a_server_error(case, world):
 @outsider.parametrize()
 @settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=SUPPRESS)
 def test_outsider_with_alices_ids_learns_nothing(case, world):
+    if (case.media_type or "").startswith("multipart/") and not isinstance(case.body, dict):
+        # schemathesis cannot encode a non-object as multipart (a client-side error): send it as JSON instead
+        case.media_type = "application/json"
     _alices_ids(case, world)
     response = case.call(headers={"Authorization": f"Token {world['carol']}"})
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance, content_type_conformance,
