@@ -353,10 +353,10 @@ def compute_cells(model: ClusterModel, matrix: MatrixPlan, source_range: tuple[i
     `reach_columns.ColumnEvaluator` (same verdict and reason as the trace, without building it); the
     others — and every cell when `keep_results` asks for the full traces — are one `trace()` each.
     """
-    from .reach_columns import ColumnEvaluator
+    from .reach_columns import column_evaluator
 
     start, end = source_range
-    fast = None if keep_results or fast_cells is False else ColumnEvaluator(model, assumptions)
+    fast = None if keep_results or fast_cells is False else column_evaluator(model, assumptions)
     for i in range(start, min(end, len(matrix.sources))):
         src = matrix.sources[i]
         for j, dst in enumerate(matrix.destinations):

@@ -4,23 +4,24 @@ Why: a cell used to be one `trace()` (~1 ms: hops, sentences, DNS, notes) althou
 destinations, everything but two NetworkPolicy decisions is the same for every source. Per destination
 (a column of the matrix) this module computes once what does not depend on the source — the service
 port, kube-proxy's endpoint choice for an in-cluster client, each endpoint's policy class and target
-port — and per (source policy class, endpoint policy class, port) it asks `PolicyEngine` for the two
-decisions trace() would ask (egress at the source, ingress at the endpoint, after DNAT: E5/E10). The
-cell is then assembled exactly as `TraceResult.from_paths` does: delivered if every used endpoint's
-path is, dropped if none is, partial otherwise; the reason is the first dropped path's, in endpoint
-order, egress before ingress (trace.py `to_pod`).
+port — and, per endpoint class and target port, the two decisions trace() would ask (egress at the
+source, ingress at the endpoint, after DNAT: E5/E10) for ALL source classes at once, as bitsets (Python
+ints over policy class indexes) derived from `netpol.allowed_pairs` for that port. A cell is then a few
+bit tests, assembled exactly as `TraceResult.from_paths` does: delivered if every used endpoint's path
+is, dropped if none is, partial otherwise; the reason is the first dropped path's, in endpoint order,
+egress before ingress (trace.py `to_pod`).
 
 Why the decision depends only on the two classes (`netpol.PodClass`): for a non-hostNetwork source pod
 that is not the endpoint itself, egress reads the source's namespace and labels (E2) and the far end's
 namespace, namespace labels, labels, hostNetwork flag and — for a hostNetwork endpoint — its IP (E7), and
 named ports on the endpoint (E8); ingress reads the same with the roles swapped, and E11's node bypass
-never applies to a pod sender that is not hostNetwork. Those are exactly what a PodClass holds (the
-endpoint IP is added to the memo key when the endpoint is hostNetwork).
+never applies to a pod sender that is not hostNetwork. Those are exactly what a PodClass holds.
 
 Anything else falls back to the per-cell trace (`None` from `cell()`), so the answer stays by construction
 that of `manage.py trace`:
 - hostNetwork sources (they send from their node: E11 and ipBlocks read the node), sources that cannot send;
 - the source is itself a backend / the destination pod (E11 self, hairpin SNAT);
+- hostNetwork endpoints (policy sees their node address: ipBlocks, E11);
 - `internalTrafficPolicy: Local` and topology hints / trafficDistribution (the source's node or zone picks
   the endpoints: A16/A18), headless and ExternalName services, endpoints that are not pods;
 - pod destinations that are hostNetwork or whose IP the model maps to another pod.
@@ -29,15 +30,16 @@ its NetworkPolicies and generated clusters.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .model import Pod
-from .netpol import Peer, PodClass, policy_classes, policy_engine
+from .netpol import PodClass, allowed_pairs, policy_classes
 
-__all__ = ["ColumnEvaluator"]
+__all__ = ["ColumnEvaluator", "column_evaluator"]
 
 DELIVERED, DROPPED, PARTIAL = "delivered", "dropped", "partial"
 
@@ -47,12 +49,12 @@ class _Column:
     """What a destination does for any eligible source.
 
     `fixed` set ⇒ every source gets this (verdict, reason) (no-service-port, no-endpoints: decided before
-    any policy). Otherwise `targets` lists the distinct (endpoint class, memo key extra, port, pod, ip)
-    in the order trace() walks the endpoints, and `pods` the endpoint pod keys (a source among them
-    falls back: E11 self / hairpin)."""
+    any policy). Otherwise `masks` holds, per distinct (endpoint class, target port) in the order trace()
+    walks the endpoints, the bitsets of source classes that egress lets out and ingress lets in; `pods`
+    are the endpoint pod keys (a source among them falls back: E11 self / hairpin)."""
 
     fixed: tuple[str, str | None] | None = None
-    targets: tuple = ()
+    masks: tuple = ()  # per distinct target: (egress-allowed sources, ingress-admitted sources) bitsets
     pods: frozenset = frozenset()
 
 
@@ -62,11 +64,12 @@ class ColumnEvaluator:
     def __init__(self, model: ClusterModel, assumptions: Assumptions | None = None):
         a = assumptions or Assumptions()
         self.m = model
-        self.pe = policy_engine(model, enforced=a.cni_enforces_policy)
         self.classes: list[PodClass] = policy_classes(model)
         self.class_of: dict[str, int] = {p.key: c.index for c in self.classes for p in c.pods}
         self._columns: dict[str, _Column | None] = {}
-        self._decisions: dict[tuple, str | None] = {}
+        self.enforced = a.cni_enforces_policy
+        self._all = (1 << len(self.classes)) - 1
+        self._ports: dict[tuple[int, str], tuple] = {}
 
     # -- sources -----------------------------------------------------------------------------------
 
@@ -89,8 +92,8 @@ class ColumnEvaluator:
 
     def _target(self, pod: Pod, ip: str, port: int):
         cls = self.class_of.get(pod.key)
-        if cls is None:
-            return None
+        if cls is None or pod.host_network:
+            return None  # a hostNetwork endpoint is its node: ipBlocks and E11 read its address
         return (cls, ip if pod.host_network else None, port, pod, ip)
 
     def _service_column(self, dest) -> _Column | None:
@@ -123,7 +126,8 @@ class ColumnEvaluator:
             if k not in seen:
                 seen.add(k)
                 targets.append(t)
-        return _Column(targets=tuple(targets), pods=frozenset(ep.pod.key for ep in chosen))
+        return _Column(masks=tuple(self._masks(t, proto) for t in targets),
+                       pods=frozenset(ep.pod.key for ep in chosen))
 
     def _pod_column(self, dest) -> _Column | None:
         if not dest.to.startswith("ip:"):
@@ -135,25 +139,39 @@ class ColumnEvaluator:
         t = self._target(pod, ip, dest.port)
         if t is None:
             return None
-        return _Column(targets=(t,), pods=frozenset((pod.key,)))
+        return _Column(masks=(self._masks(t, dest.protocol),), pods=frozenset((pod.key,)))
 
     # -- cells -------------------------------------------------------------------------------------
 
-    def _decide(self, src: Pod, src_cls: int, target, proto: str) -> str | None:
-        """None when both directions allow, else the drop reason (egress is checked first: trace.to_pod)."""
-        cls, extra, port, pod, ip = target
-        key = (src_cls, cls, extra, port, proto)
-        if key in self._decisions:
-            return self._decisions[key]
-        s, d = Peer(src, src.ip, src.node_name or None), Peer(pod, ip, pod.node_name or None)
-        if not self.pe.egress(s, d, port, proto).allowed:
-            out = "policy-egress-denied"
-        elif not self.pe.ingress(s, d, port, proto).allowed:
-            out = "policy-ingress-denied"
+    def _port_masks(self, port: int, proto: str):
+        """(sources open for egress, per class the isolated sources that may send to it, ingress sets) as
+        bitsets over policy classes, from `netpol.allowed_pairs` (computed once per port/protocol)."""
+        key = (port, proto)
+        got = self._ports.get(key)
+        if got is None:
+            r = allowed_pairs(self.m, port, proto, enforced=self.enforced)
+            open_eg, inv = 0, {}
+            for i, allowed in enumerate(r.egress_to):
+                if allowed is None:
+                    open_eg |= 1 << i
+                else:
+                    for j in allowed:
+                        inv[j] = inv.get(j, 0) | (1 << i)
+            got = self._ports[key] = (open_eg, inv, r.ingress_from)
+        return got
+
+    def _masks(self, target, proto: str) -> tuple[int, int]:
+        """(sources whose egress lets them send to the target, sources the target's ingress admits)."""
+        cls, _extra, port, _pod, _ip = target
+        open_eg, inv, ingress_from = self._port_masks(port, proto)
+        g = ingress_from[cls]
+        if g is None:
+            ing = self._all
         else:
-            out = None
-        self._decisions[key] = out
-        return out
+            ing = 0
+            for i in g:
+                ing |= 1 << i
+        return open_eg | inv.get(cls, 0), ing
 
     def cell(self, source, dest) -> tuple[str, str | None] | None:
         src = self.source_pod(source)
@@ -166,14 +184,29 @@ class ColumnEvaluator:
             return col.fixed
         if src.key in col.pods:
             return None  # E11: a pod reaching itself (hairpin through its own service)
-        src_cls = self.class_of[src.key]
+        bit = 1 << self.class_of[src.key]
         delivered, first_reason = False, None
-        for target in col.targets:
-            reason = self._decide(src, src_cls, target, dest.protocol)
-            if reason is None:
+        for eg, ing in col.masks:
+            if not eg & bit:
+                first_reason = first_reason or "policy-egress-denied"
+            elif not ing & bit:
+                first_reason = first_reason or "policy-ingress-denied"
+            else:
                 delivered = True
-            elif first_reason is None:
-                first_reason = reason
         if first_reason is None:
             return DELIVERED, None
         return (PARTIAL if delivered else DROPPED), first_reason
+
+
+_EVALUATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def column_evaluator(model: ClusterModel, assumptions: Assumptions | None = None) -> ColumnEvaluator:
+    """The evaluator of `model` under `assumptions`, kept while the model lives: a worker running many
+    chunks of one matrix computes each column once, not once per chunk (a snapshot's model is immutable)."""
+    a = assumptions or Assumptions()
+    per_model = _EVALUATORS.setdefault(model, {})
+    ev = per_model.get(a.cni_enforces_policy)
+    if ev is None:
+        ev = per_model[a.cni_enforces_policy] = ColumnEvaluator(model, a)
+    return ev
