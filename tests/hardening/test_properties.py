@@ -26,7 +26,7 @@ from tracer.engine.flow import Flow
 from tracer.engine.result import DELIVERED, DROPPED, PARTIAL, REASONS, TraceResult
 from tracer.engine.trace import trace
 
-FAST = settings(max_examples=120, deadline=None, derandomize=True,
+FAST = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 # -- the importer: arbitrary bytes and arbitrary JSON-ish trees ---------------------------------------
@@ -237,7 +237,7 @@ def check_invariants(result: TraceResult) -> None:
     assert TraceResult.from_dict(json.loads(json.dumps(d))).to_dict() == d
 
 
-ENGINE = settings(max_examples=150, deadline=None, derandomize=True,
+ENGINE = settings(max_examples=120, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
