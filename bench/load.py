@@ -13,7 +13,7 @@ until the time is up. Every response must be 201 with a verdict; anything else c
 Output: requests, errors, throughput, p50/p90/p99/max latency (client-side wall time), as text or
 `--json`. Exit status 1 when any request failed.
 
-tests/hardening/test_load.py runs the same code for ~10 s in CI; the servers' helpers here are also
+tests/hardening/test_load.py runs the same code for 8 s in CI; the servers' helpers here are also
 used by the fault tests (tests/hardening/test_faults.py).
 """
 from __future__ import annotations
