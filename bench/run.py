@@ -381,20 +381,30 @@ class Bench:
         from tracer import jobs
         from tracer.models import Job
 
+        from config.celery import app
+
+        # a fresh queue per run: a cancelled job's undelivered chunk messages must not sit in front of the next job's
+        self.queue = f"tracer-bench-{uuid.uuid4().hex[:8]}"
+        app.conf.task_default_queue = self.queue
         for i in range(workers):
             self.start_worker(f"bench{i + 1}-{uuid.uuid4().hex[:4]}")
         snap = _retry_db(lambda: Snapshot.objects.get(pk=self.snapshot_id))
         t0 = time.perf_counter()
         job = jobs.enqueue_matrix(snap, services=True, pods=True)
+        planned = None
         while True:
             job = _retry_db(lambda: Job.objects.get(pk=job.pk))
+            if planned is None and job.progress_total:
+                planned = time.perf_counter() - t0
             if job.state not in Job.ACTIVE_STATES or time.perf_counter() - t0 > timeout:
                 break
             time.sleep(0.5)
         took = time.perf_counter() - t0
+        self.facts.setdefault("matrix_planning_s", []).append(round(planned or took))
         rss = max(_tree_rss(p.pid) for p in self.procs) / 1024 ** 2
         self.facts.setdefault("worker_rss_mib", []).append(round(rss))
         self.stop_procs()
+        self._purge_queue()
         name = f"matrix, {workers} worker{'s' if workers > 1 else ''}"
         target = 120 if workers == 2 else None
         if job.state != "done":
@@ -420,7 +430,8 @@ class Bench:
                 computing = (timezone.now() - first).total_seconds()
                 rate = cells / max(computing, 1e-3)
                 estimate = (took - computing) + plan_total / rate
-            note = (f"worker RSS up to {rss:,.0f} MiB; stopped after {took:.0f} s ({job.state}): {shape}; {cells:,} cells computed"
+            note = (f"worker RSS up to {rss:,.0f} MiB; stopped after {took:.0f} s ({job.state}), of which "
+                    f"{(planned or took):.0f} s compiling, planning and queueing chunks: {shape}; {cells:,} cells computed"
                     + (f" → at that rate the whole matrix takes ~{estimate / 3600:,.1f} h" if estimate else "")
                     + (f"; {job.error}" if job.error else ""))
             self.add(name, estimate, "s", target, note=note)
@@ -468,7 +479,7 @@ class Bench:
                 for n in (1, 2):
                     connections.close_all()
                     self.log(f"matrix with {n} worker(s)")
-                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 180)))
+                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 300)))
         finally:
             self.stop_procs()
             self._purge_queue()
