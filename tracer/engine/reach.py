@@ -217,14 +217,58 @@ def _sendable(pod: Pod) -> bool:
     return bool(pod.ips) and pod.phase not in ("Succeeded", "Failed")
 
 
-def source_classes(model: ClusterModel) -> list[SourceClass]:
-    """Policy classes, split by node group / zone / node where kube-proxy or E11 make the sender's node matter."""
+def selector_label_keys(model: ClusterModel) -> frozenset[str]:
+    """Every pod label key a NetworkPolicy can read: its podSelector's and its peers' podSelectors'
+    matchLabels and matchExpressions keys (E2/E7). Labels under other keys never change a policy answer."""
+    keys: set[str] = set()
+    for pol in model.objects.network_policies:
+        sels = [pol.pod_selector] + [peer.pod_selector for r in pol.ingress + pol.egress for peer in r.peers]
+        for sel in sels:
+            if sel is not None:
+                keys.update(sel.match_labels)
+                keys.update(e.key for e in sel.match_expressions)
+    return frozenset(keys)
+
+
+def _sender_groups(model: ClusterModel, project: bool):
+    """(namespace, namespace labels, labels shown, named ports, hostNetwork, pods) of each sender group.
+
+    Unprojected: the policy classes. Projected (`project=True`, what a matrix job uses): policy classes
+    whose pods agree on the namespace, hostNetwork and the labels under `selector_label_keys` are merged —
+    as a *sender* a pod is read by policy only through those (E2 isolation by its namespace's podSelectors,
+    E7 peers by namespace, namespace labels and podSelector keys); its named ports only matter when it is
+    the destination (E8), so they are dropped too. `reach_columns` evaluates a sender by its own policy
+    class, so every fast cell is exactly what any member's trace answers.
+    """
+    if not project:
+        for pc in _policy_classes(model):
+            yield pc.namespace, pc.ns_labels, pc.labels, sorted(pc.named_ports), pc.host_network, pc.pods
+        return
+    keys = selector_label_keys(model)
+    merged: dict[tuple, tuple] = {}
+    for pc in _policy_classes(model):
+        seen = tuple(sorted((k, v) for k, v in pc.labels.items() if k in keys))
+        k = (pc.namespace, seen, pc.host_network)
+        if k not in merged:
+            merged[k] = (pc.namespace, pc.ns_labels, dict(pc.labels), [], pc.host_network, [])
+        else:  # shown: the labels every member has (a superset of what policy reads)
+            shared = merged[k][2]
+            for key in [key for key, v in shared.items() if pc.labels.get(key) != v]:
+                del shared[key]
+        merged[k][5].extend(pc.pods)
+    yield from merged.values()
+
+
+def source_classes(model: ClusterModel, *, project: bool = False) -> list[SourceClass]:
+    """Sender groups (`_sender_groups`), split by node group / zone / node where kube-proxy or E11 make the
+    sender's node matter."""
     split_node, split_zone = _node_split(model)
     signatures = local_signatures(model) if split_node else {}
     out: dict[str, SourceClass] = {}
-    for pc in _policy_classes(model):
+    for ns_name, ns_labels, labels, named_ports, host_network, members in _sender_groups(model, project):
+        pc = _Group(ns_name, ns_labels, labels, named_ports, host_network)
         groups: dict[tuple[str | None, str, str | None], list[Pod]] = {}
-        for pod in pc.pods:
+        for pod in members:
             if not _sendable(pod):
                 continue
             node, group, zone = None, "", None
@@ -238,7 +282,7 @@ def source_classes(model: ClusterModel) -> list[SourceClass]:
             groups.setdefault((node, group, zone), []).append(pod)
         for (node, group, zone), pods in groups.items():
             key = _digest("src", pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()),
-                          sorted(pc.named_ports), pc.host_network, node, group, zone)
+                          pc.named_ports, pc.host_network, node, group, zone, *(["projected"] if project else []))
             pods.sort(key=lambda p: p.key)
             names = tuple(p.key for p in pods)
             out[key] = SourceClass(key=key, namespace=pc.namespace, labels=dict(pc.labels),
@@ -247,6 +291,15 @@ def source_classes(model: ClusterModel) -> list[SourceClass]:
                                    host_network=pc.host_network, pods=names, size=len(names), node_group=group,
                                    nodes=len({p.node_name for p in pods}) if group else 0)
     return sorted(out.values(), key=_source_order)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    namespace: str
+    ns_labels: dict
+    labels: dict
+    named_ports: list
+    host_network: bool
 
 
 def _source_order(s: SourceClass):
@@ -301,9 +354,14 @@ def destinations(model: ClusterModel, *, services: bool = True, pods: bool = Tru
     return out
 
 
-def plan(model: ClusterModel, *, services: bool = True, pods: bool = True) -> MatrixPlan:
-    """Sources and destinations of the matrix of `model` (deterministic: same snapshot ⇒ same plan)."""
-    return MatrixPlan(source_classes(model), destinations(model, services=services, pods=pods))
+def plan(model: ClusterModel, *, services: bool = True, pods: bool = True, project: bool = False) -> MatrixPlan:
+    """Sources and destinations of the matrix of `model` (deterministic: same snapshot ⇒ same plan).
+
+    `project=True` merges senders that policy cannot tell apart through the label keys its selectors read
+    (`_sender_groups`): far fewer rows on real clusters. Its class keys depend on the snapshot's policies, so
+    diffs (which join two snapshots' plans on keys) keep the unprojected classes.
+    """
+    return MatrixPlan(source_classes(model, project=project), destinations(model, services=services, pods=pods))
 
 
 def merge_plans(base: MatrixPlan, candidate: MatrixPlan) -> MatrixPlan:
