@@ -230,3 +230,39 @@ def test_projected_cells_equal_traces_of_every_member_on_generated_clusters(seed
 def test_projected_demo_cells_equal_traces():
     p, checked = assert_every_member_agrees(demo_model())
     assert checked > 100
+
+
+@pytest.mark.parametrize("which", ["boutique", "generated-1", "generated-4", "demo"])
+def test_projected_pod_destinations_answer_for_every_member(which):
+    """A projected pod column stands for all its pods: tracing to any member's IP gives the column's cell
+    (where neither the member nor the sender makes the trace hinge on itself: E11, hostNetwork)."""
+    import dataclasses
+
+    model = {"boutique": boutique_model, "demo": demo_model}.get(which) or (
+        lambda: generated_model(int(which.split("-")[1])))
+    model = model()
+    p = reach.plan(model, project=True)
+    assert_cells_match_traces_plan(model, p)
+    ev = ColumnEvaluator(model)
+    checked = 0
+    for d in p.destinations:
+        if d.kind != "pod":
+            continue
+        for member in d.pods[1:]:
+            alone = dataclasses.replace(d, to=f"ip:{model.pods[member].ip}", pods=(member,), size=1)
+            for s in p.sources:
+                if ev.cell(s, d) is None or ev.cell(s, alone) is None:
+                    continue
+                want = reach.compute_cell(model, s, d)
+                got = reach.compute_cell(model, s, alone)
+                assert (got.verdict, got.reason) == (want.verdict, want.reason), (s.representative, member, d.key)
+                checked += 1
+    assert len([d for d in p.destinations if d.kind == "pod"]) <= len(
+        [d for d in reach.plan(model).destinations if d.kind == "pod"])
+    assert checked > 0
+
+
+def assert_cells_match_traces_plan(model, p):
+    fast = list(reach.compute_cells(model, p, (0, len(p.sources))))
+    slow = list(reach.compute_cells(model, p, (0, len(p.sources)), fast_cells=False))
+    assert [(c.verdict, c.reason) for c in fast] == [(c.verdict, c.reason) for c in slow]

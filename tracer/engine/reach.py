@@ -320,14 +320,39 @@ def _service_destinations(model: ClusterModel) -> list[Destination]:
     return out
 
 
-def _pod_destinations(model: ClusterModel) -> list[Destination]:
-    out: dict[str, Destination] = {}
+def _receiver_groups(model: ClusterModel, project: bool):
+    """Policy classes, or (`project=True`) policy classes merged when their pods agree on the namespace,
+    hostNetwork, named ports (E8 resolves them on the receiver) and the labels under `selector_label_keys`:
+    as a receiver a pod is read by policy only through those. Shown labels: those every member has."""
+    if not project:
+        for pc in _policy_classes(model):
+            yield pc.namespace, pc.ns_labels, pc.labels, pc.pods
+        return
+    keys = selector_label_keys(model)
+    merged: dict[tuple, tuple] = {}
     for pc in _policy_classes(model):
+        k = (pc.namespace, tuple(sorted((k, v) for k, v in pc.labels.items() if k in keys)),
+             tuple(sorted(pc.named_ports)), pc.host_network,
+             pc.representative.ips if pc.host_network else None)  # policy_classes' ipBlock split, kept
+        if k not in merged:
+            merged[k] = (pc.namespace, pc.ns_labels, dict(pc.labels), [])
+        else:
+            shared = merged[k][2]
+            for key in [key for key, v in shared.items() if pc.labels.get(key) != v]:
+                del shared[key]
+        merged[k][3].extend(pc.pods)
+    yield from merged.values()
+
+
+def _pod_destinations(model: ClusterModel, project: bool = False) -> list[Destination]:
+    out: dict[str, Destination] = {}
+    for ns_name, ns_labels, labels, members in _receiver_groups(model, project):
+        pc = _Group(ns_name, ns_labels, labels, [], False)
         by_ports: dict[tuple, list[Pod]] = {}
-        for pod in pc.pods:
+        for pod in members:
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue
-            node = pod.node_name if pc.host_network else ""  # a hostNetwork pod IS its node's address
+            node = pod.node_name if pod.host_network else ""  # a hostNetwork pod IS its node's address
             ports = tuple(sorted({(cp.container_port, (cp.protocol or "TCP").upper(), cp.name or "")
                                   for cp in pod.container_ports()}))
             by_ports.setdefault((ports, node), []).append(pod)
@@ -335,7 +360,7 @@ def _pod_destinations(model: ClusterModel) -> list[Destination]:
             pods.sort(key=lambda p: p.key)
             rep = pods[0]
             base = _digest("dst", pc.namespace, sorted(pc.ns_labels.items()), sorted(pc.labels.items()),
-                           ports, node)
+                           ports, node, *(["projected"] if project else []))
             name = _labels_text(pc.labels) + (f" on node {node}" if node else "")
             for port, proto, pname in ports:
                 key = f"pods:{base}:{port}/{proto}"
@@ -345,23 +370,25 @@ def _pod_destinations(model: ClusterModel) -> list[Destination]:
     return sorted(out.values(), key=lambda d: (d.namespace, d.name, d.port, d.protocol, d.key))
 
 
-def destinations(model: ClusterModel, *, services: bool = True, pods: bool = True) -> list[Destination]:
+def destinations(model: ClusterModel, *, services: bool = True, pods: bool = True,
+                 project: bool = False) -> list[Destination]:
     out = []
     if services:
         out.extend(_service_destinations(model))
     if pods:
-        out.extend(_pod_destinations(model))
+        out.extend(_pod_destinations(model, project))
     return out
 
 
 def plan(model: ClusterModel, *, services: bool = True, pods: bool = True, project: bool = False) -> MatrixPlan:
     """Sources and destinations of the matrix of `model` (deterministic: same snapshot ⇒ same plan).
 
-    `project=True` merges senders that policy cannot tell apart through the label keys its selectors read
-    (`_sender_groups`): far fewer rows on real clusters. Its class keys depend on the snapshot's policies, so
+    `project=True` merges senders (`_sender_groups`) and receiving pods (`_receiver_groups`) that policy
+    cannot tell apart through the label keys its selectors read: far fewer rows and columns on real clusters. Its class keys depend on the snapshot's policies, so
     diffs (which join two snapshots' plans on keys) keep the unprojected classes.
     """
-    return MatrixPlan(source_classes(model, project=project), destinations(model, services=services, pods=pods))
+    return MatrixPlan(source_classes(model, project=project),
+                      destinations(model, services=services, pods=pods, project=project))
 
 
 def merge_plans(base: MatrixPlan, candidate: MatrixPlan) -> MatrixPlan:
