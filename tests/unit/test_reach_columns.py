@@ -266,3 +266,20 @@ def assert_cells_match_traces_plan(model, p):
     fast = list(reach.compute_cells(model, p, (0, len(p.sources))))
     slow = list(reach.compute_cells(model, p, (0, len(p.sources)), fast_cells=False))
     assert [(c.verdict, c.reason) for c in fast] == [(c.verdict, c.reason) for c in slow]
+
+
+def test_auto_projection_only_past_the_size_limit(monkeypatch):
+    """Matrix jobs plan with project=None: a small cluster keeps one row per label set (the reader's view);
+    past PROJECT_ABOVE_CELLS cells the classes are merged and the plan says so in its assumptions."""
+    model = generated_model(1)
+    exact, projected = reach.plan(model), reach.plan(model, project=True)
+    assert len(projected.sources) < len(exact.sources)
+    auto = reach.plan(model, project=None)
+    assert [s.key for s in auto.sources] == [s.key for s in exact.sources]
+    assert reach.PROJECTED_ASSUMPTION not in auto.assumptions
+    monkeypatch.setattr(reach, "PROJECT_ABOVE_CELLS", exact.cell_count - 1)
+    auto = reach.plan(model, project=None)
+    assert [s.key for s in auto.sources] == [s.key for s in projected.sources]
+    assert [d.key for d in auto.destinations] == [d.key for d in projected.destinations]
+    assert reach.PROJECTED_ASSUMPTION in auto.assumptions
+    assert reach.MatrixPlan.from_dict(auto.to_dict()).assumptions == auto.assumptions
