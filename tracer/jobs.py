@@ -761,11 +761,15 @@ def _run_import(job: Job) -> None:
     if not payloads:
         raise BadRequest("the uploaded files are gone (the job was cancelled or already imported)")
     beat(job.pk, f"importing {len(payloads)} file(s), {sum(len(d) for _, d in payloads)} bytes")
-    result = import_bytes(job.cluster, payloads, owner=job.owner, materialize=job.params.get("materialize", False),
-                          nodes=job.params.get("nodes", 3), namespace=job.params.get("namespace", "default"))
-    snap = result.snapshot
-    Job.objects.filter(pk=job.pk).update(snapshot=snap)
-    JobUpload.objects.filter(job=job).delete()
+    # One transaction: the snapshot exists iff the job points at it, so a worker killed right after the import
+    # cannot leave a snapshot that the retry (seeing no job.snapshot) would import a second time.
+    with transaction.atomic():
+        result = import_bytes(job.cluster, payloads, owner=job.owner,
+                              materialize=job.params.get("materialize", False), nodes=job.params.get("nodes", 3),
+                              namespace=job.params.get("namespace", "default"))
+        snap = result.snapshot
+        Job.objects.filter(pk=job.pk).update(snapshot=snap)
+        JobUpload.objects.filter(job=job).delete()
     finish(job.pk, {"snapshot": snap.pk, "number": snap.number, "cluster": job.cluster_id,
                     "counts": result.counts, "skipped": result.skipped, "warnings": result.warnings},
            f"done: snapshot #{snap.number}", progress_current=1)
