@@ -524,7 +524,9 @@ def _run_matrix(job: Job) -> None:
     if not JobOutput.objects.filter(job=job, name="plan").exists():
         beat(job.pk, "planning: grouping pods into classes")
         model = _load_model(job.snapshot_id)
-        p = plan(model, services=job.params.get("services", True), pods=job.params.get("pods", True))
+        # a large matrix merges senders and receiving pods on what policy can read (reach.plan, project=None)
+        p = plan(model, services=job.params.get("services", True), pods=job.params.get("pods", True),
+                 project=None)
         _save_output(job, "plan", p.to_dict())
     p = _stored_plan(job, "plan")
     _plan_chunks(job, len(p.sources), len(p.destinations))
