@@ -416,20 +416,25 @@ class Bench:
             res = job.result or {}
             plan_total = None
             try:
-                p = jobs._stored_plan(job.pk, "plan")
+                try:
+                    p = jobs._stored_plan(job, "plan")
+                except Exception:
+                    p = jobs._stored_plan(job.pk, "plan")
                 plan_total = len(p.sources) * len(p.destinations)
                 shape = f"{len(p.sources):,} source classes × {len(p.destinations):,} destinations = {plan_total:,} cells"
             except Exception:
-                shape = "no plan yet"
+                shape = f"{job.progress_total} chunks ({job.progress_message})"
             first = JobChunk.objects.filter(job=job).exclude(started=None).order_by("started").values_list(
                 "started", flat=True).first()
             estimate = None
-            if cells and plan_total and first is not None:
+            if first is not None and (cells or job.progress_current):
                 from django.utils import timezone
 
                 computing = (timezone.now() - first).total_seconds()
-                rate = cells / max(computing, 1e-3)
-                estimate = (took - computing) + plan_total / rate
+                if cells and plan_total:
+                    estimate = (took - computing) + plan_total / (cells / max(computing, 1e-3))
+                elif job.progress_current and job.progress_total:  # by chunks done (the plan's storage is internal)
+                    estimate = (took - computing) + computing * job.progress_total / job.progress_current
             note = (f"worker RSS up to {rss:,.0f} MiB; stopped after {took:.0f} s ({job.state}), of which "
                     f"{(planned or took):.0f} s compiling, planning and queueing chunks: {shape}; {cells:,} cells computed"
                     + (f" → at that rate the whole matrix takes ~{estimate / 3600:,.1f} h" if estimate else "")
@@ -479,7 +484,7 @@ class Bench:
                 for n in (1, 2):
                     connections.close_all()
                     self.log(f"matrix with {n} worker(s)")
-                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 300)))
+                    self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 240)))
         finally:
             self.stop_procs()
             self._purge_queue()
