@@ -18,4 +18,5 @@ Modules, one concern each (each rule of shared/SEMANTICS.md lives in exactly one
 - result.py     TraceResult / Path / Hop with to_dict/from_dict and a schema version
 - render.py     the text rendering of a result
 - reach.py      reachability matrices over pod equivalence classes
+- reach_columns.py  matrix cells per destination column (bitsets over classes), trace() where it must
 """
