@@ -469,7 +469,8 @@ class Bench:
             self.log("import")
             self.import_dump(path)
             self.log("compile")
-            model = self.compile()
+            connections.close_all()  # idle during the import: the shared server may have dropped it
+            model = _retry_db(self.compile)
             flows = self.flows(model)
             rounds = max(5, 300 // len(flows))
             if "trace" not in self.skip:
@@ -478,6 +479,7 @@ class Bench:
             del model
             if not {"api", "topology"} <= self.skip:
                 self.log("API (gunicorn)")
+                connections.close_all()
                 self.api(flows, max(3, rounds // 3))
                 self.stop_procs()
             if "matrix" not in self.skip:
