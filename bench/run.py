@@ -548,6 +548,16 @@ def _p99(samples: list[float]) -> float:
 
 
 def _http(method: str, port: int, path: str, body: bytes | None = None, headers: dict | None = None):
+    """One request; a 503 (database briefly unavailable: the shared server drops connections) is retried."""
+    for _ in range(3):
+        status, data = _http_once(method, port, path, body, headers)
+        if status != 503:
+            break
+        time.sleep(1)
+    return status, data
+
+
+def _http_once(method: str, port: int, path: str, body: bytes | None = None, headers: dict | None = None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     try:
         conn.request(method, path, body=body, headers=headers or {})
