@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.run --size tiny --skip matrix,api   # parts can be skipped
 
 What it measures, on a synthetic live-state dump (bench/generate.py, deterministic by seed), against a
-PostgreSQL database it creates and drops (DATABASE_URL's server, database `tracer_bench_<size>`):
+PostgreSQL database it creates and drops (DATABASE_URL's server, database `tracer_bench_<size>_<pid>`):
 
 1. import — `manage.py import_manifests` in a child process: wall time and the child's peak RSS
    (ru_maxrss from wait4, i.e. the whole import including YAML/JSON loading and the DB writes);
@@ -108,7 +108,7 @@ class Bench:
 
     @property
     def db_name(self) -> str:
-        return f"tracer_bench_{self.size_name}"
+        return f"tracer_bench_{self.size_name}_{os.getpid()}"  # two runs at once must not drop each other's
 
     @property
     def database_url(self) -> str:
