@@ -88,4 +88,4 @@ def test_demo_in_local_mode_ingress_trace_blocked_pod_and_pod_panel(local_mode_d
     assert "shop.svc.cluster.local svc.cluster.local cluster.local" in text  # DNS search path
     screenshot(page, "pod-panel")
     page.keyboard.press("Escape")
-    assert panel.is_hidden()
+    panel.wait_for(state="hidden", timeout=5000)

@@ -72,7 +72,8 @@ def test_matrix_progress_heatmap_cell_trace_and_diff(logged_in_page, blog, worke
     assert any(0 < v < m for v, m in running) or len({v for v, _ in running}) > 1, \
         f"the bar did not move between chunks: {running}"
     assert seen[-1][0] == "done"
-    assert page.locator("#cancel-job").is_hidden()  # only offered while the job runs
+    # only offered while the job runs: hidden once the page has rendered "done" (waits up to 5 s for the redraw)
+    page.locator("#cancel-job").wait_for(state="hidden", timeout=5000)
 
     # Heatmap: 6 source classes × 16 destinations in cluster-b; every cell says its verdict in words.
     page.wait_for_selector("#heatmap button.cell")
