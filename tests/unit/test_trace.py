@@ -206,6 +206,26 @@ def test_ingress_routes_from_outside(url, expected):
     assert kinds.index("load-balancer") < kinds.index("ingress-controller") < kinds.index("ingress-rule")
 
 
+def test_owner_less_controller_replicas_all_route_the_ingress():
+    """Two bare ingress-nginx pods (a dump without their ReplicaSet) behind one LB:
+    [external] → LB 198.51.100.80 → [nginx-0 @n1 | nginx-1 @n2] → Ingress shop/site → [web-0]:8080.
+    Whichever replica kube-proxy picks applies the Ingress rules; no path may end at a controller pod."""
+    second = nginx_pod()
+    second.name, second.ips, second.node_name, second.host_ip = "nginx-1", ("10.244.2.50",), "n2", "172.20.0.2"
+    model = shop_model(second)
+    model.objects.endpoint_slices[:] = [s for s in model.objects.endpoint_slices if s.service_name != "nginx"]
+    model = build(*model.objects.namespaces, *model.objects.nodes, *model.objects.pods, *model.objects.services,
+                  *model.objects.endpoint_slices, *model.objects.ingress_classes, *model.objects.ingresses,
+                  eps("edge", "nginx", [("10.244.1.50", "n1", "nginx-0"), ("10.244.2.50", "n2", "nginx-1")],
+                      [("http", 80, "TCP"), ("https", 443, "TCP")]))
+    r = run(model, "external:203.0.113.5", "url:http://shop.example.com/anything")
+    assert r.verdict == "delivered"
+    assert endpoints_of(r.to_dict()) == {"pod:shop/web-0": (8080, 1.0)}
+    accepted_by = {h.detail.split("pod ", 1)[1].split(" ", 1)[0] for p in r.paths for h in p.hops
+                   if h.kind == "ingress-controller"}
+    assert accepted_by == {"edge/nginx-0", "edge/nginx-1"}
+
+
 def test_ingress_backend_port_missing():
     r = run(shop_model(), "external:203.0.113.5", "url:http://shop.example.com/old")
     assert r.reason == "no-service-port"

@@ -360,11 +360,19 @@ def discover_controllers(model: ClusterModel) -> list[Controller]:
         kind, args, evidence = _kind_of_pod(pod)
         if kind is None:
             continue
-        wl = (pod.namespace, pod.workload_kind or "Pod", pod.workload_name or pod.name)
+        if pod.workload_kind:
+            wl = (pod.namespace, pod.workload_kind, pod.workload_name)
+        else:
+            # Owner-less controller pods (a dump without their ReplicaSet, static pods) that run the same
+            # controller with the same arguments are one controller: each replica applies every Ingress of
+            # its class, so load-balanced traffic landing on any of them is routed alike.
+            name = pod.labels.get("app.kubernetes.io/name") or pod.labels.get("app") or kind
+            wl = (pod.namespace, "Pods", f"{name}\0{kind}\0{sorted(args.items())}")
         g = groups.setdefault(wl, {"kind": kind, "args": args, "evidence": evidence, "pods": []})
         g["pods"].append(pod)
     controllers: list[Controller] = []
-    for (ns, wkind, wname), g in sorted(groups.items()):
+    for (ns, wkind, wkey), g in sorted(groups.items()):
+        wname = wkey.split("\0", 1)[0]
         kind = g["kind"]
         ctrl_classes, names, classless, notes = _classes(kind, g["args"])
         pods = sorted(g["pods"], key=lambda p: p.name)
