@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -266,10 +267,10 @@ RESULTS = REPO / "var" / "bench" / "nca-results.json"
 def save(rows: list[Row], path: Path = RESULTS) -> None:
     """Keep the last comparison (bench.run puts it into docs/performance.md without re-running nca)."""
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    path.write_text(json.dumps({"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                                 "load": os.getloadavg()[0],
                                 "rows": [{**r.__dict__, "diffs": r.diffs[:20]} for r in rows]}, indent=1))
 

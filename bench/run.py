@@ -239,7 +239,7 @@ class Bench:
         reqs = [parse_flow_request(f) for f in flows]
         t0 = time.perf_counter()
         verdicts = {}
-        for f, (flow, a) in zip(flows, reqs):
+        for f, (flow, a) in zip(flows, reqs, strict=True):
             verdicts[f"{f['from']} → {f['to']}"] = trace(model, flow, a).verdict
         first = time.perf_counter() - t0
         self.facts["flows"] = verdicts
@@ -281,9 +281,8 @@ class Bench:
         raise RuntimeError("gunicorn did not answer /healthz within 60 s")
 
     def api(self, flows, rounds: int) -> None:
-        from rest_framework.authtoken.models import Token
-
         from django.contrib.auth import get_user_model
+        from rest_framework.authtoken.models import Token
 
         user = get_user_model().objects.get(username="bench")
         token = Token.objects.get_or_create(user=user)[0].key
@@ -377,11 +376,10 @@ class Bench:
         raise RuntimeError("worker not ready within 60 s")
 
     def matrix(self, workers: int, timeout: float) -> None:
+        from config.celery import app
         from topology.models import Snapshot
         from tracer import jobs
         from tracer.models import Job
-
-        from config.celery import app
 
         # a fresh queue per run: a cancelled job's undelivered chunk messages must not sit in front of the next job's
         self.queue = f"tracer-bench-{uuid.uuid4().hex[:8]}"
@@ -393,7 +391,7 @@ class Bench:
         job = jobs.enqueue_matrix(snap, services=True, pods=True)
         planned = None
         while True:
-            job = _retry_db(lambda: Job.objects.get(pk=job.pk))
+            job = _retry_db(lambda pk=job.pk: Job.objects.get(pk=pk))
             if planned is None and job.progress_total:
                 planned = time.perf_counter() - t0
             if job.state not in Job.ACTIVE_STATES or time.perf_counter() - t0 > timeout:

@@ -11,8 +11,17 @@ from collections import defaultdict
 from functools import cached_property
 
 from .model import (
-    ClusterObjects, EndpointSlice, Ingress, IngressClass, Namespace, NetworkPolicy, Node, Pod, Secret,
-    Service, Workload,
+    ClusterObjects,
+    EndpointSlice,
+    Ingress,
+    IngressClass,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    Secret,
+    Service,
+    Workload,
 )
 
 
