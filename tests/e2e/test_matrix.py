@@ -47,10 +47,13 @@ def watch_progress(page, until: str, timeout: float = 90) -> list[tuple[str, flo
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        # status first, then the bar: the page may redraw between two reads, and the last sample must be
+        # taken after the status line already said `until` (both are set in one render)
+        finished = until in page.inner_text("#job-status")
         sample = page.evaluate("() => { const p = document.querySelector('#job-progress');"
                                " return [p.dataset.state || '', p.hidden ? -1 : (p.position < 0 ? -1 : p.value), p.max]; }")
         seen.append(tuple(sample))
-        if until in page.inner_text("#job-status"):
+        if finished:
             return seen
         page.wait_for_timeout(100)
     raise AssertionError(f"the job did not finish; last status {page.inner_text('#job-status')!r}; seen {seen[-5:]}")
