@@ -49,6 +49,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def is_loopback_address(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    text = (host or "").strip().strip("[]").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
 def env_database(name: str, default_sqlite_path: str) -> dict:
     """DATABASE_URL → Django DATABASES['default']; unset ⇒ SQLite file in the project."""
     import dj_database_url

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .env import env_bool, env_database, env_int, env_list, env_str
+from .env import env_bool, env_database, env_int, env_list, env_str, is_loopback_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRACER_VAR_DIR", str(BASE_DIR / "var")))
@@ -26,9 +26,12 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# Local mode: a person trying the demo on 127.0.0.1 without signing up is logged in as the local
-# admin created by `make run`. Off by default; never on in the docker deployment.
-TRACER_LOCAL_MODE = env_bool("TRACER_LOCAL_MODE", False)
+# Local mode: a person trying the demo on this machine without signing up is treated as the local user
+# created by `make run` (frontend/middleware.py). Off by default; never on in the docker deployment; and
+# only when the server itself listens on loopback: scripts/run.sh passes its bind address in
+# TRACER_BIND_ADDRESS, and any other address (0.0.0.0, a LAN IP, none given) turns local mode off.
+TRACER_BIND_ADDRESS = env_str("TRACER_BIND_ADDRESS", "")
+TRACER_LOCAL_MODE = env_bool("TRACER_LOCAL_MODE", False) and is_loopback_address(TRACER_BIND_ADDRESS)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

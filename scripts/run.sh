@@ -2,7 +2,8 @@
 # `make run` ends here: a real Celery worker in the background, the web server in the foreground.
 # Usage: scripts/run.sh [HOST] [PORT]   (defaults 127.0.0.1 8000)
 # The worker uses the embedded filesystem broker unless CELERY_BROKER_URL is set; it is stopped
-# when the server exits (Ctrl-C). Local mode signs visitors from 127.0.0.1 in as local-admin.
+# when the server exits (Ctrl-C). Local mode (a visitor from this machine is the user local-admin,
+# no sign-in) is on only when HOST is a loopback address: `make run HOST=0.0.0.0` turns it off.
 set -euo pipefail
 
 HOST="${1:-127.0.0.1}"
@@ -10,7 +11,13 @@ PORT="${2:-8000}"
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-export TRACER_LOCAL_MODE="${TRACER_LOCAL_MODE:-1}"
+# The server's own bind address decides local mode (config/settings.py checks it again): only a server
+# that listens on loopback may treat loopback visitors as the person at this machine.
+export TRACER_BIND_ADDRESS="$HOST"
+case "$HOST" in
+    127.*|::1|\[::1\]|localhost) export TRACER_LOCAL_MODE="${TRACER_LOCAL_MODE:-1}" ;;
+    *) export TRACER_LOCAL_MODE=0 ;;
+esac
 LOG_DIR="${TRACER_VAR_DIR:-var}/log"
 mkdir -p "$LOG_DIR"
 
@@ -40,7 +47,10 @@ fi
 echo
 echo "  Kubernetes traffic tracer: http://$HOST:$PORT/"
 if [ "$TRACER_LOCAL_MODE" = "1" ]; then
-    echo "  Signed in automatically from 127.0.0.1 as 'local-admin' (its password was printed when it was created)."
+    echo "  Local mode: a browser on this machine is the user 'local-admin' without signing in"
+    echo "  (not through a proxy or tunnel; /admin/ and API tokens always need the password)."
+else
+    echo "  Local mode is off ($HOST is not a loopback address): sign in at /accounts/login/."
 fi
 echo "  Celery worker pid $WORKER_PID (log: $LOG_DIR/worker.log). Stop both with Ctrl-C."
 echo

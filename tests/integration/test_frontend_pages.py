@@ -70,7 +70,7 @@ def test_shared_page_gives_the_owner_the_trace_id_for_a_rerun(client, shared_tra
 @pytest.mark.parametrize(("remote_addr", "logged_in"), [("127.0.0.1", True), ("::1", True), ("192.0.2.10", False)])
 def test_local_mode_logs_in_only_a_visitor_from_this_machine(client, db, settings, remote_addr, logged_in):
     settings.TRACER_LOCAL_MODE = True
-    get_user_model().objects.create_superuser("local-admin", password="x-local-password")
+    get_user_model().objects.create_user("local-admin", password="x-local-password")
     response = client.get("/", REMOTE_ADDR=remote_addr)
     assert (response.status_code == 200) is logged_in
     if logged_in:
@@ -79,5 +79,5 @@ def test_local_mode_logs_in_only_a_visitor_from_this_machine(client, db, setting
 
 def test_local_mode_off_means_a_login_even_from_this_machine(client, db, settings):
     settings.TRACER_LOCAL_MODE = False
-    get_user_model().objects.create_superuser("local-admin", password="x-local-password")
+    get_user_model().objects.create_user("local-admin", password="x-local-password")
     assert client.get("/", REMOTE_ADDR="127.0.0.1").status_code == 302

@@ -1,8 +1,9 @@
 """`manage.py setup_local [--demo]`: what `make run` needs after `migrate`, idempotently.
 
-- the local admin user `local-admin` (created once, with a random password printed once and kept
-  nowhere but as its hash; `make run`'s local mode signs 127.0.0.1 visitors in as this user, so
-  the password is only needed for /admin/ or from another machine);
+- the local user `local-admin` (created once, with a random password printed once and kept nowhere
+  but as its hash; `make run`'s local mode treats a browser on this machine as this user, so the
+  password is only needed for API tokens or from another machine). It is an ordinary user — not
+  staff, not a superuser — so local mode never hands out administration of other users;
 - with `--demo`: the demo cluster (`demo/`, desired-state manifests, materialised on 3 nodes) as
   cluster `demo` owned by local-admin — only when no cluster named `demo` exists yet, so a re-run
   never adds snapshots or touches a `demo` someone imported by hand.
@@ -31,7 +32,7 @@ def demo_path():
 
 
 class Command(BaseCommand):
-    help = "Create the local admin user and (with --demo) import the demo cluster, if they do not exist yet."
+    help = "Create the local user and (with --demo) import the demo cluster, if they do not exist yet."
 
     def add_arguments(self, parser):
         parser.add_argument("--demo", action="store_true", help="also import the demo cluster as 'demo'")
@@ -50,14 +51,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             user = User.objects.filter(username=LOCAL_USER).first()
             if user is not None:
-                self.stdout.write(f"Local admin user {LOCAL_USER!r} already exists.")
+                self.stdout.write(f"Local user {LOCAL_USER!r} already exists.")
                 return user
             password = secrets.token_urlsafe(12)
-            user = User.objects.create_superuser(username=LOCAL_USER, email="", password=password)
+            user = User.objects.create_user(username=LOCAL_USER, email="", password=password)
         # Shown once, here; only the hash is stored.
         self.stdout.write(self.style.SUCCESS(
-            f"Created local admin user {LOCAL_USER!r} with password: {password}\n"
-            "  (shown only now; on 127.0.0.1 `make run` signs you in automatically. "
+            f"Created local user {LOCAL_USER!r} with password: {password}\n"
+            "  (shown only now; a browser on this machine needs no sign-in while `make run` listens on loopback. "
             f"Change it with `manage.py changepassword {LOCAL_USER}`.)"))
         return user
 
