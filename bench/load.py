@@ -6,7 +6,7 @@
 
 What happens: a fresh database (a temporary SQLite file, or with --postgres a database
 `tracer_load_<pid>` created on DATABASE_URL's server and dropped afterwards) is migrated and given a
-user with an API token and the example cluster (shared/examples/cluster-b.yaml). gunicorn serves
+user with an API token and the example cluster (tests/fixtures/examples/cluster-b.yaml). gunicorn serves
 config.wsgi on 127.0.0.1:<free port>; N client threads (one keep-alive connection each) then POST
 `/api/traces/` in a loop, rotating over a fixed mix of flows (delivered, dropped, DNS, Ingress URL),
 until the time is up. Every response must be 201 with a verdict; anything else counts as an error.
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / ".." / "shared"
+CLUSTER_B = REPO / "tests" / "fixtures" / "examples" / "cluster-b.yaml"
 
 FLOWS = [
     {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443},
@@ -79,7 +79,7 @@ def server_env(database_url: str, var_dir: Path, extra: dict | None = None) -> d
 
 def prepare(env: dict) -> dict:
     """Migrate the database in `env`, create a user + token + cluster "blog" → {token, cluster, snapshot}."""
-    proc = subprocess.run([sys.executable, "-c", SETUP, str(SHARED / "examples" / "cluster-b.yaml")], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-c", SETUP, str(CLUSTER_B)], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"database setup failed:\n{proc.stderr[-3000:]}")

@@ -6,18 +6,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / ".." / "shared"  # the read-only reference folder beside the repository (CI clones it there too)
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared: CONTRACT.md, examples/, corpus/."""
-    return SHARED
-
-
-@pytest.fixture(scope="session")
-def corpus_dir(shared_dir) -> Path:
-    return shared_dir / "corpus"
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Reading network-config-analyzer (nca) cases and comparing our policy evaluation with theirs.
 
-The corpus (../shared/corpus/nca, see its README.md) holds upstream scheme files. A scheme names
+The corpus (tests/fixtures/nca, see its README.md) holds upstream scheme files. A scheme names
 namespace lists, pod lists (PodList dumps or workload manifests) and, per `networkConfigList` entry,
 the NetworkPolicy files; `nca_generated/<case>/<config>.txt_no_fw_rules.txt.gz` is nca 2.1.0's
 pairwise list of allowed connections for that config, and two upstream expected outputs use the
@@ -34,11 +34,12 @@ from pathlib import Path
 
 import yaml
 
+from tests.fixtures import FIXTURES
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.netpol import Connections, Peer, PolicyEngine
 
 REPO = Path(__file__).resolve().parents[2]
-NCA_DIR = REPO / ".." / "shared" / "corpus" / "nca"
+NCA_DIR = FIXTURES / "nca"
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
                   "ReplicationController", "DeploymentConfig")

@@ -1,6 +1,6 @@
 """cyclonus conformance: its probe truth tables and query-traffic verdicts against our policy engine.
 
-Topology (../shared/corpus/cyclonus/examples/probe.json): namespaces x, y, z labelled ns=<name>;
+Topology (tests/fixtures/cyclonus/examples/probe.json): namespaces x, y, z labelled ns=<name>;
 pods a, b, c in each, labelled pod=<name>, serving TCP 80 ("serve-80-tcp") and 81. The seven
 simple-example policies all live in namespace y:
 
@@ -24,14 +24,14 @@ import re
 
 import pytest
 
-from tests.conformance.nca_oracle import REPO
+from tests.fixtures import FIXTURES
 from topology.importers.load import load_documents
 from topology.importers.parse import parse_objects
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import ClusterObjects, Container, ContainerPort, Namespace, Pod
 from tracer.engine.netpol import Peer, PolicyEngine
 
-CYCLONUS = REPO / ".." / "shared" / "corpus" / "cyclonus"
+CYCLONUS = FIXTURES / "cyclonus"
 
 
 def _model() -> ClusterModel:

@@ -1,6 +1,6 @@
 """kubernetes-sigs/ingress-controller-conformance, run through the engine's Ingress routing.
 
-Every scenario of ../shared/corpus/ingress-conformance/derived-expectations.json (host rules, path rules,
+Every scenario of tests/fixtures/ingress-conformance/derived-expectations.json (host rules, path rules,
 default backend) is one request from outside:
 
     [client] → LB 203.0.113.10:80|443 → [ingress-nginx controller] → Ingress rule → svc/<backend>:8080 → [pod]
@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import yaml
 
+from tests.fixtures import FIXTURES
 from topology.importers.load import Document
 from topology.importers.parse import parse_objects
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.ingress import backend_endpoints, controllers_for_ingress, find_entry, resolve_class
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "ingress-conformance"
+CORPUS = FIXTURES / "ingress-conformance"
 LB_IP = "203.0.113.10"
 
 

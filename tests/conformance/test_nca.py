@@ -1,6 +1,6 @@
 """network-config-analyzer (nca) conformance: our NetworkPolicy evaluation vs nca's allowed connections.
 
-For every (case, networkConfig) of ../shared/corpus/nca/cases.json that has a pairwise list
+For every (case, networkConfig) of tests/fixtures/nca/cases.json that has a pairwise list
 (`nca_generated/…txt_no_fw_rules.txt.gz`, nca 2.1.0's output) — and for the two upstream expected
 outputs in that same pairwise format — we build a ClusterModel from the case's own namespace list,
 pod list / workload manifests and policy YAML (through the importer's parser), compute which
@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance import nca_oracle as nca
+from tests.fixtures import FIXTURES
 
 CONFIGS = nca.all_configs()
 UPSTREAM = nca.upstream_pairwise_expectations()
@@ -74,12 +75,12 @@ def test_upstream_pairwise_expected_output(case, path, config):
 
 
 def test_online_boutique_agrees_with_nca():
-    """../shared/corpus/online-boutique: release manifests + the 13 kustomize NetworkPolicies (deny-all
+    """tests/fixtures/online-boutique: release manifests + the 13 kustomize NetworkPolicies (deny-all
     plus one per service) against nca's pairwise list (`nca --connectivity -r … -r …`):
 
         [frontend] —TCP 7070→ [cartservice] —TCP 6379→ [redis-cart];  internet —all→ [frontend] only
     """
-    ob = nca.REPO / ".." / "shared" / "corpus" / "online-boutique"
+    ob = FIXTURES / "online-boutique"
     cfg = nca.NcaConfig("online-boutique", "kubernetes-manifests+network-policies", [], [], [],
                         [ob / "release" / "kubernetes-manifests.yaml", ob / "kustomize" / "components" / "network-policies"],
                         ob / "nca_generated" / "kubernetes-manifests+network-policies.txt_no_fw_rules.txt")

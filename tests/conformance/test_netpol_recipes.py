@@ -21,14 +21,14 @@ import re
 
 import pytest
 
-from tests.conformance.nca_oracle import REPO
+from tests.fixtures import FIXTURES
 from topology.importers.load import load_documents
 from topology.importers.parse import parse_objects
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import ClusterObjects, Container, ContainerPort, Namespace, Pod
 from tracer.engine.netpol import Peer, PolicyEngine
 
-RECIPES = REPO / ".." / "shared" / "corpus" / "netpol-recipes"
+RECIPES = FIXTURES / "netpol-recipes"
 DATA = json.loads((RECIPES / "expectations.json").read_text())
 EXTERNAL_EXAMPLE_IP = "93.184.216.34"  # www.example.com, as the recipes note
 

@@ -1,7 +1,7 @@
 """The matrix page with a real Celery worker: the progress bar moves while chunks run, the heatmap
 shows every cell, a cell opens its trace, and a snapshot diff highlights exactly the changed cells.
 
-Cluster: shared/examples/cluster-b.yaml as snapshot #1; #2 adds NetworkPolicy
+Cluster: tests/fixtures/examples/cluster-b.yaml as snapshot #1; #2 adds NetworkPolicy
 monitoring/prometheus-only-from-monitoring, which closes 8 cells:
     [blog mysql, blog wordpress, kube-system coredns, traefik] → {svc/prometheus:9090, prometheus pods:9090}
 """
@@ -13,15 +13,15 @@ import time
 import pytest
 import yaml
 
+from tests.fixtures import CLUSTER_B
 from tests.integration.workers import broker, workers  # noqa: F401  (fixtures)
 from topology.importers import import_bytes
 from topology.models import Cluster
 
-from .conftest import REPO, screenshot
+from .conftest import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.workers]
 
-CLUSTER_B = REPO / ".." / "shared" / "examples" / "cluster-b.yaml"
 PROMETHEUS_ONLY_FROM_MONITORING = {
     "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
     "metadata": {"name": "prometheus-only-from-monitoring", "namespace": "monitoring"},

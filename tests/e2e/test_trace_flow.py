@@ -2,7 +2,7 @@
 through the Ingress to a pod, step the packet along the hops, find why a blocked pod is blocked, and
 send the link to someone who is not logged in.
 
-Cluster: shared/examples/cluster-b.yaml (a live-state dump).
+Cluster: tests/fixtures/examples/cluster-b.yaml (a live-state dump).
     [external 198.51.100.7] → LB 198.51.100.80 (traefik) → Ingress blog/blog "/" → svc/blog/wordpress
         → [pod wordpress-0]:80 (50% in all) | [pod wordpress-1]:80 (50% in all)
     [pod monitoring/prometheus-0] → svc/payments/ledger:443 ✖ policy-ingress-denied (payments/deny-all)
@@ -15,11 +15,12 @@ import shutil
 
 import pytest
 
+from tests.fixtures import CLUSTER_B
+
 from .conftest import ARTIFACTS, REPO, screenshot
 
 pytestmark = pytest.mark.e2e
 
-CLUSTER_B = REPO / ".." / "shared" / "examples" / "cluster-b.yaml"
 
 
 def upload_cluster(page, name: str):

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
+from tests.fixtures import CLUSTER_B
 from tests.integration.workers import broker, workers  # noqa: F401 (real Celery worker fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO / ".." / "shared"
-CLUSTER_B = SHARED / "examples" / "cluster-b.yaml"
 
 
 def row_counts(*app_labels: str) -> dict[str, int]:

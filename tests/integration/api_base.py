@@ -1,6 +1,6 @@
 """Shared base for API tests: an owner, a teammate and an outsider (healthchecks' alice/bob/charlie).
 
-    alice   owns cluster "blog" (shared/examples/cluster-b.yaml imported as snapshot #1)
+    alice   owns cluster "blog" (tests/fixtures/examples/cluster-b.yaml imported as snapshot #1)
     bob     is a teammate: "blog" is shared with him
     charlie is an outsider: he must not even learn that "blog" exists (404, never 403)
 
@@ -9,18 +9,14 @@ script would call the API.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib.auth import get_user_model
 from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.fixtures import CLUSTER_B
 from topology.importers import import_bytes
 from topology.models import Cluster
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-CLUSTER_B = SHARED / "examples" / "cluster-b.yaml"
 
 
 def cluster_b_bytes() -> bytes:

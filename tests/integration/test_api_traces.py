@@ -1,6 +1,6 @@
 """Traces over the API: run, read, filter, re-run after a re-import, and share (owner / teammate / outsider).
 
-The cluster is shared/examples/cluster-b.yaml:
+The cluster is tests/fixtures/examples/cluster-b.yaml:
     [pod blog/wordpress-0] → svc/payments/ledger:443 → [pod payments/ledger-1]:9000   delivered
     [pod monitoring/prometheus-0] → svc/payments/ledger:443 ✗ policy payments/ledger-from-blog   dropped
 """

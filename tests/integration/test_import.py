@@ -1,7 +1,7 @@
 """Importing into the database: the command, snapshots, atomicity, secret redaction, round trip.
 
 Real database (SQLite by default, PostgreSQL with DATABASE_URL). Corpus inputs come from
-../shared (see tests/conftest.py).
+tests/fixtures (see its README.md).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from tests.fixtures import CLUSTER_B, FIXTURES
 from topology.compile import load_model, objects_from_db
 from topology.importers import ManifestError, import_bytes, import_files
 from topology.importers.load import load_documents
@@ -36,12 +37,12 @@ def run_command(*args) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# A live dump: shared/examples/cluster-b.yaml
+# A live dump: tests/fixtures/examples/cluster-b.yaml
 
 
 @pytest.fixture
-def cluster_b(shared_dir):
-    return shared_dir / "examples" / "cluster-b.yaml"
+def cluster_b():
+    return CLUSTER_B
 
 
 def test_cluster_b_import_summary_and_rows(cluster_b):
@@ -236,8 +237,8 @@ def test_secret_values_are_nowhere_in_the_database(materialize):
 
 
 @pytest.fixture
-def boutique(corpus_dir):
-    base = corpus_dir / "online-boutique"
+def boutique():
+    base = FIXTURES / "online-boutique"
     return [base / "release" / "kubernetes-manifests.yaml",
             *sorted((base / "kustomize" / "components" / "network-policies").glob("*.yaml")),
             *sorted((base / "github-release-cluster").glob("*.yaml"))]
@@ -315,16 +316,16 @@ GUESTBOOK_FILES = [
 ]
 
 
-def test_every_guestbook_file_is_in_the_table(corpus_dir):
-    base = corpus_dir / "k8s-examples-guestbook"
+def test_every_guestbook_file_is_in_the_table():
+    base = FIXTURES / "k8s-examples-guestbook"
     found = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
     assert found == sorted(GUESTBOOK_FILES)
 
 
 @pytest.mark.parametrize("relpath", GUESTBOOK_FILES)
-def test_each_guestbook_file_imports_materialized(corpus_dir, relpath):
+def test_each_guestbook_file_imports_materialized(relpath):
     """Every file alone is desired state: workloads get pods, services get a ClusterIP."""
-    path = corpus_dir / "k8s-examples-guestbook" / relpath
+    path = FIXTURES / "k8s-examples-guestbook" / relpath
     docs = load_documents(path)
     result = import_files("gb", [path], materialize=True)
     model = load_model(result.snapshot.pk)
@@ -338,9 +339,9 @@ def test_each_guestbook_file_imports_materialized(corpus_dir, relpath):
             assert len(model.pods_of_workload("default", name, kind)) == replicas, (kind, name)
 
 
-def test_guestbook_go_named_target_port_resolves_per_pod(corpus_dir):
+def test_guestbook_go_named_target_port_resolves_per_pod():
     """svc/guestbook:3000 → targetPort http-server → [pod guestbook-…]:3000 on each of 3 replicas."""
-    base = corpus_dir / "k8s-examples-guestbook" / "web" / "guestbook-go"
+    base = FIXTURES / "k8s-examples-guestbook" / "web" / "guestbook-go"
     result = import_files("gbgo", [base], materialize=True)
     model = load_model(result.snapshot.pk)
     svc = model.services["default/guestbook"]
@@ -352,8 +353,8 @@ def test_guestbook_go_named_target_port_resolves_per_pod(corpus_dir):
     assert len(pods) == 3 and {p.workload_kind for p in pods} == {"ReplicationController"}
 
 
-def test_guestbook_all_in_one_materialized(corpus_dir):
-    path = corpus_dir / "k8s-examples-guestbook" / "web" / "guestbook" / "all-in-one" / "guestbook-all-in-one.yaml"
+def test_guestbook_all_in_one_materialized():
+    path = FIXTURES / "k8s-examples-guestbook" / "web" / "guestbook" / "all-in-one" / "guestbook-all-in-one.yaml"
     result = import_files("gb-all", [path], materialize=True)
     model = load_model(result.snapshot.pk)
     for name in ("frontend", "redis-master", "redis-replica"):
@@ -382,9 +383,9 @@ def test_model_cache_is_an_lru_per_snapshot(cluster_b, settings):
         load_model(10**9)
 
 
-def test_namespace_option_places_unqualified_objects(corpus_dir):
+def test_namespace_option_places_unqualified_objects():
     """guestbook's frontend (no metadata.namespace) imported with --namespace shop lands in shop."""
-    path = corpus_dir / "k8s-examples-guestbook" / "web" / "guestbook" / "all-in-one" / "frontend.yaml"
+    path = FIXTURES / "k8s-examples-guestbook" / "web" / "guestbook" / "all-in-one" / "frontend.yaml"
     run_command("--cluster", "ns", "--materialize", "--namespace", "shop", str(path))
     model = load_model(Snapshot.objects.get(cluster__name="ns").pk)
     assert "shop/frontend" in model.services and "default/frontend" not in model.services

@@ -1,6 +1,6 @@
 """Job logic in one process (no worker): chunking, idempotency, reaping, diff, batch, intents, API, commands.
 
-The cluster is shared/examples/cluster-b.yaml (6 source classes × 16 destinations = 96 cells):
+The cluster is tests/fixtures/examples/cluster-b.yaml (6 source classes × 16 destinations = 96 cells):
 
     [pod blog/wordpress-0]        → svc/payments/ledger:443 → [pod payments/ledger-1]:9000   delivered
     [pod monitoring/prometheus-0] → svc/payments/ledger:443 ✗ policy payments/ledger-from-blog  dropped

@@ -1,4 +1,4 @@
-"""`manage.py trace` per shared/CONTRACT.md, on imported snapshots (cluster-b and Online Boutique).
+"""`manage.py trace` per docs/contract.md, on imported snapshots (cluster-b and Online Boutique).
 
     cluster-b:  [pod blog/wordpress-0] → svc/payments/ledger:443 → [ledger-1]:9000
     boutique (--materialize, 13 NetworkPolicies):
@@ -14,7 +14,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.conftest import SHARED
+from tests.fixtures import CLUSTER_B, FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +22,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def cluster_b(db):
     from topology.importers import import_files
-    return import_files("b", [str(SHARED / "examples" / "cluster-b.yaml")]).snapshot
+    return import_files("b", [str(CLUSTER_B)]).snapshot
 
 
 @pytest.fixture
 def boutique(db):
     from topology.importers import import_files
-    ob = SHARED / "corpus" / "online-boutique"
+    ob = FIXTURES / "online-boutique"
     return import_files("boutique", [str(ob / "release" / "kubernetes-manifests.yaml"),
                                      str(ob / "kustomize" / "components" / "network-policies")],
                         materialize=True).snapshot

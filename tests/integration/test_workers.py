@@ -1,6 +1,6 @@
 """Jobs on REAL Celery worker processes, on the configured broker (Redis in CI, else the embedded one).
 
-The cluster is shared/examples/cluster-b.yaml unless a test says otherwise (6 source classes × 16
+The cluster is tests/fixtures/examples/cluster-b.yaml unless a test says otherwise (6 source classes × 16
 destinations = 96 cells):
 
     [pod blog/wordpress-0]        → svc/payments/ledger:443 → [pod payments/ledger-1]:9000  delivered
@@ -22,11 +22,12 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.fixtures import FIXTURES
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, JobChunk, MatrixCell
 
-from .api_base import SHARED, cluster_b_bytes
+from .api_base import cluster_b_bytes
 from .test_jobs import single_trace, with_prometheus_policy
 from .workers import STALE_SECONDS
 
@@ -203,7 +204,7 @@ def test_what_if_upload_on_a_worker_lists_exactly_the_changed_cells_with_traces(
 
 def test_matrix_command_waits_with_progress_for_online_boutique(workers, alice):
     """Online Boutique, materialised: 13 source classes (one per service's pods) × 30 destinations."""
-    manifests = SHARED / "corpus" / "online-boutique" / "release" / "kubernetes-manifests.yaml"
+    manifests = FIXTURES / "online-boutique" / "release" / "kubernetes-manifests.yaml"
     snap = import_bytes("boutique", [("kubernetes-manifests.yaml", manifests.read_bytes())], materialize=True).snapshot
     workers.start(pause=0.2)
     out, err = io.StringIO(), io.StringIO()

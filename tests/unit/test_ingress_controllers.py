@@ -389,13 +389,12 @@ def test_online_boutique_gke_ingress():
 
         [client] → Google LB → (NEG) → [frontend-*]:8080
     """
-    from pathlib import Path
-
+    from tests.fixtures import FIXTURES
     from topology.importers import build_objects
     from topology.importers.load import load_documents
     from tracer.engine.ingress import backend_endpoints
 
-    base = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "online-boutique"
+    base = FIXTURES / "online-boutique"
     docs = (load_documents(base / "release" / "kubernetes-manifests.yaml")
             + load_documents(base / "github-release-cluster" / "frontend-ingress.yaml")
             + load_documents(base / "github-release-cluster" / "frontend-service.yaml"))

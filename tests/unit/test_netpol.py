@@ -1,4 +1,4 @@
-"""NetworkPolicy rules E1–E11 (shared/SEMANTICS.md §E), one parametrised table per rule.
+"""NetworkPolicy rules E1–E11 (docs/semantics.md §E), one parametrised table per rule.
 
 Every table runs on small hand-built models; each row's id says what it shows and the table's
 docstring sketches the topology. Pods: name@namespace {labels} ip [named ports].

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from tests.fixtures import CLUSTER_B
 from topology.importers.errors import ManifestError
 from topology.importers.load import load_documents, parse_bytes
 from topology.importers.parse import dedupe_documents, parse_objects, parse_pod
@@ -30,8 +31,8 @@ def one(items, **attrs):
 
 
 @pytest.fixture(scope="module")
-def cluster_b(shared_dir):
-    return parse_objects(load_documents(shared_dir / "examples" / "cluster-b.yaml"))
+def cluster_b():
+    return parse_objects(load_documents(CLUSTER_B))
 
 
 def test_cluster_b_counts(cluster_b):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import FIXTURES
 from tracer.engine import reach
 from tracer.engine.reach_columns import ColumnEvaluator
 
 from .conftest import build, eps, node, pod, policy, rule, svc
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO / ".." / "shared"
-BOUTIQUE = SHARED / "corpus" / "online-boutique"
+BOUTIQUE = FIXTURES / "online-boutique"
 
 
 def _materialized(docs):
