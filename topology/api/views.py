@@ -108,6 +108,42 @@ def pod_response(snapshot, namespace: str, pod: str) -> Response:
     return Response(details)
 
 
+def map_response(request, snapshot) -> Response:
+    """The traffic map (topology.trafficmap): namespaces as boxes, allow edges, isolation badges."""
+    from topology.trafficmap import MapQuery, traffic_map
+
+    raw = request.query_params.get("expand")
+    if raw is not None and len(raw) > 20_000:
+        raise ParseError("`expand` is too long: expand fewer groups at once.")
+    query = MapQuery(expand=None if raw is None else frozenset(_split(raw)),
+                     namespaces=_split(request.query_params.get("namespace")))
+    data = traffic_map(_model(snapshot), query)
+    data["snapshot"] = snapshot.pk
+    return Response(data)
+
+
+def object_response(snapshot, kind: str, key: str) -> Response:
+    from topology.panels import KINDS, object_panel
+
+    if kind not in KINDS:
+        raise ParseError(f"Unknown object kind {kind!r}: use one of {', '.join(KINDS)}.")
+    panel = object_panel(_model(snapshot), kind, key)
+    if panel is None:
+        raise NotFound(f"Snapshot {snapshot.pk} has no {kind} {key}.")
+    panel["snapshot"] = snapshot.pk
+    return Response(panel)
+
+
+MAP_PARAMS = [OpenApiParameter("expand", str, description="Comma-separated groups to open (nsgroup:A..B, ns:NS, "
+                                                          "workload:NS/KIND/NAME, all); absent = the default view"),
+              OpenApiParameter("namespace", str, description="Only these namespaces (comma-separated)")]
+OBJECT_PARAMS = [OpenApiParameter("kind", str, OpenApiParameter.PATH,
+                                  description="svc, node, ingress, netpol, namespace or workload"),
+                 OpenApiParameter("key", str, OpenApiParameter.PATH,
+                                  description="NS/NAME (node and namespace: NAME; workload: NS/KIND/NAME)")]
+OBJECT_PATH = r"objects/(?P<kind>[a-z]+)/(?P<key>[^?#]+?)"
+
+
 SNAPSHOT_PARAM = OpenApiParameter("snapshot", int, description="Snapshot id of this cluster (default: the latest).")
 POD_PARAMS = [OpenApiParameter("namespace", str, OpenApiParameter.PATH),
               OpenApiParameter("pod", str, OpenApiParameter.PATH)]
@@ -227,6 +263,22 @@ class ClusterViewSet(viewsets.ModelViewSet):
 
     pod.error_codes = ("503",)
 
+    @extend_schema(summary="The traffic map of the latest (or ?snapshot=) snapshot: who may reach whom",
+                   parameters=[*MAP_PARAMS, SNAPSHOT_PARAM], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path="map")
+    def traffic_map(self, request, pk=None):
+        return map_response(request, self._snapshot(self.get_object()))
+
+    traffic_map.error_codes = ("503",)
+
+    @extend_schema(summary="Side-panel facts of one object (service, node, Ingress, NetworkPolicy, namespace, workload)",
+                   parameters=[*OBJECT_PARAMS, SNAPSHOT_PARAM], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path=OBJECT_PATH)
+    def object(self, request, pk=None, kind=None, key=None):
+        return object_response(self._snapshot(self.get_object()), kind, key)
+
+    object.error_codes = ("503",)
+
 
 @extend_schema_view(
     list=extend_schema(summary="Snapshots of the clusters you can read, newest first",
@@ -281,3 +333,19 @@ class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return pod_response(self.get_object(), namespace, pod)
 
     pod.error_codes = ("503",)
+
+    @extend_schema(summary="The traffic map of this snapshot: namespaces as boxes, allow edges, isolation badges",
+                   parameters=MAP_PARAMS, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path="map")
+    def traffic_map(self, request, pk=None):
+        return map_response(request, self.get_object())
+
+    traffic_map.error_codes = ("503",)
+
+    @extend_schema(summary="Side-panel facts of one object of this snapshot",
+                   parameters=OBJECT_PARAMS, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path=OBJECT_PATH)
+    def object(self, request, pk=None, kind=None, key=None):
+        return object_response(self.get_object(), kind, key)
+
+    object.error_codes = ("503",)
