@@ -6,7 +6,7 @@
 Why live state (Pods with IPs, Nodes, EndpointSlices) rather than manifests: it is what
 `kubectl get -o json` prints for a real cluster of that size, so the importer and engine are
 measured on the input they will meet. The shape follows the Kubernetes scalability thresholds
-(shared/SEMANTICS.md §G): ≤110 pods per node, ≤250 endpoints per service, many namespaces.
+(docs/semantics.md §G): ≤110 pods per node, ≤250 endpoints per service, many namespaces.
 
 The same cluster is also written in network-config-analyzer's input form (a pod list, a
 namespace list and the policies) so both tools can be compared on identical data.

@@ -8,7 +8,7 @@ violation comes with the full story of why.
 File format (YAML list; JSON works too):
 
     - name: frontend reaches cart          # optional, for the report
-      from: workload:shop/frontend         # a trace SOURCE (shared/CONTRACT.md)
+      from: workload:shop/frontend         # a trace SOURCE (docs/contract.md)
       to: svc:shop/cart                    # a trace DESTINATION
       port: 7070                           # optional when the service has one port
       protocol: TCP                        # optional (TCP)

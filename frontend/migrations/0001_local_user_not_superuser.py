@@ -1,7 +1,7 @@
 """The local-mode user `local-admin` used to be a superuser: demote it to an ordinary user.
 
 Why: local mode signs in whoever reaches the server from loopback; as a superuser that meant /admin/
-and every ownerless cluster for anyone behind a same-host proxy or tunnel (issue 17, H3). Its clusters
+and every ownerless cluster for anyone behind a same-host proxy or tunnel. Its clusters
 stay its own; an administrator who wants it back as a superuser can use `manage.py createsuperuser` for
 a separate account.
 """

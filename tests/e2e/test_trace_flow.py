@@ -68,7 +68,7 @@ def test_upload_trace_step_share(logged_in_page, new_context):
     page.wait_for_url(re.compile(r"/traces/\d+/$"))
     page.wait_for_selector("#hop-list li")
     assert "delivered" in page.inner_text(".trace-summary h2")
-    # Each path names its share and endpoint; per endpoint the shares add up to 50 % (SEMANTICS: the
+    # Each path names its share and endpoint; per endpoint the shares add up to 50 % (docs/semantics.md A12: the
     # controller balances over the two ready endpoints), whatever entry nodes the LB spreads over.
     share: dict[str, float] = {}
     for text in page.locator(".path-choice").all_inner_texts():

@@ -1,4 +1,4 @@
-"""Issue 17 H3, replayed: local mode behind a proxy, a tunnel or a public bind.
+"""Local mode behind a proxy, a tunnel or a public bind: none of them signs a visitor in as an administrator.
 
 The attack: `make run` with local mode, reached through a same-host reverse proxy, `ssh -L` or
 `kubectl port-forward` — every request then comes from 127.0.0.1 — or started with HOST=0.0.0.0.

@@ -1,4 +1,4 @@
-"""Cluster DNS (SEMANTICS §B) and the DNS query as traffic.
+"""Cluster DNS (docs/semantics.md §B) and the DNS query as traffic.
 
 Topology:
     ns shop:  [pod front 10.244.1.5 @n1]  svc cart 10.96.0.20:80 → cart-0 (7070)

@@ -1,4 +1,4 @@
-"""Service environment variables (SEMANTICS §C), checked against the kubelet's own expectations.
+"""Service environment variables (docs/semantics.md §C), checked against the kubelet's own expectations.
 
 The first table is kubelet's pkg/kubelet/envvars TestFromServices: the same services give the same
 variables, in the same order.

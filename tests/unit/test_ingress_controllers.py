@@ -1,4 +1,4 @@
-"""Ingress class → controller discovery → exposure (SEMANTICS §D1, D2, D9) and the entry a client uses.
+"""Ingress class → controller discovery → exposure (docs/semantics.md §D1, D2, D9) and the entry a client uses.
 
     [client] → (LB | externalIP | NodePort | hostNetwork | hostPort | cloud LB) → [controller] → rule → svc → pods
 """

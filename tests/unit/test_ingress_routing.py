@@ -1,4 +1,4 @@
-"""Ingress host/path routing (SEMANTICS §D3–D8) on hand-built Ingresses, as tables.
+"""Ingress host/path routing (docs/semantics.md §D3–D8) on hand-built Ingresses, as tables.
 
 Each row is one request against a small set of rules; the docstrings sketch the topology:
     [client] Host: H GET /p → Ingress rule (host, path, pathType) → svc/<name>:80

@@ -1,4 +1,4 @@
-"""kube-proxy rules (SEMANTICS §A) on small hand-built models.
+"""kube-proxy rules (docs/semantics.md §A) on small hand-built models.
 
 Common topology (`web_model`), three nodes in two zones:
 

@@ -1,6 +1,6 @@
 """Manifest import: files or bytes → one new, immutable Snapshot of a cluster, atomically.
 
-Pipeline (shared/DESIGN.md): load (`load.py`) → validate + normalise (`parse.py`) →
+Pipeline : load (`load.py`) → validate + normalise (`parse.py`) →
 optionally materialise desired state (`materialize.py`, then parsed again by the same parser) →
 persist with bulk inserts (`persist.py`) inside one transaction. Any invalid document raises
 `ManifestError` before the first write, and a failure while writing rolls everything back: an
@@ -21,7 +21,7 @@ from .parse import ParseResult, dedupe_documents, parse_objects
 __all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects",
            "load_documents", "parse_objects"]
 
-MAX_NODES = 5000  # SEMANTICS §G: the largest cluster the tracer is designed for
+MAX_NODES = 5000  # docs/semantics.md §G: the largest cluster the tracer is designed for
 
 
 @dataclass

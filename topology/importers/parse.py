@@ -6,7 +6,7 @@ them. Conformance tests use it directly to load corpus YAML.
 
 One parser per kind, each reading its manifest the way the API reference lists the fields, with
 the defaults the API server would apply (a Service's type ClusterIP, a port's protocol TCP and
-targetPort = port, a NetworkPolicy's policyTypes per SEMANTICS E3, …). Validation mirrors what
+targetPort = port, a NetworkPolicy's policyTypes per docs/semantics.md E3, …). Validation mirrors what
 the API server would reject, so a manifest `kubectl apply` refuses is refused here too, with the
 file, document, object, field and reason.
 

@@ -1,6 +1,6 @@
 """The trace engine: pure Python, no Django.
 
-Modules, one concern each (each rule of shared/SEMANTICS.md lives in exactly one place):
+Modules, one concern each (each rule of docs/semantics.md lives in exactly one place):
 - model.py      dataclasses of cluster objects (the importer builds them; topology models mirror them)
 - cluster.py    ClusterModel: a snapshot's objects plus lookup indexes, compiled once per snapshot
 - endpointslices.py  the EndpointSlice controller (A4–A6, A19) for derived endpoints

@@ -1,4 +1,4 @@
-"""Cluster DNS as a pod's resolver sees it (SEMANTICS §B).
+"""Cluster DNS as a pod's resolver sees it (docs/semantics.md §B).
 
 - `resolver_for`      B8: dnsPolicy ClusterFirst / Default / ClusterFirstWithHostNet / None, hostNetwork fallback
 - `candidates`        B7: resolv.conf search list and ndots:5 (dnsConfig merged)

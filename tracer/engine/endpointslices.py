@@ -4,7 +4,7 @@ Why it exists: desired-state manifests and partial dumps have Services and Pods 
 EndpointSlices; kube-proxy and cluster DNS only ever read slices. So for every Service that has a
 selector and no slice (a live dump's slices, or ones converted from legacy Endpoints, are
 authoritative and left alone), we compute what kube-controller-manager's EndpointSlice controller
-would write (staging/src/k8s.io/endpointslice: reconciler.go, utils.go; SEMANTICS A4, A5, A6, A19):
+would write (staging/src/k8s.io/endpointslice: reconciler.go, utils.go; docs/semantics.md A4, A5, A6, A19):
 
 - membership (A5): same namespace, labels match the selector, the pod has an IP of the slice's
   address family, and its phase is neither Succeeded nor Failed. Terminating pods stay in, marked.

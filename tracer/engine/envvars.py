@@ -1,4 +1,4 @@
-"""Service environment variables a pod's containers see (SEMANTICS §C; kubelet envvars.go, kubelet_pods.go).
+"""Service environment variables a pod's containers see (docs/semantics.md §C; kubelet envvars.go, kubelet_pods.go).
 
 Why it matters for a network tracer: applications that read `CART_SERVICE_HOST` instead of resolving DNS
 talk to whatever ClusterIP the kubelet wrote at container start — and a Service created after the pod

@@ -1,4 +1,4 @@
-"""Ingress: class → controller → host/path rule → backend (SEMANTICS §D), the engine's public entry points.
+"""Ingress: class → controller → host/path rule → backend (docs/semantics.md §D), the engine's public entry points.
 
 - `route_request(model, host, path, scheme, controller=None) -> RouteDecision` — which rule answers, why,
   the backend Service port, TLS, and how the controller reaches the pods.
@@ -276,7 +276,7 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
     `via` (an address, optionally with `port`) overrides the default entry — e.g. one node's NodePort —
     and then only that controller's Ingresses count. Without `via` the entry is the matching Ingress's
     controller's LoadBalancer address, else externalIP, else NodePort on the first ready node, else a
-    hostNetwork/hostPort node (CONTRACT, url destination).
+    hostNetwork/hostPort node (docs/contract.md, url destination).
     """
     scheme = (scheme or "http").lower()
     if via:

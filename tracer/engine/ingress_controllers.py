@@ -1,4 +1,4 @@
-"""Ingress class resolution and controller discovery (SEMANTICS §D1, D2, D9).
+"""Ingress class resolution and controller discovery (docs/semantics.md §D1, D2, D9).
 
 D1: an Ingress does nothing without a controller. Which controller handles it is decided by its class
 (D2), and which pods *are* that controller is not written anywhere in the API: controllers are recognised
@@ -138,7 +138,7 @@ class Controller:
 
     def default_exposure(self, scheme: str = "http", port: int | None = None) -> Exposure | None:
         """The entry a client uses by default: LB address, else externalIP, else NodePort on the first
-        ready node, else a hostNetwork/hostPort pod's node (CONTRACT: 'its LoadBalancer address by default')."""
+        ready node, else a hostNetwork/hostPort pod's node (docs/contract.md: 'its LoadBalancer address by default')."""
         order = ("load-balancer", "cloud-load-balancer", "external-ip", "node-port", "host-network", "host-port")
         for kind in order:
             for e in self.exposures:

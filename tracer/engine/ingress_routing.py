@@ -1,4 +1,4 @@
-"""Ingress host/path routing (SEMANTICS §D3–D8): which rule of which Ingress answers a request.
+"""Ingress host/path routing (docs/semantics.md §D3–D8): which rule of which Ingress answers a request.
 
 Why a module of its own: the rules are table-like and controller-independent where the API defines them
 (D3 host, D4 path, D5 precedence), and everything that is implementation-defined is decided in ONE place

@@ -1,4 +1,4 @@
-"""kube-proxy: which endpoints a packet to a service address can reach, with what probability (SEMANTICS §A).
+"""kube-proxy: which endpoints a packet to a service address can reach, with what probability (docs/semantics.md §A).
 
 Each rule lives in one function here:
 - `find_service_port`  A3 (port by number or name, protocol), `no-service-port`

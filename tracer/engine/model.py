@@ -1,6 +1,6 @@
 """The cluster as the engine sees it: plain, immutable-by-convention dataclasses.
 
-Why a separate, Django-free model: the engine is a library (shared/DESIGN.md). A snapshot is
+Why a separate, Django-free model: the engine is a library (it imports no Django). A snapshot is
 compiled once into a `ClusterModel` (see `compile.py`/`topology.compile`), cached, and every
 trace, matrix and DNS lookup reads only these objects and their indexes.
 

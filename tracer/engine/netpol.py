@@ -1,4 +1,4 @@
-"""NetworkPolicy evaluation (shared/SEMANTICS.md §E, rules E1–E11), each rule in one place.
+"""NetworkPolicy evaluation (docs/semantics.md §E, rules E1–E11), each rule in one place.
 
 Why a compiled engine: a trace asks "may this packet leave pod A / enter pod B?" at two points per
 path (E5), a matrix asks it for every pod pair, and a snapshot is immutable. So the policies of a

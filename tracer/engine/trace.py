@@ -245,7 +245,7 @@ class _Tracer:
         return self.via_cluster_ip(src, hops, prob, svc, sp)
 
     def enter_from_outside(self, src, hops, prob, svc: Service, sp: ServicePort) -> list[Path]:
-        """CONTRACT: an outside client uses the LB address, else an externalIP, else the NodePort on the first
+        """docs/contract.md: an outside client uses the LB address, else an externalIP, else the NodePort on the first
         ready node by name (`--via` overrides)."""
         if self.via:
             return self.via_entry(src, hops, prob, None, svc, sp)

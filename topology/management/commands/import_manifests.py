@@ -1,6 +1,6 @@
 """`manage.py import_manifests --cluster NAME [--owner USER] [--materialize [--nodes N]] [--namespace NS] FILE…`
 
-Contract: shared/CONTRACT.md "Import". Prints a summary (snapshot number, counts per kind, skipped
+Contract: docs/contract.md "Import". Prints a summary (snapshot number, counts per kind, skipped
 kinds, warnings). Invalid input ⇒ a message naming file, document, object and field on stderr,
 exit status 1, and nothing imported.
 """

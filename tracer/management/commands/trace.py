@@ -1,4 +1,4 @@
-"""`manage.py trace` — shared/CONTRACT.md "Trace".
+"""`manage.py trace` — docs/contract.md "Trace".
 
     trace --cluster NAME --from SOURCE --to DESTINATION [--port P] [--protocol TCP|UDP|SCTP] [--via ADDR[:PORT]]
           [--snapshot ID] [--format text|json] [--proxy-mode iptables|ipvs|nftables] [--no-policy-enforcement]
