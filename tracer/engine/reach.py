@@ -17,9 +17,12 @@ per node:
 Destinations are every service port (`svc:NS/NAME` + port) and every pod class at each container
 port it declares (`ip:POD_IP` + port; pods of a class are also split by declared ports).
 
-Stated assumptions (also in `MATRIX_ASSUMPTIONS`): a class's cells are those of its representative
-(first pod by namespace/name); a pod reaching itself is always allowed (E11), so when the
-representative is itself a backend of the destination the cell may be kinder than for its siblings.
+A cell stands for every member of its source class sending to every member of its destination, and a
+pod never counts as its own peer: two replicas of one workload under deny-all are `dropped` between each
+other although each may always reach itself (E11). The drill-down request is a real member pair (another
+member of the destination or of the source when the representatives coincide), and a trace that passes
+through the sender itself (hairpin to its own endpoint) has that path left out of the cell. Only a class of
+one pod whose sole peer is itself keeps the self trace (`delivered`, E11).
 
 Matrix jobs plan with `project=None` (auto): past PROJECT_ABOVE_CELLS cells, labels that no NetworkPolicy
 selector reads (and, for senders, named ports) do not split classes — 15,000 generated pods give ~100
@@ -43,7 +46,8 @@ from .model import Pod
 
 __all__ = [
     "SourceClass", "Destination", "Cell", "MatrixPlan", "plan", "source_classes", "destinations",
-    "cell_request", "compute_cell", "compute_cells", "chunk_ranges", "diff_cells", "MATRIX_ASSUMPTIONS",
+    "cell_request", "compute_cell", "compute_cells", "compute_columns", "column_ranges", "chunk_ranges",
+    "diff_cells", "MATRIX_ASSUMPTIONS",
     "ERROR",
 ]
 
@@ -52,10 +56,12 @@ ERROR = "error"  # a cell whose trace raised (a bug or a request the engine refu
 
 MATRIX_ASSUMPTIONS = (
     "pods are grouped into classes NetworkPolicy cannot tell apart (namespace, namespace labels, pod labels, "
-    "named ports, hostNetwork; plus node or zone where kube-proxy answers per node); each cell is the trace "
-    "from the class's first pod by name",
-    "a pod reaching itself is always allowed (E11): a cell whose representative is a backend of the "
-    "destination may be kinder than for the other pods of its class",
+    "named ports, hostNetwork; plus node or zone where kube-proxy answers per node); a cell stands for every "
+    "member of its source class sending to every member of its destination",
+    "a pod never counts as its own peer: a pod reaching itself (always allowed, E11) does not make a cell "
+    "delivered for its siblings; only a class of one pod whose only peer is itself keeps that self trace",
+    "destinations that no policy, selector or traffic policy can tell apart (same endpoint classes, target "
+    "ports and protocol) share one stored column; the API expands it to every destination on read",
     "pod destinations are the container ports the pods declare; undeclared ports are not probed",
 )
 
@@ -121,6 +127,7 @@ class Destination:
     port_name: str = ""
     pods: tuple[str, ...] = ()  # pod classes: members ("ns/name"), pods[0] is the one traced to
     size: int = 0
+    alt: str = ""  # pod classes of 2+ pods: the trace destination of a second member (ip:…), for self pairs
 
     @property
     def label(self) -> str:
@@ -372,7 +379,8 @@ def _pod_destinations(model: ClusterModel, project: bool = False) -> list[Destin
                 key = f"pods:{base}:{port}/{proto}"
                 out[key] = Destination(key=key, kind="pod", namespace=pc.namespace, name=name,
                                        to=f"ip:{rep.ip}", port=port, protocol=proto, port_name=pname,
-                                       pods=tuple(p.key for p in pods), size=len(pods))
+                                       pods=tuple(p.key for p in pods), size=len(pods),
+                                       alt=f"ip:{pods[1].ip}" if len(pods) > 1 else "")
     return sorted(out.values(), key=lambda d: (d.namespace, d.name, d.port, d.protocol, d.key))
 
 
@@ -431,8 +439,41 @@ def merge_plans(base: MatrixPlan, candidate: MatrixPlan) -> MatrixPlan:
 
 
 def cell_request(source: SourceClass, dest: Destination) -> dict:
-    """The trace request a cell stands for: POST it to /api/traces or pass it to `manage.py trace`."""
-    return {"from": source.representative, "to": dest.to, "port": dest.port, "protocol": dest.protocol}
+    """The trace request a cell stands for: POST it to /api/traces or pass it to `manage.py trace`.
+
+    A member pair, never a pod to itself when the classes hold another pair: when the source's
+    representative is the destination's traced pod, another destination member (or source member) is used.
+    """
+    frm, to = source.representative, dest.to
+    if dest.kind == "pod" and dest.pods and source.pods and dest.pods[0] == source.pods[0]:
+        if dest.alt:
+            to = dest.alt
+        elif len(source.pods) > 1:
+            frm = f"pod:{source.pods[1]}"
+    return {"from": frm, "to": to, "port": dest.port, "protocol": dest.protocol}
+
+
+def _endpoint_id(path) -> str | None:
+    ep = path.endpoint
+    return getattr(ep, "id", ep)
+
+
+def peer_paths(result, sender: str) -> tuple[list, bool]:
+    """(paths of `result` that do not end at the sender itself, whether one did): a pod is never its own peer."""
+    from .result import DELIVERED
+
+    kept = [p for p in result.paths if not (p.verdict == DELIVERED and _endpoint_id(p) == sender)]
+    return kept, len(kept) != len(result.paths)
+
+
+def combine(paths) -> tuple[str, str | None]:
+    """delivered if every path is, dropped if none is, else partial; the reason of the first dropped path."""
+    from .result import DELIVERED, DROPPED, PARTIAL
+
+    ok = any(p.verdict == DELIVERED for p in paths)
+    dropped = [p for p in paths if p.verdict == DROPPED]
+    verdict = PARTIAL if ok and dropped else DELIVERED if ok else DROPPED
+    return verdict, (dropped[0].reason if dropped else None)
 
 
 def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
@@ -444,12 +485,44 @@ def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
     request = cell_request(source, dest)
     try:
         flow = make_flow(request["from"], request["to"], request["port"], request["protocol"])
-        result = trace(model, flow, assumptions).to_dict()
+        traced = trace(model, flow, assumptions)
     except TracerError as exc:
         return Cell(indexes[0], indexes[1], ERROR, str(exc)[:200], request,
                     {"error": str(exc)} if keep_result else None)
-    return Cell(indexes[0], indexes[1], result["verdict"], result.get("reason"), request,
-                result if keep_result else None)
+    paths, had_self = peer_paths(traced, request["from"])
+    if had_self and len(source.pods) > 1:
+        # the sender is one of the endpoints: its siblings reach it too, so a second member's trace counts
+        try:
+            other = trace(model, make_flow(f"pod:{source.pods[1]}", request["to"], request["port"],
+                                           request["protocol"]), assumptions)
+            paths += peer_paths(other, f"pod:{source.pods[1]}")[0]
+        except TracerError:
+            pass
+    for to in _node_peers(model, source, dest, request):
+        # a hostNetwork sender is its node: E11 admits it to pods on that node only, so the members of a
+        # pod destination on the sender's node and elsewhere can differ — both kinds count
+        try:
+            paths += peer_paths(trace(model, make_flow(request["from"], to, request["port"],
+                                                       request["protocol"]), assumptions), request["from"])[0]
+        except TracerError:
+            pass
+    verdict, reason = combine(paths) if paths else (traced.verdict, traced.reason)
+    return Cell(indexes[0], indexes[1], verdict, reason, request, traced.to_dict() if keep_result else None)
+
+
+def _node_peers(model: ClusterModel, source: SourceClass, dest: Destination, request: dict) -> list[str]:
+    """Extra trace destinations for a hostNetwork sender to a pod class: a member on the other side of the
+    sender's node (on it when the traced member is not, elsewhere when it is)."""
+    if dest.kind != "pod" or not source.host_network or len(dest.pods) < 2:
+        return []
+    node = source.node
+    traced = model.pod_by_ip.get(request["to"][3:])
+    on_node = traced is not None and traced.node_name == node
+    for key in dest.pods:
+        member = model.pods.get(key)
+        if member is not None and member.ip and (member.node_name == node) != on_node:
+            return [f"ip:{member.ip}"]
+    return []
 
 
 def compute_cells(model: ClusterModel, matrix: MatrixPlan, source_range: tuple[int, int],
@@ -457,22 +530,45 @@ def compute_cells(model: ClusterModel, matrix: MatrixPlan, source_range: tuple[i
                   fast_cells: bool = True) -> Iterator[Cell]:
     """Every cell whose source index is in [start, end), in (source, destination) order.
 
-    Cells whose outcome the destination decides alone up to two policy decisions are assembled by
-    `reach_columns.ColumnEvaluator` (same verdict and reason as the trace, without building it); the
-    others — and every cell when `keep_results` asks for the full traces — are one `trace()` each.
+    By default cells come from the matrix's columns (`reach_columns`: class decisions as vectors, full
+    traces only where the sender's node, zone or identity matter); `keep_results` (diffs) or
+    `fast_cells=False` run one `compute_cell` per cell instead.
     """
-    from .reach_columns import column_evaluator
-
     start, end = source_range
-    fast = None if keep_results or fast_cells is False else column_evaluator(model, assumptions)
-    for i in range(start, min(end, len(matrix.sources))):
+    end = min(end, len(matrix.sources))
+    if keep_results or fast_cells is False:
+        for i in range(start, end):
+            for j, dst in enumerate(matrix.destinations):
+                yield compute_cell(model, matrix.sources[i], dst, assumptions, keep_result=keep_results,
+                                   indexes=(i, j))
+        return
+    ev, cols = compute_columns(model, matrix, assumptions=assumptions)
+    entries = ev.book.entries
+    for i in range(start, end):
         src = matrix.sources[i]
         for j, dst in enumerate(matrix.destinations):
-            got = fast.cell(src, dst) if fast is not None else None
-            if got is not None:
-                yield Cell(i, j, got[0], got[1], cell_request(src, dst))
-                continue
-            yield compute_cell(model, src, dst, assumptions, keep_result=keep_results, indexes=(i, j))
+            verdict, reason = entries[int(cols[j].codes[i])]
+            yield Cell(i, j, verdict, reason, cell_request(src, dst))
+
+
+def compute_columns(model: ClusterModel, matrix: MatrixPlan, dest_range: tuple[int, int] | None = None,
+                    assumptions: Assumptions | None = None):
+    """(evaluator, [Column …]) for the destinations [start, end): codes index `evaluator.book.entries`."""
+    from .reach_columns import column_evaluator
+
+    ev = column_evaluator(model, assumptions, matrix)
+    start, end = dest_range or (0, len(matrix.destinations))
+    return ev, [col for _, col in ev.columns(start, min(end, len(matrix.destinations)))]
+
+
+def column_ranges(n_destinations: int, n_sources: int, cells_per_chunk: int = 2_000_000,
+                  max_chunks: int = 200) -> list[tuple[int, int]]:
+    """Split the destinations into contiguous ranges of about `cells_per_chunk` cells (≥ 1 destination)."""
+    if n_destinations == 0:
+        return []
+    per = max(1, cells_per_chunk // max(1, n_sources))
+    per = max(per, -(-n_destinations // max_chunks))
+    return [(j, min(j + per, n_destinations)) for j in range(0, n_destinations, per)]
 
 
 def chunk_ranges(n_sources: int, n_destinations: int, cells_per_chunk: int = 2000,

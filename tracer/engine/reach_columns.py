@@ -1,37 +1,42 @@
-"""Matrix cells without a full trace each: what a destination does is worked out once per column.
+"""Matrix columns: one destination's cells for every source class at once, as a byte per cell.
 
 Why: a cell used to be one `trace()` (~1 ms: hops, sentences, DNS, notes) although, for most
 destinations, everything but two NetworkPolicy decisions is the same for every source. Per destination
 (a column of the matrix) this module computes once what does not depend on the source — the service
 port, kube-proxy's endpoint choice for an in-cluster client, each endpoint's policy class and target
-port — and, per endpoint class and target port, the two decisions trace() would ask (egress at the
-source, ingress at the endpoint, after DNAT: E5/E10) for ALL source classes at once, as bitsets (Python
-ints over policy class indexes) derived from `netpol.allowed_pairs` for that port. A cell is then a few
-bit tests, assembled exactly as `TraceResult.from_paths` does: delivered if every used endpoint's path
-is, dropped if none is, partial otherwise; the reason is the first dropped path's, in endpoint order,
-egress before ingress (trace.py `to_pod`).
+port — and, per (endpoint class, target port), the two decisions trace() would ask (egress at the
+source, ingress at the endpoint, after DNAT: E5/E10) for ALL source classes at once, as boolean vectors
+over the plan's sources (numpy) derived from `netpol.allowed_pairs` for that port. The column is then
+assembled exactly as `TraceResult.from_paths` does: delivered if every used endpoint class admits the
+source, dropped if none does, partial otherwise; the reason is the first failing endpoint class's, in
+endpoint order, egress before ingress (trace.py `to_pod`).
 
-Why the decision depends only on the two classes (`netpol.PodClass`): for a non-hostNetwork source pod
-that is not the endpoint itself, egress reads the source's namespace and labels (E2) and the far end's
-namespace, namespace labels, labels, hostNetwork flag and — for a hostNetwork endpoint — its IP (E7), and
-named ports on the endpoint (E8); ingress reads the same with the roles swapped, and E11's node bypass
-never applies to a pod sender that is not hostNetwork. Those are exactly what a PodClass holds.
+A cell stands for every member of its source class sending to every member of the destination, and a pod
+is never its own peer (reach.py): class decisions are the member decisions because policy reads only what
+a class holds (`netpol.PodClass`), and a class of two or more pods always has a sibling pair for every
+endpoint class. Only a one-pod class that is itself an endpoint needs care: endpoint classes whose only
+pod is that sender are left out of its cell; when none is left, the cell is the self trace (E11).
 
-Anything else falls back to the per-cell trace (`None` from `cell()`), so the answer stays by construction
-that of `manage.py trace`:
+Cells are codes into a `CodeBook` (the standard five policy outcomes first, then any (verdict, reason) a
+full trace returns). Anything the class decisions cannot answer falls back to `reach.compute_cell` — the
+per-cell trace — so the answer stays that of `manage.py trace`:
 - hostNetwork sources (they send from their node: E11 and ipBlocks read the node), sources that cannot send;
-- the source is itself a backend / the destination pod (E11 self, hairpin SNAT);
 - hostNetwork endpoints (policy sees their node address: ipBlocks, E11);
 - `internalTrafficPolicy: Local` and topology hints / trafficDistribution (the source's node or zone picks
   the endpoints: A16/A18), headless and ExternalName services, endpoints that are not pods;
 - pod destinations that are hostNetwork or whose IP the model maps to another pod.
-tests/unit/test_reach_columns.py checks cell for cell against `trace()` on the demo, Online Boutique with
-its NetworkPolicies and generated clusters.
+
+Columns with the same `signature` (same fixed outcome, or same endpoint classes, target ports and
+protocol, no fallback) are equal cell for cell: they are computed once and stored once (`shared`).
+tests/unit/test_matrix_members.py checks every cell against every member's traces.
 """
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import kubeproxy as kp
 from .assumptions import Assumptions
@@ -39,42 +44,107 @@ from .cluster import ClusterModel
 from .model import Pod
 from .netpol import PodClass, allowed_pairs, policy_classes
 
-__all__ = ["ColumnEvaluator", "column_evaluator"]
+__all__ = ["ColumnEvaluator", "column_evaluator", "CodeBook", "STANDARD_CODES", "Column"]
 
 DELIVERED, DROPPED, PARTIAL = "delivered", "dropped", "partial"
+EGRESS, INGRESS = "policy-egress-denied", "policy-ingress-denied"
+STANDARD_CODES: tuple[tuple[str, str | None], ...] = (
+    (DELIVERED, None), (PARTIAL, EGRESS), (PARTIAL, INGRESS), (DROPPED, EGRESS), (DROPPED, INGRESS))
+MAX_CODES = 255
+
+
+class CodeBook:
+    """(verdict, reason) ↔ one byte. The first five codes are fixed; others are added as traces return them."""
+
+    def __init__(self, entries=STANDARD_CODES):
+        self.entries: list[tuple[str, str | None]] = [tuple(e) for e in entries]
+        self._index = {e: i for i, e in enumerate(self.entries)}
+
+    def code(self, verdict: str, reason: str | None) -> int:
+        key = (verdict, reason or None)
+        got = self._index.get(key)
+        if got is None:
+            if len(self.entries) >= MAX_CODES:  # only distinct error texts can get here
+                key = ("error", "more distinct errors than a column can name; trace the cell")
+                got = self._index.get(key)
+                if got is not None:
+                    return got
+            got = self._index[key] = len(self.entries)
+            self.entries.append(key)
+        return got
+
+    def to_list(self) -> list[list]:
+        return [list(e) for e in self.entries]
 
 
 @dataclass(slots=True)
-class _Column:
-    """What a destination does for any eligible source.
+class _Target:
+    cls: int  # policy class of the endpoint
+    port: int
+    pods: frozenset  # the chosen endpoint pods of this class at this port
 
-    `fixed` set ⇒ every source gets this (verdict, reason) (no-service-port, no-endpoints: decided before
-    any policy). Otherwise `masks` holds, per distinct (endpoint class, target port) in the order trace()
-    walks the endpoints, the bitsets of source classes that egress lets out and ingress lets in; `pods`
-    are the endpoint pod keys (a source among them falls back: E11 self / hairpin)."""
+
+@dataclass(slots=True)
+class _Plan:
+    """What a destination does for any eligible source: a fixed outcome, or its endpoint targets."""
 
     fixed: tuple[str, str | None] | None = None
-    masks: tuple = ()  # per distinct target: (egress-allowed sources, ingress-admitted sources) bitsets
-    pods: frozenset = frozenset()
+    targets: tuple = ()
+    protocol: str = "TCP"
+
+    def signature(self):
+        if self.fixed is not None:
+            return ("fixed", self.fixed)
+        return (self.protocol, tuple((t.cls, t.port) for t in self.targets))
+
+
+@dataclass(slots=True)
+class Column:
+    codes: np.ndarray  # uint8 per source class
+    signature: object  # equal signatures ⇒ equal columns (None: this column is its own)
+    traced: int = 0  # cells that needed a full trace
 
 
 class ColumnEvaluator:
-    """Cells of one plan on one model; `cell(source, dest)` → (verdict, reason) or None (use trace())."""
+    """Columns of one plan on one model. `column(j)` → Column; `cell(i, j)` → (verdict, reason)."""
 
-    def __init__(self, model: ClusterModel, assumptions: Assumptions | None = None):
-        a = assumptions or Assumptions()
+    def __init__(self, model: ClusterModel, assumptions: Assumptions | None = None, matrix=None):
+        self.a = assumptions or Assumptions()
         self.m = model
         self.classes: list[PodClass] = policy_classes(model)
         self.class_of: dict[str, int] = {p.key: c.index for c in self.classes for p in c.pods}
-        self._columns: dict[str, _Column | None] = {}
-        self.enforced = a.cni_enforces_policy
-        self._all = (1 << len(self.classes)) - 1
+        self.enforced = self.a.cni_enforces_policy
+        self.n_classes = len(self.classes)
         self._ports: dict[tuple[int, str], tuple] = {}
+        self._vectors: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.book = CodeBook()
+        self.matrix = None
+        if matrix is not None:
+            self.bind(matrix)
+
+    def bind(self, matrix) -> None:
+        """Index the plan's sources: each one's policy class (-1 ⇒ not eligible: trace) and member → source."""
+        self.matrix = matrix
+        n = len(matrix.sources)
+        src_pc = np.full(n, -1, dtype=np.int64)
+        self.member_source: dict[str, int] = {}
+        for i, s in enumerate(matrix.sources):
+            pod = self.source_pod(s)
+            if pod is not None:
+                src_pc[i] = self.class_of[pod.key]
+            for member in s.pods:
+                self.member_source.setdefault(member, i)
+        self.src_pc = src_pc
+        self._shared: dict[object, np.ndarray] = {}
+        self._done: dict[int, Column] = {}  # columns already computed for this plan (chunks of sources reuse them)
+        self.eligible = src_pc >= 0
+        self._pc_index = np.where(self.eligible, src_pc, 0)
+        self.sizes = np.array([s.size or len(s.pods) for s in matrix.sources], dtype=np.int64)
 
     # -- sources -----------------------------------------------------------------------------------
 
     def source_pod(self, source) -> Pod | None:
-        """The representative pod when the fast path holds for it as a sender, else None."""
+        """The representative pod when the class decisions hold for the class as a sender, else None."""
         pod = self.m.pods.get(source.pods[0]) if source.pods else None
         if pod is None or pod.host_network or not pod.ip or pod.phase in ("Succeeded", "Failed", "Pending"):
             return None
@@ -84,129 +154,182 @@ class ColumnEvaluator:
 
     # -- destinations ------------------------------------------------------------------------------
 
-    def column(self, dest) -> _Column | None:
-        if dest.key not in self._columns:
-            self._columns[dest.key] = (self._service_column(dest) if dest.kind == "service"
-                                       else self._pod_column(dest))
-        return self._columns[dest.key]
+    def plan_of(self, dest) -> _Plan | None:
+        return self._service_plan(dest) if dest.kind == "service" else self._pod_plan(dest)
 
-    def _target(self, pod: Pod, ip: str, port: int):
-        cls = self.class_of.get(pod.key)
-        if cls is None or pod.host_network:
-            return None  # a hostNetwork endpoint is its node: ipBlocks and E11 read its address
-        return (cls, ip if pod.host_network else None, port, pod, ip)
-
-    def _service_column(self, dest) -> _Column | None:
+    def _service_plan(self, dest) -> _Plan | None:
         svc = self.m.services.get(f"{dest.namespace}/{dest.name}")
         if svc is None or svc.type == "ExternalName" or svc.headless:
             return None
         proto = dest.protocol
         sp = kp.find_service_port(svc, dest.port, proto)
         if sp is None:
-            return _Column(fixed=(DROPPED, "no-service-port"))
+            return _Plan(fixed=(DROPPED, "no-service-port"))
         if kp.proxy_skip_reason(svc):
-            return _Column(fixed=(DROPPED, "no-endpoints"))
+            return _Plan(fixed=(DROPPED, "no-endpoints"))
         if svc.internal_traffic_policy == "Local":
             return None  # A16: the source's node picks the endpoints
         eps = kp.service_endpoints(self.m, svc, sp)
         sel = kp.categorize(svc, eps, local_node=None, zone=None, policy_field="trafficPolicy")
         if sel.reason:
-            return _Column(fixed=(DROPPED, sel.reason))
+            return _Plan(fixed=(DROPPED, sel.reason))
         chosen = sel.endpoints
         if any(kp._hints(svc, ep) for ep in chosen):
             return None  # A18: the source's zone may filter the endpoints
-        targets, seen = [], set()
+        order: list[tuple[int, int]] = []
+        pods: dict[tuple[int, int], set] = {}
         for ep in chosen:
-            if ep.pod is None or not isinstance(ep.port, int):
-                return None  # an endpoint outside the pods: trace() leaves the cluster (egress only)
-            t = self._target(ep.pod, ep.ip, ep.port)
-            if t is None:
+            if ep.pod is None or not isinstance(ep.port, int) or ep.pod.host_network:
+                return None  # outside the pods, or a node address: trace() decides
+            cls = self.class_of.get(ep.pod.key)
+            if cls is None:
                 return None
-            k = t[:3]
-            if k not in seen:
-                seen.add(k)
-                targets.append(t)
-        return _Column(masks=tuple(self._masks(t, proto) for t in targets),
-                       pods=frozenset(ep.pod.key for ep in chosen))
+            k = (cls, ep.port)
+            if k not in pods:
+                order.append(k)
+                pods[k] = set()
+            pods[k].add(ep.pod.key)
+        return _Plan(targets=tuple(_Target(c, p, frozenset(pods[(c, p)])) for c, p in order), protocol=proto)
 
-    def _pod_column(self, dest) -> _Column | None:
+    def _pod_plan(self, dest) -> _Plan | None:
         if not dest.to.startswith("ip:"):
             return None
-        ip = dest.to[3:]
-        pod = self.m.pod_by_ip.get(ip)
+        pod = self.m.pod_by_ip.get(dest.to[3:])
         if pod is None or pod.host_network or not dest.pods or pod.key != dest.pods[0]:
             return None
-        t = self._target(pod, ip, dest.port)
-        if t is None:
+        cls = self.class_of.get(pod.key)
+        if cls is None:
             return None
-        return _Column(masks=(self._masks(t, dest.protocol),), pods=frozenset((pod.key,)))
+        return _Plan(targets=(_Target(cls, dest.port, frozenset(dest.pods)),), protocol=dest.protocol)
 
-    # -- cells -------------------------------------------------------------------------------------
+    # -- vectors -----------------------------------------------------------------------------------
 
-    def _port_masks(self, port: int, proto: str):
-        """(sources open for egress, per class the isolated sources that may send to it, ingress sets) as
-        bitsets over policy classes, from `netpol.allowed_pairs` (computed once per port/protocol)."""
+    def _port_sets(self, port: int, proto: str):
+        """(egress-open classes, per receiving class the isolated senders allowed to it, ingress sets)."""
         key = (port, proto)
         got = self._ports.get(key)
         if got is None:
             r = allowed_pairs(self.m, port, proto, enforced=self.enforced)
-            open_eg, inv = 0, {}
+            open_eg = np.zeros(self.n_classes, dtype=bool)
+            inv: dict[int, list[int]] = {}
             for i, allowed in enumerate(r.egress_to):
                 if allowed is None:
-                    open_eg |= 1 << i
+                    open_eg[i] = True
                 else:
                     for j in allowed:
-                        inv[j] = inv.get(j, 0) | (1 << i)
+                        inv.setdefault(j, []).append(i)
             got = self._ports[key] = (open_eg, inv, r.ingress_from)
         return got
 
-    def _masks(self, target, proto: str) -> tuple[int, int]:
-        """(sources whose egress lets them send to the target, sources the target's ingress admits)."""
-        cls, _extra, port, _pod, _ip = target
-        open_eg, inv, ingress_from = self._port_masks(port, proto)
-        g = ingress_from[cls]
-        if g is None:
-            ing = self._all
-        else:
-            ing = 0
-            for i in g:
-                ing |= 1 << i
-        return open_eg | inv.get(cls, 0), ing
-
-    def cell(self, source, dest) -> tuple[str, str | None] | None:
-        src = self.source_pod(source)
-        if src is None:
-            return None
-        col = self.column(dest)
-        if col is None:
-            return None
-        if col.fixed is not None:
-            return col.fixed
-        if src.key in col.pods:
-            return None  # E11: a pod reaching itself (hairpin through its own service)
-        bit = 1 << self.class_of[src.key]
-        delivered, first_reason = False, None
-        for eg, ing in col.masks:
-            if not eg & bit:
-                first_reason = first_reason or "policy-egress-denied"
-            elif not ing & bit:
-                first_reason = first_reason or "policy-ingress-denied"
+    def vectors(self, cls: int, port: int, proto: str) -> tuple[np.ndarray, np.ndarray]:
+        """(egress lets source i send to class `cls`, both directions allow it) over the plan's sources."""
+        key = (cls, port, proto)
+        got = self._vectors.get(key)
+        if got is None:
+            open_eg, inv, ingress_from = self._port_sets(port, proto)
+            eg_pc = open_eg.copy()
+            if cls in inv:
+                eg_pc[inv[cls]] = True
+            g = ingress_from[cls]
+            if g is None:
+                ing_pc = np.ones(self.n_classes, dtype=bool)
             else:
-                delivered = True
-        if first_reason is None:
-            return DELIVERED, None
-        return (PARTIAL if delivered else DROPPED), first_reason
+                ing_pc = np.zeros(self.n_classes, dtype=bool)
+                if g:
+                    ing_pc[list(g)] = True
+            eg = eg_pc[self._pc_index]
+            ok = eg & ing_pc[self._pc_index]
+            got = self._vectors[key] = (eg, ok)
+        return got
+
+    # -- columns -----------------------------------------------------------------------------------
+
+    def _codes(self, targets, proto: str) -> np.ndarray:
+        """Standard codes (0..4) for every source from the targets' vectors, in trace()'s endpoint order."""
+        n = len(self.src_pc)
+        all_ok = np.ones(n, dtype=bool)
+        any_ok = np.zeros(n, dtype=bool)
+        first = np.zeros(n, dtype=np.uint8)  # 0: none failed yet, 1: egress, 2: ingress
+        for t in targets:
+            eg, ok = self.vectors(t.cls, t.port, proto)
+            new = ~ok & (first == 0)
+            if new.any():
+                first[new] = np.where(eg[new], 2, 1)
+            all_ok &= ok
+            any_ok |= ok
+        return np.where(all_ok, 0, np.where(any_ok, first, first + 2)).astype(np.uint8)
+
+    def column(self, j: int) -> Column:
+        """Column j: shared codes for its signature, then lone senders and fallback cells per column."""
+        got = self._done.get(j)
+        if got is None:
+            got = self._done[j] = self._column(j)
+        return got
+
+    def _column(self, j: int) -> Column:
+        from .reach import compute_cell
+
+        dest = self.matrix.destinations[j]
+        n = len(self.matrix.sources)
+        plan = self.plan_of(dest)
+        if plan is None:
+            codes, fallback, signature = np.zeros(n, dtype=np.uint8), list(range(n)), None
+        else:
+            signature = plan.signature()
+            base = self._shared.get(signature)
+            if base is None:
+                base = self._shared[signature] = (
+                    np.full(n, self.book.code(*plan.fixed), dtype=np.uint8) if plan.fixed is not None
+                    else self._codes(plan.targets, plan.protocol))
+            codes = base
+            fallback = np.flatnonzero(~self.eligible).tolist()
+            lone = list(self._lone_senders(plan)) if plan.fixed is None else []
+            if fallback or lone:
+                codes, signature = base.copy(), None
+            for i, sub in lone:
+                if sub is None:
+                    fallback.append(i)
+                else:
+                    codes[i] = self._codes(sub, plan.protocol)[i]
+        for i in fallback:
+            c = compute_cell(self.m, self.matrix.sources[i], dest, self.a, indexes=(i, j))
+            codes[i] = self.book.code(c.verdict, c.reason)
+        return Column(codes, signature, len(fallback))
+
+    def _lone_senders(self, plan: _Plan) -> Iterator[tuple[int, tuple | None]]:
+        """One-pod source classes that are themselves endpoints: (source, the targets with another pod),
+        None when no target is left (the cell is the self trace)."""
+        seen: set[int] = set()
+        for t in plan.targets:
+            for member in t.pods:
+                i = self.member_source.get(member)
+                if i is None or i in seen or self.sizes[i] > 1 or not self.eligible[i]:
+                    continue
+                seen.add(i)
+                sub = tuple(x for x in plan.targets if x.pods != frozenset((member,)))
+                yield i, (sub or None)
+
+    def columns(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Column]]:
+        """Columns [start, end) in order (columns of equal signature share one codes array)."""
+        end = len(self.matrix.destinations) if end is None else end
+        for j in range(start, end):
+            yield j, self.column(j)
+
+    def cell(self, i: int, j: int) -> tuple[str, str | None]:
+        return self.book.entries[int(self.column(j).codes[i])]
 
 
 _EVALUATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def column_evaluator(model: ClusterModel, assumptions: Assumptions | None = None) -> ColumnEvaluator:
+def column_evaluator(model: ClusterModel, assumptions: Assumptions | None = None, matrix=None) -> ColumnEvaluator:
     """The evaluator of `model` under `assumptions`, kept while the model lives: a worker running many
-    chunks of one matrix computes each column once, not once per chunk (a snapshot's model is immutable)."""
+    chunks of one matrix computes each port's policy sets and each endpoint class's vectors once."""
     a = assumptions or Assumptions()
     per_model = _EVALUATORS.setdefault(model, {})
     ev = per_model.get(a.cni_enforces_policy)
     if ev is None:
         ev = per_model[a.cni_enforces_policy] = ColumnEvaluator(model, a)
+    if matrix is not None and ev.matrix is not matrix:
+        ev.bind(matrix)
     return ev
