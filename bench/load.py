@@ -51,12 +51,12 @@ import django
 django.setup()
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from tracer.tokens import issue_token
 from topology.importers import import_bytes
 from topology.models import Cluster
 call_command("migrate", verbosity=0, interactive=False)
 user = get_user_model().objects.create_user("load")
-token = Token.objects.create(user=user).key
+token = issue_token(user)[1]
 cluster = Cluster.objects.create(name="blog", owner=user)
 snap = import_bytes(cluster, [("cluster-b.yaml", open(sys.argv[1], "rb").read())], owner=user).snapshot
 print(json.dumps({"token": token, "cluster": cluster.pk, "snapshot": snap.pk}))

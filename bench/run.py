@@ -282,10 +282,11 @@ class Bench:
 
     def api(self, flows, rounds: int) -> None:
         from django.contrib.auth import get_user_model
-        from rest_framework.authtoken.models import Token
+
+        from tracer.tokens import issue_token
 
         user = get_user_model().objects.get(username="bench")
-        token = Token.objects.get_or_create(user=user)[0].key
+        token = issue_token(user)[1]
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         port = self.start_web()
         topo = f"/api/snapshots/{self.snapshot_id}/topology/?expand="

@@ -49,6 +49,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as "20/min" (N per sec, min, hour or day)."""
+    import re
+
+    raw = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; write N/sec, N/min, N/hour or N/day, e.g. 20/min")
+    return raw
+
+
 def is_loopback_address(host: str) -> bool:
     """Whether a bind address only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
     import ipaddress

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .env import env_bool, env_database, env_int, env_list, env_str, is_loopback_address
+from .env import env_bool, env_database, env_int, env_list, env_rate, env_str, is_loopback_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRACER_VAR_DIR", str(BASE_DIR / "var")))
@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "topology",
@@ -119,7 +118,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated script gets 401 + `WWW-Authenticate: Token`, not a bare 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "tracer.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -127,7 +126,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "tracer.api.errors.exception_handler",
+    # Scoped rates (views set throttle_scope; tracer.api.throttling counts POSTs per user): 429 past them.
+    "DEFAULT_THROTTLE_RATES": {"auth": env_rate("TRACER_THROTTLE_AUTH", "20/min"),
+                               "jobs": env_rate("TRACER_THROTTLE_JOBS", "30/min")},
 }
+
+# API tokens (tracer.models.ApiToken): lifetime unless the request says otherwise, and how many per user.
+TRACER_TOKEN_DAYS = env_int("TRACER_TOKEN_DAYS", 365, minimum=1)
+TRACER_TOKENS_PER_USER = env_int("TRACER_TOKENS_PER_USER", 20, minimum=1)
+# Password brake (tracer.api.throttling): this many failed attempts per address or username within the
+# window, then 429 until the oldest failure leaves the window.
+TRACER_AUTH_FAILURES = env_int("TRACER_AUTH_FAILURES", 10, minimum=1)
+TRACER_AUTH_WINDOW = env_int("TRACER_AUTH_WINDOW", 300, minimum=1)
+# Throttle and brake counters: per process by default; CACHE_URL=redis://… shares them between processes.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if env_str("CACHE_URL", "").startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kubernetes traffic tracer API",
     "DESCRIPTION": "Import cluster state, trace packets hop by hop, share traces pinned to snapshots.",

@@ -18,6 +18,15 @@ def _fresh_model_cache():
     clear_model_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """Throttle and password-brake counters live in the (per-process) cache; user ids repeat between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def import_yaml(db):
     """import_yaml(text, cluster="test", **kw) → ImportResult: import one in-memory YAML/JSON file."""

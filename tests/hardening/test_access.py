@@ -19,13 +19,13 @@ import sys
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, Trace
 from tracer.services import run_trace
+from tracer.tokens import issue_token
 
 from .conftest import REPO, row_counts
 
@@ -36,7 +36,7 @@ MISSING = 987654321  # an id nobody has
 def world(db, cluster_b_bytes):
     users = get_user_model().objects
     alice, bob, carol = (users.create_user(n) for n in ("alice", "bob", "carol"))
-    tokens = {u.username: Token.objects.create(user=u).key for u in (alice, bob, carol)}
+    tokens = {u.username: issue_token(u)[1] for u in (alice, bob, carol)}
     cluster = Cluster.objects.create(name="blog", owner=alice)
     cluster.shared_with.add(bob)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes)], owner=alice).snapshot

@@ -17,11 +17,11 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from topology.importers import ManifestError, import_bytes
 from topology.models import Cluster
+from tracer.tokens import issue_token
 
 from .conftest import REPO, row_counts
 
@@ -248,7 +248,7 @@ def test_reasonable_nesting_is_accepted(db, depth):
 def api(db):
     alice = get_user_model().objects.create_user("alice")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(alice)[1]}")
     cluster = Cluster.objects.create(name="shop", owner=alice)
     return client, cluster
 

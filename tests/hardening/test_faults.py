@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.load import FLOWS, Gunicorn, _postgres_database, free_port, prepare, server_env
@@ -32,6 +31,7 @@ from tests.integration.workers import STALE_SECONDS, Broker, Workers
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, JobOutput, MatrixCell
+from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B
 
@@ -115,7 +115,7 @@ def alice(transactional_db):
     cluster = Cluster.objects.create(name="blog", owner=user)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", CLUSTER_B.read_bytes())], owner=user).snapshot
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)[1]}")
     api.cluster, api.snapshot = cluster, snapshot
     return api
 

@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -30,6 +29,7 @@ from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job
 from tracer.services import run_trace
+from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B
 
@@ -81,7 +81,7 @@ def world(db, keep_connection):
     snapshot = import_bytes(cluster, [("cluster-b.yaml", CLUSTER_B.read_bytes())], owner=alice).snapshot
     trace = run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}, owner=alice)
     job = Job.objects.create(kind="batch", owner=alice, cluster=cluster, snapshot=snapshot, state="running")
-    return {"alice": Token.objects.create(user=alice).key, "carol": Token.objects.create(user=carol).key,
+    return {"alice": issue_token(alice)[1], "carol": issue_token(carol)[1],
             "cluster": cluster.pk, "snapshot": snapshot.pk, "trace": trace.pk, "job": job.pk, "slug": trace.share_slug}
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from topology.importers import import_bytes
 from topology.models import Cluster
+from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B, row_counts
 
@@ -28,7 +28,7 @@ def api(db):
     cluster = Cluster.objects.create(name="blog", owner=alice)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", CLUSTER_B.read_bytes())], owner=alice).snapshot
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(alice)[1]}")
     client.raise_request_exception = False
     return client, cluster.pk, snapshot.pk, alice
 

@@ -19,10 +19,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from topology.models import Cluster
+from tracer.tokens import issue_token
 
 PASSWORD = "hunter2-Zq8vX3-password-value"
 TOKEN = "tok-9f8e7d6c-stringdata-value"
@@ -67,7 +67,7 @@ def logs(caplog):
 def test_secret_values_appear_nowhere(db, cluster_b_bytes, logs, capsys):
     alice = get_user_model().objects.create_superuser("alice", "alice@example.org", "pw")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(alice)[1]}")
     cluster = Cluster.objects.create(name="blog", owner=alice)
     seen: list[tuple[str, str]] = []
 

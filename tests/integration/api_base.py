@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.test import TestCase
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.fixtures import CLUSTER_B
 from topology.importers import import_bytes
 from topology.models import Cluster
+from tracer.tokens import issue_token
 
 
 def cluster_b_bytes() -> bytes:
@@ -30,7 +30,7 @@ class ApiTestCase(TestCase):
         cls.alice = users.create_user("alice", "alice@example.org", "alice-password-1")
         cls.bob = users.create_user("bob", "bob@example.org", "bob-password-1")
         cls.charlie = users.create_user("charlie", "charlie@example.org", "charlie-password-1")
-        cls.tokens = {u.username: Token.objects.create(user=u).key for u in (cls.alice, cls.bob, cls.charlie)}
+        cls.tokens = {u.username: issue_token(u)[1] for u in (cls.alice, cls.bob, cls.charlie)}
         cls.cluster = Cluster.objects.create(name="blog", owner=cls.alice)
         cls.cluster.shared_with.add(cls.bob)
         cls.snapshot = import_bytes(cls.cluster, [("cluster-b.yaml", cluster_b_bytes())], owner=cls.alice).snapshot

@@ -21,7 +21,6 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from topology.compile import load_model
@@ -31,6 +30,7 @@ from tracer import jobs
 from tracer.engine.flow import make_flow
 from tracer.engine.trace import trace
 from tracer.models import Job, JobChunk, JobOutput, MatrixCell
+from tracer.tokens import issue_token
 
 from .api_base import cluster_b_bytes
 
@@ -65,7 +65,7 @@ def snapshot(people):
 
 def client(user) -> APIClient:
     c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    c.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)[1]}")
     return c
 
 

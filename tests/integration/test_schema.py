@@ -14,7 +14,6 @@ from django.core import signals
 from django.core.management import call_command
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -26,6 +25,7 @@ from config.wsgi import application
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.services import run_trace
+from tracer.tokens import issue_token
 
 from .api_base import cluster_b_bytes
 
@@ -75,12 +75,12 @@ def keep_connection():
 def world(db, keep_connection):
     """alice with a token, a cluster with one snapshot, and one stored trace."""
     alice = get_user_model().objects.create_user("alice")
-    token = Token.objects.create(user=alice)
+    token = issue_token(alice)[1]
     cluster = Cluster.objects.create(name="blog", owner=alice)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes())]).snapshot
     trace = run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443},
                       owner=alice)
-    return {"token": token.key, "cluster": cluster.pk, "snapshot": snapshot.pk, "trace": trace.pk,
+    return {"token": token, "cluster": cluster.pk, "snapshot": snapshot.pk, "trace": trace.pk,
             "slug": trace.share_slug}
 
 

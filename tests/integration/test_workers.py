@@ -19,13 +19,13 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.fixtures import FIXTURES
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, JobChunk, MatrixCell
+from tracer.tokens import issue_token
 
 from .api_base import cluster_b_bytes
 from .test_jobs import single_trace, with_prometheus_policy
@@ -40,7 +40,7 @@ def alice(transactional_db):
     cluster = Cluster.objects.create(name="blog", owner=user)
     snap = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes())], owner=user).snapshot
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)[1]}")
     api.user, api.cluster, api.snapshot = user, cluster, snap
     return api
 

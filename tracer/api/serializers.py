@@ -190,14 +190,26 @@ class SharedTraceSerializer(serializers.Serializer):
 
 
 class TokenInfoSerializer(serializers.Serializer):
-    exists = serializers.BooleanField()
-    created = serializers.DateTimeField(allow_null=True)
-    prefix = serializers.CharField(allow_null=True, help_text="First 6 characters, to tell tokens apart.")
+    """One of your API tokens, without its key (the key is shown only once, at creation)."""
 
-
-class TokenSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`. Shown only once.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters, to tell tokens apart.")
     created = serializers.DateTimeField()
+    last_used = serializers.DateTimeField(allow_null=True, help_text="Last request made with it (to the minute).")
+    expires = serializers.DateTimeField(allow_null=True)
+    expired = serializers.BooleanField()
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[\w .@+:/-]{1,100}$", default="token",
+                                  help_text="What the token is for (letters, digits, spaces and .@+:/-_).")
+    expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=3650,
+                                               help_text="Lifetime in days (default TRACER_TOKEN_DAYS, 365).")
+
+
+class TokenSerializer(TokenInfoSerializer):
+    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`. Shown only this once.")
 
 
 class MeSerializer(serializers.Serializer):

@@ -2,7 +2,8 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from .views import MeView, SharedTraceView, TokenView, TraceViewSet
+from .tokens import TokenDetailView, TokenView
+from .views import MeView, SharedTraceView, TraceViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -13,6 +14,7 @@ urlpatterns = [
     *router.urls,
     re_path(r"^share/(?P<slug>[^/]+)/?$", SharedTraceView.as_view(), name="shared-trace"),
     re_path(r"^tokens/?$", TokenView.as_view(), name="api-token"),
+    re_path(r"^tokens/(?P<token_id>[^/]+)/?$", TokenDetailView.as_view(), name="api-token-detail"),
     re_path(r"^me/?$", MeView.as_view(), name="api-me"),
 ]
 

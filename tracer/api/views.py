@@ -6,15 +6,12 @@ reads). `GET /api/share/<slug>` needs no login and returns only that trace and i
 """
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -150,44 +147,10 @@ class SharedTraceView(APIView):
         return Response(services.share_payload(trace))
 
 
-class TokenView(APIView):
-    """The caller's API token (DRF authtoken: one per user; POST rotates it, DELETE revokes it).
-
-    Why DRF's authtoken rather than an own multi-token model: it is the audited implementation the
-    project already ships, needs no new migration in a shared app, and rotation covers the script use
-    case (a leaked token is revoked by minting a new one). Basic auth is accepted here only, so a
-    script can get its first token with `curl -u USER:PASSWORD -X POST /api/tokens/`.
-    """
-
-    authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
-    parser_classes = [JSONParser]
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(summary="Whether you have an API token (the key itself is never shown again)",
-                   responses=s.TokenInfoSerializer)
-    def get(self, request):
-        token = Token.objects.filter(user=request.user).first()
-        return Response({"exists": token is not None, "created": token.created if token else None,
-                         "prefix": token.key[:6] if token else None})
-
-    @extend_schema(summary="Create a token (replacing and revoking any previous one)", request=None,
-                   responses={201: s.TokenSerializer})
-    def post(self, request):
-        with transaction.atomic():
-            Token.objects.filter(user=request.user).delete()
-            token = Token.objects.create(user=request.user)
-        return Response({"key": token.key, "created": token.created}, status=status.HTTP_201_CREATED)
-
-    @extend_schema(summary="Revoke your token", request=None, responses={204: OpenApiResponse(description="Revoked")})
-    def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
 class MeView(APIView):
     @extend_schema(summary="Who you are logged in as", responses=s.MeSerializer)
     def get(self, request):
         return Response({"username": request.user.get_username(), "is_superuser": request.user.is_superuser})
 
 
-__all__ = ["TraceViewSet", "SharedTraceView", "TokenView", "MeView"]
+__all__ = ["TraceViewSet", "SharedTraceView", "MeView"]
