@@ -10,4 +10,5 @@ urlpatterns = [
     path("traces/<int:trace_id>/", views.trace, name="trace"),
     path("t/<str:slug>", views.shared_trace, name="shared-trace"),
     path("t/<str:slug>/", views.shared_trace),
+    path("docs/<str:name>/", views.doc, name="doc"),
 ]

@@ -10,6 +10,26 @@ const MAX_PATHS_DRAWN = 200;
 // People who ask their system for less motion get the packet placed, not flown.
 const MOVE_MS = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 450;
 const DROP_ACTIONS = /drop|deny|denied|reject|nxdomain|no-match|fail/i;
+// A rule id cited in parentheses — "(A13)", "(A12 / A20)", "(D9, impl)" — as tracer/engine/rules.py reads it.
+const RULE_GROUP = /\(([^()]*)\)/g;
+const RULE_ID = /(?<![\w.:-])([A-K][1-9]\d?)(?![\w.:-])/g;
+
+/** `text` with every cited rule id linked to its explanation, /docs/semantics/#<id> (docs/semantics.md). */
+export function withRuleLinks(value) {
+  const text = String(value);
+  const out = [];
+  let last = 0;
+  for (const group of text.matchAll(RULE_GROUP)) {
+    for (const m of group[1].matchAll(RULE_ID)) {
+      const at = group.index + 1 + m.index;
+      out.push(text.slice(last, at),
+        el("a", { class: "rule-link", href: `/docs/semantics/#${m[1].toLowerCase()}`, title: `rule ${m[1]}, docs/semantics.md` }, m[1]));
+      last = at + m[1].length;
+    }
+  }
+  out.push(text.slice(last));
+  return out;
+}
 
 /** A path's hops, with the source prepended when the engine's first hop is not the source itself. */
 function pathHops(path) {
@@ -194,7 +214,7 @@ export function renderTrace(root, opts) {
   const hopList = el("ol", { class: "hop-list", id: "hop-list", "aria-label": "Hops" });
   const assumptions = el("section", { class: "assumptions", "aria-label": "Assumptions" },
     el("h3", {}, "Assumptions"),
-    (result.assumptions || []).length ? el("ul", {}, (result.assumptions || []).map((a) => el("li", {}, a))) : el("p", { class: "muted" }, "None."));
+    (result.assumptions || []).length ? el("ul", {}, (result.assumptions || []).map((a) => el("li", {}, withRuleLinks(a)))) : el("p", { class: "muted" }, "None."));
 
   root.append(header, toolbar,
     el("div", { class: "trace-body" },
@@ -223,7 +243,7 @@ export function renderTrace(root, opts) {
         el("div", { class: "hop-head" },
           el("span", { class: "hop-kind", style: `border-color:${s.color}` }, `${s.glyph} ${hop.kind}`),
           " ", el("code", {}, hop.id), " ", el("span", { class: "hop-action" }, isDrop ? `✖ ${hop.action}` : hop.action)),
-        hop.detail ? el("p", { class: "hop-detail" }, hop.detail) : null,
+        hop.detail ? el("p", { class: "hop-detail" }, withRuleLinks(hop.detail)) : null,
         isDrop ? el("p", { class: "hop-fix" }, el("strong", {}, `✖ Dropped: ${p.reason || "dropped"}. `),
           reasonText(p.reason)[0], " ", el("strong", {}, "Fix: "), reasonText(p.reason)[1]) : null,
         i === hops.length - 1 && p.verdict === "delivered"

@@ -22,7 +22,6 @@ from .conftest import ARTIFACTS, REPO, screenshot
 pytestmark = pytest.mark.e2e
 
 
-
 def upload_cluster(page, name: str):
     """Clusters page: name a new cluster, pick the file; the progress bar runs and the card shows counts."""
     page.goto("/")
@@ -68,6 +67,12 @@ def test_upload_trace_step_share(logged_in_page, new_context):
     page.wait_for_url(re.compile(r"/traces/\d+/$"))
     page.wait_for_selector("#hop-list li")
     assert "delivered" in page.inner_text(".trace-summary h2")
+    # Each rule id a hop explanation cites links to the rule on the served semantics page.
+    links = page.locator("#hop-list .hop-detail a.rule-link")
+    assert links.count() >= 2
+    rule = links.first.inner_text()
+    assert links.first.get_attribute("href") == f"/docs/semantics/#{rule.lower()}"
+    assert f'id="{rule.lower()}"' in page.request.get("/docs/semantics/").text()
     # Each path names its share and endpoint; per endpoint the shares add up to 50 % (docs/semantics.md A12: the
     # controller balances over the two ready endpoints), whatever entry nodes the LB spreads over.
     share: dict[str, float] = {}
