@@ -57,13 +57,14 @@ from tracer.engine.model import (
 
 from .errors import ManifestError
 from .fields import PROTOCOLS, Ctx
+from .gateway import CLUSTER_SCOPED_ROUTE_KINDS, ROUTE_GROUPS, ROUTE_KINDS, parse_route_object, qualified_kind
 from .load import Document, load_documents
 
 __all__ = ["Document", "ParseResult", "parse_objects", "load_documents", "parse_pod", "dedupe_documents",
            "WORKLOAD_KINDS", "MODELLED_KINDS", "object_key"]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController")
-CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass")
+CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", *CLUSTER_SCOPED_ROUTE_KINDS)
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -87,7 +88,16 @@ class ParseResult:
         return {"Namespace": len(o.namespaces), "Node": len(o.nodes), "Workload": len(o.workloads),
                 "Pod": len(o.pods), "Service": len(o.services), "EndpointSlice": len(o.endpoint_slices),
                 "Ingress": len(o.ingresses), "IngressClass": len(o.ingress_classes),
-                "NetworkPolicy": len(o.network_policies), "Secret": len(o.secrets)}
+                "NetworkPolicy": len(o.network_policies), "Secret": len(o.secrets),
+                **_route_counts(o)}
+
+
+def _route_counts(o: ClusterObjects) -> dict[str, int]:
+    """Gateway API / controller route objects per kind, only the kinds present (the counts stay short)."""
+    out: dict[str, int] = {}
+    for obj in o.route_objects:
+        out[obj.kind] = out.get(obj.kind, 0) + 1
+    return out
 
 
 def object_key(doc: Document, default_namespace: str = "default") -> tuple[str, str, str] | None:
@@ -150,7 +160,7 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     legacy: dict[tuple[str, str, str], tuple[Ctx, dict]] = {}  # legacy Endpoints (later wins, like the rest)
     parsed: dict[tuple[str, str, str], tuple[Document, Any]] = {}
     for doc in docs:
-        kind = Ctx(doc).str(doc.data, "kind", "kind", required=True)
+        kind = qualified_kind(Ctx(doc).str(doc.data, "kind", "kind", required=True), doc.data.get("apiVersion"))
         parser = _PARSERS.get(kind)
         if parser is None and kind != "Endpoints":  # not modelled (Kustomization, Gateway, CRDs, …)
             res.skipped[kind] = res.skipped.get(kind, 0) + 1
@@ -180,7 +190,8 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     o = res.objects
     lists = {"Namespace": o.namespaces, "Node": o.nodes, "Pod": o.pods, "Service": o.services,
              "EndpointSlice": o.endpoint_slices, "Ingress": o.ingresses, "IngressClass": o.ingress_classes,
-             "NetworkPolicy": o.network_policies, "Secret": o.secrets}
+             "NetworkPolicy": o.network_policies, "Secret": o.secrets,
+             **dict.fromkeys(ROUTE_KINDS, o.route_objects)}
     for (kind, _ns, _name), (_doc, obj) in parsed.items():
         (o.workloads if kind in WORKLOAD_KINDS else lists[kind]).append(obj)
 
@@ -207,6 +218,7 @@ _GROUPS = {
     "NetworkPolicy": ("networking.k8s.io", "extensions"),
     **dict.fromkeys(("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"), ("apps", "extensions")),
     "Job": ("batch",),
+    **ROUTE_GROUPS,
 }
 
 
@@ -772,6 +784,13 @@ def parse_ingress_class(ctx: Ctx, data: dict) -> IngressClass:
                         parameters=dict(params) or None)
 
 
+def parse_route(ctx: Ctx, data: dict):
+    """Gateway API and controller route objects (topology/importers/gateway.py)."""
+    _m, labels, annotations, created = _meta(ctx, data)
+    return parse_route_object(ctx, data, qualified_kind(ctx.kind, data.get("apiVersion")), labels, annotations,
+                              created)
+
+
 # ---------------------------------------------------------------------------------------------
 # NetworkPolicy
 
@@ -888,5 +907,6 @@ _PARSERS = {
     "EndpointSlice": parse_endpoint_slice, "Ingress": parse_ingress, "IngressClass": parse_ingress_class,
     "NetworkPolicy": parse_network_policy, "Secret": parse_secret,
     **{k: parse_workload for k in WORKLOAD_KINDS},
+    **{k: parse_route for k in ROUTE_KINDS},
 }
 MODELLED_KINDS = (*_PARSERS, "Endpoints")

@@ -4,6 +4,7 @@ One table per Kubernetes kind, split by domain; `OBJECT_MODELS` maps each `Clust
 attribute to its table, in insertion order (slices before their endpoints).
 """
 from .cluster import *  # noqa: F401,F403
+from .gateway import *  # noqa: F401,F403
 from .infrastructure import *  # noqa: F401,F403
 from .ingress import *  # noqa: F401,F403
 from .policies import *  # noqa: F401,F403
@@ -22,4 +23,5 @@ OBJECT_MODELS = {
     "ingress_classes": IngressClass,  # noqa: F405
     "network_policies": NetworkPolicy,  # noqa: F405
     "secrets": Secret,  # noqa: F405
+    "route_objects": RouteObject,  # noqa: F405
 }

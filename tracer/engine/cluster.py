@@ -19,6 +19,7 @@ from .model import (
     NetworkPolicy,
     Node,
     Pod,
+    RouteObject,
     Secret,
     Service,
     Workload,
@@ -88,6 +89,10 @@ class ClusterModel:
         for pol in objects.network_policies:
             self.policies_by_namespace[pol.namespace].append(pol)
         self.secrets: dict[str, Secret] = {f"{s.namespace}/{s.name}": s for s in objects.secrets}
+        # Gateway API / controller route objects by kind ("HTTPRoute", "IstioGateway", …); gateway.py types them
+        self.route_objects: dict[str, list[RouteObject]] = defaultdict(list)
+        for obj in objects.route_objects:
+            self.route_objects[obj.kind].append(obj)
 
     @classmethod
     def build(cls, objects: ClusterObjects, snapshot_id: int | None = None) -> ClusterModel:
@@ -143,4 +148,5 @@ class ClusterModel:
         return {"namespaces": len(o.namespaces), "nodes": len(o.nodes), "workloads": len(o.workloads),
                 "pods": len(o.pods), "services": len(o.services), "endpoint_slices": len(o.endpoint_slices),
                 "ingresses": len(o.ingresses), "ingress_classes": len(o.ingress_classes),
-                "network_policies": len(o.network_policies), "secrets": len(o.secrets)}
+                "network_policies": len(o.network_policies), "secrets": len(o.secrets),
+                "route_objects": len(o.route_objects)}

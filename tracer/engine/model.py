@@ -20,7 +20,7 @@ __all__ = [
     "Workload", "Pod", "ServicePort", "LoadBalancerIngress", "Service", "EndpointPort", "Endpoint",
     "EndpointSlice", "IngressBackend", "IngressPath", "IngressRule", "IngressTLS", "Ingress",
     "IngressClass", "PolicyPort", "IPBlock", "PolicyPeer", "PolicyRule", "NetworkPolicy", "Secret",
-    "ClusterObjects",
+    "RouteObject", "ClusterObjects",
 ]
 
 
@@ -452,6 +452,34 @@ class Secret(_Base):
 
 
 # ---------------------------------------------------------------------------------------------
+# Gateway API and the ingress controllers' own route objects
+
+
+@dataclass(slots=True)
+class RouteObject(_Base):
+    """A Gateway API object (GatewayClass, Gateway, ListenerSet, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
+    ReferenceGrant) or a controller's own route object (Traefik IngressRoute/Middleware, Contour HTTPProxy,
+    Emissary Mapping, Istio Gateway/VirtualService).
+
+    Why one generic class: these kinds are deep trees read only by `gateway.py`/`gateway_routing.py` (and the
+    controller modules), which build their typed views once per model. The importer has already validated the
+    fields those modules read and applied the API's defaults, so `spec` is trusted here. `kind` is qualified
+    when a name is shared by two APIs ("IstioGateway" for networking.istio.io's Gateway).
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    api_version: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()  # Gateway status.addresses[].value
+    created: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
 
 @dataclass(slots=True)
@@ -468,4 +496,5 @@ class ClusterObjects(_Base):
     ingress_classes: list[IngressClass] = field(default_factory=list)
     network_policies: list[NetworkPolicy] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
+    route_objects: list[RouteObject] = field(default_factory=list)
     cluster_domain: str = "cluster.local"

@@ -62,6 +62,9 @@ def summary(result: ImportResult) -> str:
              f"(snapshot id {snap.pk}, sha256 {snap.content_hash[:12]})"]
     counts = ", ".join(f"{result.counts.get(k, 0)} {k}" for k in KIND_ORDER)
     lines.append(f"  objects: {counts}")
+    routes = ", ".join(f"{n} {k}" for k, n in result.counts.items() if k not in KIND_ORDER)
+    if routes:
+        lines.append(f"  Gateway API / controller routes: {routes}")
     if result.skipped:
         skipped = ", ".join(f"{n} {k}" for k, n in sorted(result.skipped.items()))
         lines.append(f"  skipped (kinds not modelled): {skipped}")
