@@ -16,7 +16,8 @@ from collections import defaultdict
 from django.db import transaction
 
 from topology.models import Snapshot
-from tracer.engine.errors import TracerError
+from tracer.engine.errors import BadRequest, TracerError
+from tracer.engine.result import TraceResult
 from tracer.models import Trace, TraceObject, new_share_slug
 
 
@@ -26,70 +27,36 @@ class EngineUnavailable(TracerError):
     http_status = 503
 
 
-# Hop kinds / id prefixes → the object kind recorded in TraceObject (the API's `object=` filter).
-_PREFIX_KIND = {
-    "pod": "pod", "svc": "service", "service": "service", "node": "node", "external": "external",
-    "ingress": "ingress", "netpol": "network-policy", "networkpolicy": "network-policy",
-    "network-policy": "network-policy", "policy": "network-policy", "workload": "workload",
-    "ingress-controller": "pod",  # the controller pod that proxied the request
-}
-_HOP_KIND = {
-    "pod": "pod", "endpoint": "pod", "service": "service", "node": "node", "network-policy": "network-policy",
-    "ingress-rule": "ingress", "external": "external",
+# Reference kinds (result.Ref) → the object kind recorded in TraceObject (the API's `object=` filter).
+_OBJECT_KIND = {
+    "pod": "pod", "service": "service", "node": "node", "network-policy": "network-policy", "ingress": "ingress",
+    "external": "external", "ip": "external", "workload": "workload",
+    "ingress-controller": "workload",  # the controller's workload (NS/NAME; a cloud controller has none)
 }
 OBJECT_KINDS = ("pod", "service", "node", "network-policy", "ingress", "external", "workload")
 
 
-def _ref(kind: str | None, ident: str) -> tuple[str, str, str] | None:
-    """(kind, namespace, name) from a hop/path id such as "pod:ns/name", "ns/name" or "name"."""
-    text = (ident or "").strip()
-    if not text:
-        return None
-    head, sep, rest = text.partition(":")
-    if sep and head.lower() in _PREFIX_KIND:
-        kind, text = _PREFIX_KIND[head.lower()], rest.strip()
-    if kind is None or not text:
-        return None
-    if kind == "external":
-        return ("external", "", text[:253])
-    text = text.split()[0]  # "ns/name rule #2" → "ns/name"
-    if kind == "workload" and text.count("/") == 2:
-        ns, _k, name = text.split("/")
-    else:
-        ns, _, name = text.rpartition("/")
-    if not name or "/" in ns or len(name) > 253 or len(ns) > 253:
-        return None
-    return (kind, ns, name)
-
-
 def objects_passed(result: dict) -> list[tuple[str, str, str]]:
-    """Every object a result's paths name (sources, endpoints, hops), deduplicated, in first-seen order."""
+    """Every object a result's paths name (sources, hops, endpoints), deduplicated, in first-seen order.
+
+    Read from the typed references of the result (a stored version-1 result is upgraded on load).
+    """
     seen: dict[tuple[str, str, str], None] = {}
-    for path in result.get("paths") or []:
-        for ident in (path.get("source"), path.get("endpoint")):
-            ref = _ref(None, ident or "")
-            if ref:
-                seen.setdefault(ref)
-        for hop in path.get("hops") or []:
-            ref = _ref(_HOP_KIND.get(hop.get("kind", "")), hop.get("id", ""))
-            if ref:
-                seen.setdefault(ref)
+    for ref in TraceResult.from_dict(result).refs():
+        kind = _OBJECT_KIND.get(ref.kind)
+        if kind is None or not ref.name or len(ref.name) > 253 or len(ref.namespace) > 253:
+            continue
+        if kind == "workload" and not ref.namespace:
+            continue  # a cloud-managed ingress controller: no object in the cluster
+        seen.setdefault((kind, ref.namespace, ref.name))
     return list(seen)
 
 
 def normalize_request(request: dict) -> dict:
-    """API body → the flat dict `parse_flow_request` reads (assumptions may be nested or flat)."""
+    """Kept for callers that pass the request on: `parse_flow_request` reads flat and nested assumptions."""
     if not isinstance(request, dict):
-        from tracer.engine.errors import BadRequest
-
         raise BadRequest("a trace request must be a JSON object with 'from' and 'to'")
-    flat = {k: v for k, v in request.items() if k != "assumptions"}
-    assumptions = request.get("assumptions") or {}
-    if isinstance(assumptions, dict):
-        for key in ("proxy_mode", "cni_enforces_policy"):
-            if key in assumptions and key not in flat:
-                flat[key] = assumptions[key]
-    return flat
+    return request
 
 
 def _engine():
@@ -111,10 +78,9 @@ def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, 
     a re-run asks exactly the same question.
     """
     load_model, parse_flow_request, trace = _engine()
-    flow, assumptions = parse_flow_request(normalize_request(request))
+    flow, assumptions = parse_flow_request(request)
     result = trace(load_model(snapshot.pk), flow, assumptions).to_dict()
-    stored_request = {"from": flow.source, "to": flow.destination, "port": flow.port,
-                      "protocol": flow.protocol, "via": flow.via, "assumptions": assumptions.to_dict()}
+    stored_request = flow.stored_request(assumptions)
     obj = Trace(owner=owner, snapshot=snapshot, request=stored_request, result=result,
                 verdict=result["verdict"], reason=result.get("reason") or "", source=flow.source[:512],
                 destination=flow.destination[:1024], share_slug=new_share_slug(), rerun_of=rerun_of)
@@ -133,33 +99,38 @@ def rerun_trace(original: Trace, owner=None) -> tuple[Trace, dict]:
     return new, trace_changes(original, new)
 
 
-def _endpoints(result: dict) -> dict[str, dict]:
-    """"pod:ns/name:port" → {endpoint, port, probability} over the delivered paths."""
-    out: dict[str, dict] = {}
-    for path in result.get("paths") or []:
-        if path.get("verdict") != "delivered" or not path.get("endpoint"):
+def _endpoints(result: TraceResult) -> dict[tuple, dict]:
+    """(endpoint ref, port) → {endpoint, endpoint_ref, port, probability} over the delivered paths."""
+    out: dict[tuple, dict] = {}
+    for path in result.paths:
+        if path.verdict != "delivered" or path.endpoint is None:
             continue
-        key = f"{path['endpoint']}:{path.get('endpoint_port')}"
-        entry = out.setdefault(key, {"endpoint": path["endpoint"], "port": path.get("endpoint_port"),
-                                     "probability": 0.0})
-        entry["probability"] = round(entry["probability"] + float(path.get("probability") or 0), 6)
+        key = (path.endpoint, path.endpoint_port or 0)
+        entry = out.setdefault(key, {"endpoint": path.endpoint.id, "endpoint_ref": path.endpoint.to_dict(),
+                                     "port": path.endpoint_port, "probability": 0.0})
+        entry["probability"] = round(entry["probability"] + float(path.probability or 0), 6)
     return out
 
 
-def _hops(result: dict) -> dict[tuple[str, str, str], dict]:
+def _hops(result: TraceResult) -> dict[tuple, dict]:
+    """(hop kind, ref, action) → the hop as JSON, over every path."""
     hops = {}
-    for path in result.get("paths") or []:
-        for hop in path.get("hops") or []:
-            key = (hop.get("kind", ""), hop.get("id", ""), hop.get("action", ""))
-            hops.setdefault(key, {"kind": key[0], "id": key[1], "action": key[2], "detail": hop.get("detail", "")})
+    for path in result.paths:
+        for hop in path.hops:
+            key = (hop.kind, hop.ref, hop.action)
+            hops.setdefault(key, hop.to_dict())
     return hops
 
 
 def trace_changes(old: Trace, new: Trace) -> dict:
-    """What differs between two traces of the same request: verdict, reason, endpoints, hops."""
+    """What differs between two traces of the same request: verdict, reason, endpoints, hops.
+
+    Built from the typed results (objects compared by reference), whatever version each was stored in.
+    """
     a, b = old.result, new.result
-    ea, eb = _endpoints(a), _endpoints(b)
-    ha, hb = _hops(a), _hops(b)
+    ta, tb = TraceResult.from_dict(a), TraceResult.from_dict(b)
+    ea, eb = _endpoints(ta), _endpoints(tb)
+    ha, hb = _hops(ta), _hops(tb)
     prob = [{"endpoint": eb[k]["endpoint"], "port": eb[k]["port"], "before": ea[k]["probability"],
              "after": eb[k]["probability"]}
             for k in sorted(ea.keys() & eb.keys()) if ea[k]["probability"] != eb[k]["probability"]]

@@ -6,11 +6,14 @@ The cluster is tests/fixtures/examples/cluster-b.yaml:
 """
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Trace
+from tracer.services import objects_passed
 
 from .api_base import ApiTestCase, cluster_b_bytes
 
@@ -126,6 +129,32 @@ class TraceTests(ApiTestCase):
         body = self.assertStatus(self.api(self.alice).post(f"/api/traces/{first['id']}/rerun/"), 201)
         self.assertFalse(body["changes"]["changed"])
         self.assertNotEqual(body["trace"]["id"], first["id"])
+
+    def test_a_stored_version_1_trace_still_loads_indexes_and_reruns_without_change(self):
+        """A trace stored before result schema 2 (string ids only, no `ref`): its objects are indexed from the
+        references derived on load, and re-running it on the same cluster reports no change."""
+        first = self.assertStatus(self.trace(self.alice, ALLOWED), 201)
+        stored = Trace.objects.get(pk=first["id"])
+        v1 = {**stored.result, "schema_version": 1}
+        v1["paths"] = [{**{k: v for k, v in p.items() if k not in ("source_ref", "endpoint_ref")},
+                        "hops": [{k: v for k, v in h.items() if k != "ref"} for h in p["hops"]]}
+                       for p in stored.result["paths"]]
+        self.assertNotIn("ref", json.dumps(v1["paths"][0]["hops"][0]))
+        Trace.objects.filter(pk=stored.pk).update(result=v1)
+        self.assertEqual(objects_passed(v1), objects_passed(stored.result))
+        self.assertIn(("network-policy", "payments", "ledger-from-blog"), objects_passed(v1))
+        body = self.assertStatus(self.api(self.alice).post(f"/api/traces/{first['id']}/rerun/"), 201)
+        self.assertFalse(body["changes"]["changed"], body["changes"])
+        self.assertEqual(body["trace"]["result"]["schema_version"], 2)
+        hop = body["trace"]["result"]["paths"][0]["hops"][0]
+        self.assertEqual(hop["ref"], {"kind": "pod", "namespace": "blog", "name": "wordpress-0"})
+
+    def test_reason_table_is_served_to_anyone(self):
+        rows = self.assertStatus(self.api().get("/api/reasons/"), 200)
+        by_code = {r["code"]: r for r in rows}
+        self.assertIn("policy-ingress-denied", by_code)
+        self.assertIn("NetworkPolicy", by_code["policy-ingress-denied"]["meaning"])
+        self.assertTrue(all(r["fix"] for r in rows))
 
 
 class ShareLinkTests(ApiTestCase):

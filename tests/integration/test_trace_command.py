@@ -46,8 +46,9 @@ def trace_json(*args) -> dict:
 
 def test_json_result(cluster_b):
     r = trace_json("--cluster", "b", "--from", "pod:blog/wordpress-0", "--to", "svc:payments/ledger", "--port", "443")
-    assert r["verdict"] == "delivered" and r["schema_version"] == 1
+    assert r["verdict"] == "delivered" and r["schema_version"] == 2
     assert [(p["endpoint"], p["endpoint_port"]) for p in r["paths"]] == [("pod:payments/ledger-1", 9000)]
+    assert r["paths"][0]["endpoint_ref"] == {"kind": "pod", "namespace": "payments", "name": "ledger-1"}
 
 
 def test_text_result(cluster_b):

@@ -111,7 +111,7 @@ def test_workload_source_divides_probability_by_pod_count():
     """workload:shop/front (front-0, front-1) → svc/cart (2 endpoints): 4 paths of 1/4, two sources."""
     r = run(shop_model(), "workload:shop/front", "svc:shop/cart", 80)
     assert len(r.paths) == 4
-    assert {p.source for p in r.paths} == {"pod:shop/front-0", "pod:shop/front-1"}
+    assert {p.source.id for p in r.paths} == {"pod:shop/front-0", "pod:shop/front-1"}
     assert all(p.probability == pytest.approx(0.25) for p in r.paths)
     assert run(shop_model(), "workload:shop/Deployment/front", "svc:shop/cart", 80).to_dict()["paths"] == \
         r.to_dict()["paths"]
@@ -312,7 +312,7 @@ def test_workload_pods_that_are_not_running_send_nothing():
     pend = m.pods["shop/front-1"]
     pend.phase, pend.ips = "Pending", ()
     r = run(m, "workload:shop/front", "svc:shop/cart", 80)
-    assert {p.source for p in r.paths} == {"pod:shop/front-0"}
+    assert {p.source.id for p in r.paths} == {"pod:shop/front-0"}
     assert sum(p.probability for p in r.paths) == pytest.approx(1.0)
     assert any("not running" in a for a in r.assumptions)
     with pytest.raises(BadRequest):

@@ -3,6 +3,7 @@ from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from .tokens import TokenDetailView, TokenView
+from .reasons import ReasonsView
 from .views import MeView, SharedTraceView, TraceViewSet
 
 router = DefaultRouter()
@@ -16,6 +17,7 @@ urlpatterns = [
     re_path(r"^tokens/?$", TokenView.as_view(), name="api-token"),
     re_path(r"^tokens/(?P<token_id>[^/]+)/?$", TokenDetailView.as_view(), name="api-token-detail"),
     re_path(r"^me/?$", MeView.as_view(), name="api-me"),
+    re_path(r"^reasons/?$", ReasonsView.as_view(), name="api-reasons"),
 ]
 
 # Jobs (matrix, diff, batch, intents; poll and cancel): tracer/api/jobs.py

@@ -1,12 +1,15 @@
 """What the user asked to trace: `Flow` (source, destination, port, protocol, via) and its parsing.
 
-SOURCE and DESTINATION forms are those of shared/CONTRACT.md. Parsing checks only syntax; whether the
-named pod/service/workload exists is checked against a model by `trace.resolve_*` (also BadRequest).
+SOURCE and DESTINATION forms are those of docs/contract.md. A request is parsed once, here: a Flow carries
+its parsed source (`src`), destination (`dst`) and `--via` (`via_addr`), so the trace never re-reads the
+strings. `parse_flow_request` reads every request shape (CLI --batch line, API body with flat or nested
+assumptions); `Flow.stored_request` is the normalised form a stored trace keeps. Parsing checks only syntax;
+whether the named pod/service/workload exists is checked against a model by the trace (also BadRequest).
 """
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .assumptions import Assumptions
@@ -20,25 +23,41 @@ WORKLOAD_KINDS = {k.lower(): k for k in (
 
 
 @dataclass(frozen=True, slots=True)
-class Flow:
-    source: str
-    destination: str
-    port: int | str | None = None
-    protocol: str = "TCP"
-    via: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
-                "via": self.via}
-
-
-@dataclass(frozen=True, slots=True)
 class Endpoint:
     """A parsed SOURCE or DESTINATION: `kind` is the prefix, `parts` the pieces after it."""
 
     kind: str
     parts: tuple[str, ...]
     raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One question. Building it parses source, destination and via (BadRequest when unparsable)."""
+
+    source: str
+    destination: str
+    port: int | str | None = None
+    protocol: str = "TCP"
+    via: str | None = None
+    src: Endpoint = field(init=False, compare=False, repr=False)
+    dst: Endpoint = field(init=False, compare=False, repr=False)
+    via_addr: tuple[str, int | None] | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "port", parse_port(self.port))
+        object.__setattr__(self, "protocol", parse_protocol(self.protocol))
+        object.__setattr__(self, "src", parse_source(self.source))
+        object.__setattr__(self, "dst", parse_destination(self.destination))
+        object.__setattr__(self, "via_addr", parse_via(self.via))
+
+    def to_dict(self) -> dict:
+        return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
+                "via": self.via}
+
+    def stored_request(self, assumptions: Assumptions) -> dict:
+        """The normalised request a stored trace keeps, so that a re-run asks exactly the same question."""
+        return {**self.to_dict(), "assumptions": assumptions.to_dict()}
 
 
 def _split_ns_name(kind: str, rest: str, raw: str, allow_kind: bool = False, role: str = "SOURCE") -> tuple[str, ...]:
@@ -172,21 +191,26 @@ def parse_via(via) -> tuple[str, int | None] | None:
 
 def make_flow(source, destination, port=None, protocol=None, via=None) -> Flow:
     """Validate every field (syntax only) and build a Flow."""
-    parse_source(source)
-    parse_destination(destination)
-    flow = Flow(source=source.strip(), destination=destination.strip(), port=parse_port(port),
-                protocol=parse_protocol(protocol), via=via or None)
-    parse_via(flow.via)
-    return flow
+    if not isinstance(source, str):
+        raise BadRequest(f"unparsable SOURCE {source!r}: expected one of {SOURCE_FORMS}")
+    if not isinstance(destination, str):
+        raise BadRequest(f"unparsable DESTINATION {destination!r}: expected one of {DEST_FORMS}")
+    return Flow(source=source.strip(), destination=destination.strip(), port=port, protocol=protocol,
+                via=via or None)
 
 
 def parse_flow_request(data: dict) -> tuple[Flow, Assumptions]:
     """A request dict (the --batch line / API body) → (Flow, Assumptions); BadRequest on any problem.
 
-    Keys: from|source, to|destination, port, protocol, via, proxy_mode, cni_enforces_policy.
+    Keys: from|source, to|destination, port, protocol, via, and the assumptions proxy_mode and
+    cni_enforces_policy, flat or nested under "assumptions" (the API body and stored requests nest them).
     """
     if not isinstance(data, dict):
         raise BadRequest("a trace request must be a JSON object with 'from' and 'to'")
+    nested = data.get("assumptions")
+    if isinstance(nested, dict):
+        data = {**{k: v for k, v in nested.items() if k in ("proxy_mode", "cni_enforces_policy")},
+                **{k: v for k, v in data.items() if k != "assumptions"}}
     source = data.get("from", data.get("source"))
     dest = data.get("to", data.get("destination"))
     if not source:

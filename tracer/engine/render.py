@@ -10,7 +10,6 @@ from __future__ import annotations
 import textwrap
 
 from .result import DROPPED, TraceResult
-from .rules import cited_rules, rule_anchor
 
 
 def _pct(p: float) -> str:
@@ -19,7 +18,7 @@ def _pct(p: float) -> str:
 
 def render_text(result: TraceResult, width: int = 110) -> str:
     paths = result.paths
-    sources = sorted({p.source for p in paths})
+    sources = sorted({p.source.id for p in paths})
     head = f"{result.verdict.upper()}"
     if result.reason:
         head += f" ({result.reason})"
@@ -39,9 +38,9 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         if p.verdict == DROPPED:
             end = f"DROPPED: {p.reason}"
         else:
-            ep = p.endpoint or "?"
+            ep = p.endpoint.id if p.endpoint else "?"
             end = f"delivered → {ep}" + (f" port {p.endpoint_port}" if p.endpoint_port is not None else "")
-        src = f" from {p.source}" if len(sources) > 1 else ""
+        src = f" from {p.source.id}" if len(sources) > 1 else ""
         lines.append(f"path {i}{src} ({_pct(p.probability)} of new connections): {end}")
         idw = min(44, max((len(h.id) for h in p.hops), default=10))
         for n, h in enumerate(p.hops, 1):
@@ -55,9 +54,4 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         lines.append("")
         lines.append("assumptions:")
         lines.extend(f"  - {a}" for a in result.assumptions)
-    rules = cited_rules([h.detail for p in paths for h in p.hops] + list(result.assumptions))
-    if rules:  # every rule id cited above, and where it is explained
-        lines.append("")
-        lines.append("rules:")
-        lines.extend(f"  {r:<4} {rule_anchor(r)}" for r in rules)
     return "\n".join(lines)

@@ -20,22 +20,26 @@ from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import BadRequest
-from .flow import Flow, parse_destination, parse_port, parse_source, parse_via
+from .flow import Flow
 from .model import Pod, Service, ServicePort
 from .netpol import Peer, policy_engine
-from .result import DELIVERED, DROPPED, Hop, Path, TraceResult
+from .result import DELIVERED, DROPPED, Hop, Path, Ref, TraceResult
 
 __all__ = ["trace", "Flow", "Assumptions"]
 
 
 @dataclass(slots=True)
 class Source:
-    label: str  # "pod:NS/NAME" | "external:IP" | "node:NAME"
+    ref: Ref  # pod | external (IP) | node
     kind: str  # pod | external | node
     pod: Pod | None
     ip: str
     node_name: str | None
     weight: float
+
+    @property
+    def label(self) -> str:
+        return self.ref.id
 
     @property
     def peer(self) -> Peer:
@@ -109,8 +113,8 @@ class _Tracer:
         self.flow = flow
         self.a = assumptions
         self.proto = flow.protocol or "TCP"
-        self.port = parse_port(flow.port)
-        self.via = parse_via(flow.via)
+        self.port = flow.port
+        self.via = flow.via_addr
         self.notes: list[str] = list(assumptions.describe())
         self.pe = policy_engine(model, enforced=assumptions.cni_enforces_policy)
         self.ex = extra_indexes(model)
@@ -119,7 +123,7 @@ class _Tracer:
     # -- entry -------------------------------------------------------------------------------------
 
     def run(self) -> TraceResult:
-        dest = parse_destination(self.flow.destination)
+        dest = self.flow.dst
         sources = self.sources()
         self.validate_destination(dest)
         paths: list[Path] = []
@@ -128,7 +132,7 @@ class _Tracer:
         return TraceResult.from_paths(paths, self.notes, request=self.flow.to_dict())
 
     def sources(self) -> list[Source]:
-        ep = parse_source(self.flow.source)
+        ep = self.flow.src
         m = self.m
         if ep.kind == "pod":
             pod = m.pods.get(f"{ep.parts[0]}/{ep.parts[1]}")
@@ -168,14 +172,14 @@ class _Tracer:
             node = m.nodes.get(ep.parts[0])
             if node is None:
                 raise BadRequest(f"unknown node {ep.parts[0]} in this snapshot")
-            return [Source(f"node:{node.name}", "node", None, node.internal_ip or "", node.name, 1.0)]
-        return [Source(f"external:{ep.parts[0]}", "external", None, ep.parts[0], None, 1.0)]
+            return [Source(Ref("node", "", node.name), "node", None, node.internal_ip or "", node.name, 1.0)]
+        return [Source(Ref("external", "", ep.parts[0]), "external", None, ep.parts[0], None, 1.0)]
 
     def pod_source(self, pod: Pod, weight: float) -> Source:
         ip = pod.ip or ""
         if pod.host_network:
             ip = pod.host_ip or kp.node_ip(self.m, pod.node_name) or ip
-        return Source(f"pod:{pod.key}", "pod", pod, ip, pod.node_name or None, weight)
+        return Source(Ref.key("pod", pod.key), "pod", pod, ip, pod.node_name or None, weight)
 
     def validate_destination(self, dest) -> None:
         if dest.kind == "svc" and f"{dest.parts[0]}/{dest.parts[1]}" not in self.m.services:
@@ -199,33 +203,33 @@ class _Tracer:
             pod = src.pod
             hn = " (hostNetwork: it uses its node's IP)" if pod.host_network else ""
             ready = "" if pod.ready else "; note: the pod is not Ready"
-            return Hop("pod", src.label, "send",
+            return Hop("pod", src.ref, "send",
                        f"pod {pod.key} ({src.ip}{hn}) on node {pod.node_name or '?'} sends "
                        f"{self.proto}{ready}")
         if src.kind == "node":
-            return Hop("node", src.label, "send", f"a process in node {src.node_name}'s host network "
+            return Hop("node", src.ref, "send", f"a process in node {src.node_name}'s host network "
                                                   f"({src.ip}) sends {self.proto}")
-        return Hop("external", src.label, "send", f"client {src.ip} outside the cluster sends {self.proto}")
+        return Hop("external", src.ref, "send", f"client {src.ip} outside the cluster sends {self.proto}")
 
     # -- path endings ------------------------------------------------------------------------------------
 
     def drop(self, src: Source, hops: list[Hop], prob: float, reason: str, hop: Hop) -> list[Path]:
-        return [Path(src.label, DROPPED, reason, prob, None, None, [*hops, hop])]
+        return [Path(src.ref, DROPPED, reason, prob, None, None, [*hops, hop])]
 
-    def deliver(self, src, hops, prob, endpoint: str, port: int | None, hop: Hop) -> list[Path]:
-        return [Path(src.label, DELIVERED, None, prob, endpoint, port, [*hops, hop])]
+    def deliver(self, src, hops, prob, endpoint: Ref, port: int | None, hop: Hop) -> list[Path]:
+        return [Path(src.ref, DELIVERED, None, prob, endpoint, port, [*hops, hop])]
 
     # -- svc: --------------------------------------------------------------------------------------------
 
     def to_service(self, src: Source, hops: list[Hop], prob: float, svc: Service) -> list[Path]:
         if svc.type == "ExternalName":
             host = svc.external_name.rstrip(".").lower()
-            hop = Hop("service", f"svc:{svc.key}", "cname",
+            hop = Hop("service", Ref.key("service", svc.key), "cname",
                       f"Service {svc.key} is type ExternalName: DNS answers CNAME {host} and the client connects "
                       f"to {host} outside the cluster; kube-proxy is not involved (A1/B4)")
             if src.kind == "external":
                 return self.drop(src, hops, prob, "unknown-destination",
-                                 Hop("service", f"svc:{svc.key}", "unreachable",
+                                 Hop("service", Ref.key("service", svc.key), "unreachable",
                                      f"ExternalName Service {svc.key} is only a DNS alias inside the cluster; "
                                      f"an outside client would reach {host} directly"))
             port = self.port if isinstance(self.port, int) else (svc.ports[0].port if svc.ports else None)
@@ -239,7 +243,7 @@ class _Tracer:
         sp = kp.find_service_port(svc, self.port, self.proto)
         if sp is None:
             return self.drop(src, hops, prob, "no-service-port",
-                             Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, self.port, self.proto)))
+                             Hop("service", Ref.key("service", svc.key), "no-port", kp.missing_port_detail(svc, self.port, self.proto)))
         if src.kind == "external" or self.via:
             return self.enter_from_outside(src, hops, prob, svc, sp)
         return self.via_cluster_ip(src, hops, prob, svc, sp)
@@ -265,11 +269,11 @@ class _Tracer:
                                   f"on the first ready node by name, {first.name} (use --via to pick another)")
                 return self.to_ip(src, hops, prob, first.internal_ip, sp.node_port)
             return self.drop(src, hops, prob, "no-service-port",
-                             Hop("service", f"svc:{svc.key}", "no-node",
+                             Hop("service", Ref.key("service", svc.key), "no-node",
                                  f"Service {svc.key} has NodePort {sp.node_port}, but the snapshot has no ready node "
                                  f"with an address to receive it; import the Nodes (or use --materialize)"))
         return self.drop(src, hops, prob, "no-service-port",
-                         Hop("service", f"svc:{svc.key}", "not-exposed",
+                         Hop("service", Ref.key("service", svc.key), "not-exposed",
                              f"Service {svc.key} is type {svc.type} with no load-balancer address, externalIP or "
                              f"NodePort for port {sp.port}/{sp.protocol}: it is reachable only inside the cluster; "
                              f"set spec.type: NodePort or LoadBalancer (or add spec.externalIPs)"))
@@ -299,7 +303,7 @@ class _Tracer:
         if isinstance(port, str):
             if sp is None:
                 return self.drop(src, hops, prob, "no-service-port",
-                                 Hop("service", f"svc:{svc.key}", "no-port",
+                                 Hop("service", Ref.key("service", svc.key), "no-port",
                                      kp.missing_port_detail(svc, port, self.proto, "port named")))
             by_ip = {e.ip: e.port for e in kp.service_endpoints(self.m, svc, sp)}
             eps = [e for e in eps if e.ip in by_ip]
@@ -308,15 +312,15 @@ class _Tracer:
             ports = {e.ip: port for e in eps}
         if src.kind == "external":
             return self.drop(src, hops, prob, "unknown-destination",
-                             Hop("service", f"svc:{svc.key}", "unreachable",
+                             Hop("service", Ref.key("service", svc.key), "unreachable",
                                  f"headless Service {svc.key} has no virtual IP and no NodePort: it is only "
                                  f"resolvable inside the cluster"))
         if not eps:
             return self.drop(src, hops, prob, "no-endpoints",
-                             Hop("service", f"svc:{svc.key}", "no-endpoints",
+                             Hop("service", Ref.key("service", svc.key), "no-endpoints",
                                  f"headless Service {svc.key} has no ready endpoint, so its name has no A "
                                  f"record (B2); make a pod matching its selector ready"))
-        hop = Hop("service", f"svc:{svc.key}", "resolve",
+        hop = Hop("service", Ref.key("service", svc.key), "resolve",
                   f"headless Service {svc.key} (clusterIP: None): no kube-proxy rules; the client connects "
                   f"directly to one of its {len(eps)} ready endpoint IP(s) (A2/B2)")
         self.notes.append("a client of a headless service picks each A record with equal share (impl: "
@@ -334,7 +338,7 @@ class _Tracer:
         if pod is not None:
             if src.kind == "external":
                 return self.drop(src, hops, prob, "unknown-destination",
-                                 Hop("external", f"external:{src.ip}", "unroutable",
+                                 Hop("external", Ref("external", "", src.ip), "unroutable",
                                      f"{ip} is the IP of pod {pod.key}; pod IPs are not routable from outside the "
                                      f"cluster (impl: overlay pod network) — expose it with a NodePort/LoadBalancer "
                                      f"Service or an Ingress"))
@@ -345,13 +349,13 @@ class _Tracer:
         if svc is not None:
             if src.kind == "external":
                 return self.drop(src, hops, prob, "unknown-destination",
-                                 Hop("external", f"external:{src.ip}", "unroutable",
+                                 Hop("external", Ref("external", "", src.ip), "unroutable",
                                      f"{ip} is the ClusterIP of Service {svc.key}; ClusterIPs exist only inside the "
                                      f"cluster — use its NodePort / LoadBalancer address, or set spec.type"))
             sp = kp.find_service_port(svc, port, self.proto)
             if sp is None:
                 return self.drop(src, hops, prob, "no-service-port",
-                                 Hop("service", f"svc:{svc.key}", "no-port", kp.missing_port_detail(svc, port, self.proto)))
+                                 Hop("service", Ref.key("service", svc.key), "no-port", kp.missing_port_detail(svc, port, self.proto)))
             return self.via_cluster_ip(src, hops, prob, svc, sp)
         node = m.node_by_ip.get(ip)
         # an LB address or externalIP may also be a node address (k3s ServiceLB, externalIPs = node IPs): the
@@ -365,7 +369,7 @@ class _Tracer:
             return self.to_node(src, hops, prob, node, ip, port)
         if self.in_cluster_ranges(ip):
             return self.drop(src, hops, prob, "unknown-destination",
-                             Hop("external", f"ip:{ip}", "unknown",
+                             Hop("external", Ref("ip", "", ip), "unknown",
                                  f"{ip} lies in the cluster's {self.in_cluster_ranges(ip)} but no pod, Service or "
                                  f"node in this snapshot has it (a deleted pod or a stale address?)"))
         if port is None or isinstance(port, str):
@@ -405,12 +409,12 @@ class _Tracer:
             hop = self.policy_hop(d, src.pod)
             out_hops.append(hop)
             if not d.allowed:
-                return [Path(src.label, DROPPED, "policy-egress-denied", prob, None, None, out_hops)]
+                return [Path(src.ref, DROPPED, "policy-egress-denied", prob, None, None, out_hops)]
         snat = ""
         if src.kind == "pod" and not src.pod.host_network:
             snat = f"; the CNI masquerades the pod IP {src.ip} to node {src.node_name}'s IP on the way out (impl)"
-        return self.deliver(src, out_hops, prob, f"external:{host}", port,
-                            Hop("endpoint", f"external:{host}", "leave-cluster",
+        return self.deliver(src, out_hops, prob, Ref("external", "", host), port,
+                            Hop("endpoint", Ref("external", "", host), "leave-cluster",
                                 f"the packet leaves the cluster for {host}:{port}/{self.proto}{snat}; what "
                                 f"happens beyond is outside the snapshot"))
 
@@ -427,7 +431,7 @@ class _Tracer:
             for cp in pod.container_ports():
                 if cp.host_port == port and (cp.protocol or "TCP") == self.proto and (
                         cp.host_ip in ("", "0.0.0.0", ip)) and not pod.host_network:
-                    hop = Hop("node", f"node:{node.name}", "dnat",
+                    hop = Hop("node", Ref("node", "", node.name), "dnat",
                               f"hostPort {port}/{self.proto} on node {node.name} ({ip}) is mapped by the CNI portmap "
                               f"plugin to pod {pod.key} port {cp.container_port} (A21, only on this node)")
                     seen = src.peer
@@ -435,12 +439,12 @@ class _Tracer:
         for pod in self.m.pods_by_node.get(node.name, ()):
             if pod.host_network and any(cp.container_port == port and (cp.protocol or "TCP") == self.proto
                                         for cp in pod.container_ports()):
-                hop = Hop("node", f"node:{node.name}", "receive",
+                hop = Hop("node", Ref("node", "", node.name), "receive",
                           f"node {node.name} ({ip}) port {port}/{self.proto} is served by hostNetwork pod {pod.key} "
                           f"(A21)")
                 return self.to_pod(src, [*hops, hop], prob, pod, ip, port, src.peer)
         return self.drop(src, hops, prob, "no-service-port",
-                         Hop("node", f"node:{node.name}", "no-port",
+                         Hop("node", Ref("node", "", node.name), "no-port",
                              f"node {node.name} ({ip}) exposes nothing on {port}/{self.proto}: no Service has "
                              f"nodePort {port}, no pod on it has hostPort {port}, and no hostNetwork pod on it "
                              f"declares that port; use a Service's nodePort"))
@@ -448,16 +452,16 @@ class _Tracer:
     # -- kube-proxy entries --------------------------------------------------------------------------------
 
     def via_cluster_ip(self, src, hops, prob, svc: Service, sp: ServicePort) -> list[Path]:
-        hop = Hop("service", f"svc:{svc.key}", "match",
+        hop = Hop("service", Ref.key("service", svc.key), "match",
                   f"ClusterIP {svc.cluster_ip}:{sp.port}/{sp.protocol} is Service {svc.key} port "
                   f"{sp.name or sp.port} (targetPort {sp.effective_target})")
         return self.proxy(src, [*hops, hop], prob, svc, sp, entry="cluster-ip",
                           vip=f"{svc.cluster_ip}:{sp.port}", node=src.node_name)
 
     def via_node_port(self, src, hops, prob, svc, sp, node, ip) -> list[Path]:
-        hop = Hop("node", f"node:{node.name}", "receive",
+        hop = Hop("node", Ref("node", "", node.name), "receive",
                   f"node {node.name} ({ip}) receives {self.proto} port {sp.node_port}")
-        shop = Hop("service", f"svc:{svc.key}", "match",
+        shop = Hop("service", Ref.key("service", svc.key), "match",
                    f"port {sp.node_port}/{sp.protocol} is the NodePort of Service {svc.key} port {sp.name or sp.port} "
                    f"(targetPort {sp.effective_target}), open on every node address (A1/A21)")
         return self.proxy(src, [*hops, hop, shop], prob, svc, sp, entry="node-port", vip=f"{ip}:{sp.node_port}",
@@ -477,7 +481,7 @@ class _Tracer:
         """A8: externalIPs — port = service port ⇒ external traffic like NodePort/LB."""
         svc, sp, why = self._match_port(self.m.services_by_external_ip[ip], port, "externalIP", ip)
         if svc is None:
-            return self.drop(src, hops, prob, "no-service-port", Hop("service", f"ip:{ip}", "no-port", why))
+            return self.drop(src, hops, prob, "no-service-port", Hop("service", Ref("ip", "", ip), "no-port", why))
         owner = self.m.node_by_ip.get(ip)
         if src.kind != "external":
             node = src.node_name
@@ -488,7 +492,7 @@ class _Tracer:
             node = nodes[0].name if nodes else None
             self.notes.append(f"externalIP {ip} is routed by the network to a node; assumed the first ready node "
                               f"by name, {node} (impl: Kubernetes does not route externalIPs)")
-        hop = Hop("service", f"svc:{svc.key}", "match",
+        hop = Hop("service", Ref.key("service", svc.key), "match",
                   f"{ip}:{sp.port}/{sp.protocol} is an externalIP of Service {svc.key} (spec.externalIPs): "
                   f"kube-proxy on node {node} treats it as external traffic (A8)")
         return self.proxy(src, [*hops, hop], prob, svc, sp, entry="external-ip", vip=f"{ip}:{sp.port}", node=node)
@@ -497,8 +501,8 @@ class _Tracer:
         """A9/A10/A15: the LB address; source ranges; LB spreading over nodes (healthCheckNodePort)."""
         svc, sp, why = self._match_port(self.m.services_by_lb_ip[ip], port, "load-balancer address", ip)
         if svc is None:
-            return self.drop(src, hops, prob, "no-service-port", Hop("load-balancer", f"lb:{ip}", "no-port", why))
-        lb_id = f"lb:{ip}"
+            return self.drop(src, hops, prob, "no-service-port", Hop("load-balancer", Ref("load-balancer", "", ip), "no-port", why))
+        lb_id = Ref("load-balancer", "", ip)
         if svc.lb_source_ranges:
             if not _in_ranges(src.ip, svc.lb_source_ranges):
                 return self.drop(src, hops, prob, "source-range-denied",
@@ -541,7 +545,7 @@ class _Tracer:
             for n in nodes:
                 node = self.m.nodes.get(n)
                 nip = node.internal_ip if node else "?"
-                out.extend(self.proxy(src, [*hops, hop, Hop("node", f"node:{n}", "receive",
+                out.extend(self.proxy(src, [*hops, hop, Hop("node", Ref("node", "", n), "receive",
                                                           f"node {n} ({nip}) receives the LB traffic on NodePort "
                                                           f"{sp.node_port or '(none)'}"),
                                             self.lb_service_hop(svc, sp, ip)],
@@ -555,7 +559,7 @@ class _Tracer:
             nhops = [*hops, hop]
             if node:
                 nip = kp.node_ip(self.m, node)
-                nhops.append(Hop("node", f"node:{node}", "receive",
+                nhops.append(Hop("node", Ref("node", "", node), "receive",
                                  f"node {node} ({nip}) receives the load-balancer traffic"
                                  + (f" on NodePort {sp.node_port}" if sp.node_port else "") + why))
             nhops.append(self.lb_service_hop(svc, sp, ip))
@@ -592,14 +596,14 @@ class _Tracer:
                 for zone, members in sorted(zones.items())]
 
     def lb_service_hop(self, svc: Service, sp: ServicePort, ip: str) -> Hop:
-        return Hop("service", f"svc:{svc.key}", "match",
+        return Hop("service", Ref.key("service", svc.key), "match",
                    f"{ip}:{sp.port}/{sp.protocol} is the load-balancer address of Service {svc.key} port "
                    f"{sp.name or sp.port} (targetPort {sp.effective_target}); kube-proxy's KUBE-EXT rules take it")
 
     def proxy(self, src: Source, hops, prob, svc: Service, sp: ServicePort, *, entry: str, vip: str,
               node: str | None) -> list[Path]:
         """kube-proxy on `node` picks an endpoint (A12–A18, A20), DNATs, maybe SNATs (A13)."""
-        kp_id = f"kube-proxy:{node or 'node'}"
+        kp_id = Ref("kube-proxy", "", node or "")
         skip = kp.proxy_skip_reason(svc)
         if skip:
             return self.drop(src, hops, prob, "no-endpoints", Hop("kube-proxy", kp_id, "no-rules", skip))
@@ -671,13 +675,13 @@ class _Tracer:
             found = [cp for cp in pod.container_ports() if cp.name == port and (cp.protocol or "TCP") == self.proto]
             if not found:
                 return self.drop(src, hops, prob, "no-service-port",
-                                 Hop("pod", f"pod:{pod.key}", "no-port",
+                                 Hop("pod", Ref.key("pod", pod.key), "no-port",
                                      f"pod {pod.key} has no container port named {port!r} ({self.proto}); "
                                      f"use a port number or name one of its containers' ports {port}"))
             port = found[0].container_port
         here = at_node or src.node_name
         if here and pod.node_name and here != pod.node_name:
-            hops.append(Hop("node", f"node:{pod.node_name}", "forward",
+            hops.append(Hop("node", Ref("node", "", pod.node_name), "forward",
                             f"the CNI routes the packet from node {here} to node {pod.node_name}"))
         dst_peer = Peer(pod, ip, pod.node_name or None)
         if src.kind == "pod":
@@ -685,12 +689,12 @@ class _Tracer:
             self.notes.extend(d.assumptions)
             hops.append(self.policy_hop(d, src.pod))
             if not d.allowed:
-                return [Path(src.label, DROPPED, "policy-egress-denied", prob, None, None, hops)]
+                return [Path(src.ref, DROPPED, "policy-egress-denied", prob, None, None, hops)]
         d = self.decide("ingress", seen, dst_peer, port)
         self.notes.extend(d.assumptions)
         hops.append(self.policy_hop(d, pod))
         if not d.allowed:
-            return [Path(src.label, DROPPED, "policy-ingress-denied", prob, None, None, hops)]
+            return [Path(src.ref, DROPPED, "policy-ingress-denied", prob, None, None, hops)]
         declared = any(cp.container_port == port and (cp.protocol or "TCP") == self.proto
                        for cp in pod.container_ports())
         notes = []
@@ -700,8 +704,8 @@ class _Tracer:
         if direct and not pod.ready:
             notes.append("the pod is not Ready: direct connections still arrive, but it may not answer")
         extra = ("; " + "; ".join(notes)) if notes else ""
-        return self.deliver(src, hops, prob, f"pod:{pod.key}", port,
-                            Hop("endpoint", f"pod:{pod.key}", "deliver",
+        return self.deliver(src, hops, prob, Ref.key("pod", pod.key), port,
+                            Hop("endpoint", Ref.key("pod", pod.key), "deliver",
                                 f"delivered to pod {pod.key} ({ip}) port {port}/{self.proto} on node "
                                 f"{pod.node_name or '?'}{extra}"))
 
@@ -739,11 +743,11 @@ class _Tracer:
 
     def policy_hop(self, d, pod: Pod) -> Hop:
         if d.allowed_by:
-            ident = "networkpolicy:" + d.allowed_by.split(" rule")[0]
+            ident = Ref.key("network-policy", d.allowed_by.split(" rule")[0])
         elif d.policies:
-            ident = "networkpolicy:" + d.policies[0]
+            ident = Ref.key("network-policy", d.policies[0])
         else:
-            ident = f"pod:{pod.key}"
+            ident = Ref.key("pod", pod.key)
         action = "allow" if d.allowed else "deny"
         return Hop("network-policy", ident, f"{d.direction or 'policy'}-{action}", d.detail)
 
@@ -762,7 +766,7 @@ class _Tracer:
         eps = kp.service_endpoints(self.m, svc, sp)
         sel = kp.categorize(svc, eps, local_node=src.node_name if svc.internal_traffic_policy == "Local" else None,
                             zone=None, policy_field="internalTrafficPolicy")
-        dns_id = f"svc:{svc.key}"
+        dns_id = Ref.key("service", svc.key)
         if sel.reason:
             return hops, self.drop(src, hops, prob, sel.reason,
                                    Hop("dns", dns_id, "no-answer",
@@ -800,7 +804,7 @@ class _Tracer:
         elif ans.resolver is not None and ans.resolver.note:
             self.notes.append(ans.resolver.note)
         tried = f" (tried {', '.join(ans.tried)})" if len(ans.tried) > 1 else ""
-        dns_id = f"dns:{ans.fqdn or name}"
+        dns_id = Ref("dns", "", ans.fqdn or name)
         if ans.kind == "NXDOMAIN":
             return self.drop(src, hops, prob, "dns-nxdomain", Hop("dns", dns_id, "nxdomain", ans.detail + tried))
         chased = 0
@@ -812,11 +816,11 @@ class _Tracer:
             chased += 1
             if nxt is None:
                 return self.drop(src, hops, prob, "dns-nxdomain",
-                                 Hop("dns", f"dns:{ans.target}", "nxdomain",
+                                 Hop("dns", Ref("dns", "", ans.target), "nxdomain",
                                      f"the CNAME target {ans.target} of Service {ans.service.key} has no record; "
                                      f"fix spec.externalName"))
             ans = nxt
-            dns_id = f"dns:{ans.fqdn}"
+            dns_id = Ref("dns", "", ans.fqdn)
             tried = ""
         if ans.kind in ("CNAME", "EXTERNAL"):
             hop = Hop("dns", dns_id, "answer", ans.detail + tried)
@@ -837,7 +841,7 @@ class _Tracer:
                 sp = kp.find_service_port(svc, port, self.proto)
                 if sp is None:
                     return self.drop(src, hops, prob, "no-service-port",
-                                     Hop("service", f"svc:{svc.key}", "no-port",
+                                     Hop("service", Ref.key("service", svc.key), "no-port",
                                          kp.missing_port_detail(svc, port, self.proto)))
                 by_ip = {e.ip: e.port for e in kp.service_endpoints(self.m, svc, sp)}
                 ports = {e.ip: by_ip.get(e.ip, sp.port) for e in eps}
@@ -881,7 +885,7 @@ class _Tracer:
                         return dropped
                 self.notes.append(f"{host} is outside the cluster domain but matches an Ingress rule: assumed its "
                                   f"public DNS record points at the Ingress controller's entry (impl)")
-                hops = [*hops, Hop("dns", f"dns:{host}", "answer",
+                hops = [*hops, Hop("dns", Ref("dns", "", host), "answer",
                                    f"{host} is answered by the upstream resolver; it is an Ingress host of this "
                                    f"cluster, so it leads back in through the controller's entry")]
                 return self.via_ingress(src, hops, prob, scheme, host, port, path)
@@ -905,10 +909,10 @@ class _Tracer:
         if ctrl is None:
             reason = entry.reason or d.reason or "ingress-no-match"
             return self.drop(src, hops, prob, reason,
-                             Hop("ingress-rule", f"ingress:{d.ingress.key}" if d.ingress else f"url:{url}",
+                             Hop("ingress-rule", Ref.key("ingress", d.ingress.key) if d.ingress else Ref("url", "", url),
                                  "no-route", entry.detail or d.why))
         self.notes.extend(ctrl.assumptions)
-        ctrl_hop_id = f"ingress-controller:{ctrl.name}"
+        ctrl_hop_id = Ref.key("ingress-controller", ctrl.name)
         if entry.exposure is None:
             return self.drop(src, hops, prob, "no-service-port",
                              Hop("ingress-controller", ctrl_hop_id, "not-exposed", entry.detail))
@@ -923,10 +927,11 @@ class _Tracer:
         out: list[Path] = []
         ctrl_pods = {p.key for p in ctrl.pods}
         for p in reached:
-            if p.verdict != DELIVERED or not p.endpoint or p.endpoint[4:] not in ctrl_pods:
+            ep = p.endpoint
+            if p.verdict != DELIVERED or ep is None or ep.kind != "pod" or f"{ep.namespace}/{ep.name}" not in ctrl_pods:
                 out.append(p)
                 continue
-            cpod = self.m.pods[p.endpoint[4:]]
+            cpod = self.m.pods[f"{ep.namespace}/{ep.name}"]
             phops = p.hops[:-1] + [Hop("ingress-controller", ctrl_hop_id, "accept",
                                        f"{ctrl.describe()}: pod {cpod.key} accepts {scheme.upper()} on port "
                                        f"{p.endpoint_port} for Host {host} (evidence: {ctrl.evidence or 'discovery'})")]
@@ -934,7 +939,7 @@ class _Tracer:
         return out
 
     def after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
-        ing_id = f"ingress:{d.ingress.key}" if d.ingress else f"ingress-controller:{ctrl.name}"
+        ing_id = Ref.key("ingress", d.ingress.key) if d.ingress else Ref.key("ingress-controller", ctrl.name)
         if not d.matched:
             return self.drop(src, hops, prob, d.reason or "ingress-no-match",
                              Hop("ingress-rule", ing_id, "no-match", d.why))
@@ -951,7 +956,7 @@ class _Tracer:
         hops = [*hops, rule_hop]
         mode = d.backend_mode or "endpoints"
         if cpod is not None:
-            csrc = Source(src.label, "pod", cpod, self.pod_source(cpod, 1).ip, cpod.node_name or None, src.weight)
+            csrc = Source(src.ref, "pod", cpod, self.pod_source(cpod, 1).ip, cpod.node_name or None, src.weight)
         else:
             csrc = src
         if mode == "external-name":
@@ -962,7 +967,7 @@ class _Tracer:
             nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
             if not nodes or not sp.node_port:
                 return self.drop(src, hops, prob, "no-service-port",
-                                 Hop("service", f"svc:{svc.key}", "no-port",
+                                 Hop("service", Ref.key("service", svc.key), "no-port",
                                      f"Service {svc.key} port {sp.port} has no NodePort on a ready node"))
             self.notes.append(f"the cloud load balancer's traffic is shown entering node {nodes[0].name} (first "
                               f"ready by name); every node behaves the same with externalTrafficPolicy: Cluster")
@@ -971,14 +976,14 @@ class _Tracer:
         eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
         if not eps:
             return self.drop(src, hops, prob, "no-endpoints",
-                             Hop("service", f"svc:{svc.key}", "no-endpoints",
+                             Hop("service", Ref.key("service", svc.key), "no-endpoints",
                                  f"Service {svc.key} port {sp.name or sp.port} has no ready endpoint, so "
                                  f"{ctrl.kind} answers 503; make a pod matching its selector ready"))
         self.notes.append("an ingress controller spreads requests evenly over the backend's ready endpoints "
                           "(impl: round-robin)")
         out = []
         for ep in eps:
-            h = Hop("service", f"svc:{svc.key}", "proxy",
+            h = Hop("service", Ref.key("service", svc.key), "proxy",
                     f"{ctrl.kind} proxies to endpoint {ep.addr} ({ep.label}) of Service {svc.key}, 1/{len(eps)} "
                     f"of requests, source = the controller's address {csrc.ip or '(cloud)'}")
             out.extend(self.to_endpoint(csrc, [*hops, h], prob / len(eps), ep, ep.port, csrc.peer,
