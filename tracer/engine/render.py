@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 
 from .result import DROPPED, TraceResult
+from .rules import cited_rules, rule_anchor
 
 
 def _pct(p: float) -> str:
@@ -54,4 +55,9 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         lines.append("")
         lines.append("assumptions:")
         lines.extend(f"  - {a}" for a in result.assumptions)
+    rules = cited_rules([h.detail for p in paths for h in p.hops] + list(result.assumptions))
+    if rules:  # every rule id cited above, and where it is explained
+        lines.append("")
+        lines.append("rules:")
+        lines.extend(f"  {r:<4} {rule_anchor(r)}" for r in rules)
     return "\n".join(lines)
