@@ -9,15 +9,19 @@ whether the named pod/service/workload exists is checked against a model by the 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .assumptions import Assumptions
 from .errors import BadRequest
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 SOURCE_FORMS = "pod:NS/NAME, external:IP, node:NAME, workload:NS/NAME or workload:NS/KIND/NAME"
-DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH"
+DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH[?QUERY]"
+URL_PORTS = {"http": 80, "https": 443, "grpc": 80, "tls": 443}  # grpc: h2c on a plain listener; tls: SNI only
+METHOD = re.compile(r"^[A-Z][A-Z-]{0,31}\Z")
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}\Z")  # an RFC 9110 token
 WORKLOAD_KINDS = {k.lower(): k for k in (
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController", "CronJob")}
 
@@ -40,6 +44,8 @@ class Flow:
     port: int | str | None = None
     protocol: str = "TCP"
     via: str | None = None
+    method: str | None = None  # HTTP request attributes (url: destinations; Gateway API and Ingress read them)
+    headers: tuple[tuple[str, str], ...] = ()
     src: Endpoint = field(init=False, compare=False, repr=False)
     dst: Endpoint = field(init=False, compare=False, repr=False)
     via_addr: tuple[str, int | None] | None = field(init=False, compare=False, repr=False)
@@ -50,10 +56,28 @@ class Flow:
         object.__setattr__(self, "src", parse_source(self.source))
         object.__setattr__(self, "dst", parse_destination(self.destination))
         object.__setattr__(self, "via_addr", parse_via(self.via))
+        object.__setattr__(self, "method", parse_method(self.method))
+        object.__setattr__(self, "headers", parse_headers(self.headers))
+        if (self.method or self.headers) and self.dst.kind != "url":
+            raise BadRequest("--method and --header apply to url: destinations only")
 
     def to_dict(self) -> dict:
-        return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
-                "via": self.via}
+        out = {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
+               "via": self.via}
+        if self.method:
+            out["method"] = self.method
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        return out
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters of a url: destination (the first value of a repeated name)."""
+        query = urlsplit(self.destination.split(":", 1)[1].strip()).query if ":" in self.destination else ""
+        out: dict[str, str] = {}
+        for k, v in parse_qsl(query, keep_blank_values=True):
+            out.setdefault(k, v)
+        return out
 
     def stored_request(self, assumptions: Assumptions) -> dict:
         """The normalised request a stored trace keeps, so that a re-run asks exactly the same question."""
@@ -130,9 +154,12 @@ def parse_url(url: str, raw: str | None = None) -> tuple[str, str, str, str]:
     except ValueError as exc:
         raise BadRequest(f"unparsable DESTINATION {raw!r}: {exc}") from None
     scheme = (parts.scheme or "").lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest(f"unparsable DESTINATION {raw!r}: expected url:http(s)://HOST[:PORT]/PATH")
-    port = port or (443 if scheme == "https" else 80)
+    if scheme not in URL_PORTS or not parts.hostname:
+        raise BadRequest(f"unparsable DESTINATION {raw!r}: expected url:http(s)://HOST[:PORT]/PATH[?QUERY], "
+                         "url:grpc://HOST/SERVICE/METHOD or url:tls://SNI[:PORT]")
+    if scheme == "grpc" and len([b for b in (parts.path or "").split("/") if b]) != 2:
+        raise BadRequest(f"unparsable DESTINATION {raw!r}: a gRPC URL is url:grpc://HOST[:PORT]/SERVICE/METHOD")
+    port = port or URL_PORTS[scheme]
     return (scheme, parts.hostname.lower(), str(port), parts.path or "/")
 
 
@@ -162,12 +189,63 @@ def parse_protocol(protocol) -> str:
     return protocol.upper()
 
 
+def parse_gateway_via(via) -> tuple[str, int | None] | None:
+    """`gateway:NS/NAME[:PORT]` → ("NS/NAME", port|None); None for any other --via."""
+    if not isinstance(via, str) or not via.strip().lower().startswith("gateway:"):
+        return None
+    rest = via.strip()[len("gateway:"):]
+    name, _, port = rest.partition(":")
+    bits = name.split("/")
+    if len(bits) != 2 or not all(bits):
+        raise BadRequest(f"unparsable --via {via!r}: expected gateway:NAMESPACE/NAME[:PORT]")
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise BadRequest(f"unparsable --via {via!r}: bad port {port!r}")
+    return name, int(port) if port else None
+
+
+def parse_method(method) -> str | None:
+    if method in (None, ""):
+        return None
+    if not isinstance(method, str) or not METHOD.match(method.strip().upper()):
+        raise BadRequest(f"unparsable --method {method!r}: an HTTP method such as GET or POST")
+    return method.strip().upper()
+
+
+def parse_headers(headers) -> tuple[tuple[str, str], ...]:
+    """`['Name: value', …]` (CLI), `{"Name": "value"}` (batch/API) or pairs → ((Name, value), …)."""
+    if headers in (None, "", [], {}, ()):
+        return ()
+    if isinstance(headers, dict):
+        items = list(headers.items())
+    elif isinstance(headers, list | tuple):
+        items = []
+        for h in headers:
+            if isinstance(h, list | tuple) and len(h) == 2:
+                items.append((h[0], h[1]))
+                continue
+            if not isinstance(h, str) or ":" not in h:
+                raise BadRequest(f"unparsable --header {h!r}: expected 'Name: value'")
+            name, value = h.split(":", 1)
+            items.append((name.strip(), value.strip()))
+    else:
+        raise BadRequest(f"unparsable headers {headers!r}: an object {{\"Name\": \"value\"}}")
+    out = []
+    for name, value in items:
+        if not isinstance(name, str) or not HEADER_NAME.match(name) or not isinstance(value, str):
+            raise BadRequest(f"unparsable header {name!r}: a header name (letters, digits, '-') with a string value")
+        out.append((name, value))
+    return tuple(out)
+
+
 def parse_via(via) -> tuple[str, int | None] | None:
-    """`ADDR[:PORT]` → (addr, port|None). IPv6 as [ADDR]:PORT."""
+    """`ADDR[:PORT]` → (addr, port|None). IPv6 as [ADDR]:PORT. `gateway:NS/NAME[:PORT]` → None (that entry is
+    not an address: see parse_gateway_via)."""
     if via in (None, ""):
         return None
     if not isinstance(via, str):
-        raise BadRequest(f"unparsable --via {via!r}: expected ADDR[:PORT]")
+        raise BadRequest(f"unparsable --via {via!r}: expected ADDR[:PORT] or gateway:NS/NAME[:PORT]")
+    if parse_gateway_via(via):
+        return None
     text = via.strip()
     addr, port = text, None
     if text.startswith("["):
@@ -189,20 +267,21 @@ def parse_via(via) -> tuple[str, int | None] | None:
     return addr, port
 
 
-def make_flow(source, destination, port=None, protocol=None, via=None) -> Flow:
+def make_flow(source, destination, port=None, protocol=None, via=None, method=None, headers=None) -> Flow:
     """Validate every field (syntax only) and build a Flow."""
     if not isinstance(source, str):
         raise BadRequest(f"unparsable SOURCE {source!r}: expected one of {SOURCE_FORMS}")
     if not isinstance(destination, str):
         raise BadRequest(f"unparsable DESTINATION {destination!r}: expected one of {DEST_FORMS}")
     return Flow(source=source.strip(), destination=destination.strip(), port=port, protocol=protocol,
-                via=via or None)
+                via=via or None, method=method, headers=headers)
 
 
 def parse_flow_request(data: dict) -> tuple[Flow, Assumptions]:
     """A request dict (the --batch line / API body) → (Flow, Assumptions); BadRequest on any problem.
 
-    Keys: from|source, to|destination, port, protocol, via, and the assumptions proxy_mode and
+    Keys: from|source, to|destination, port, protocol, via, method, headers ({"Name": "value"}), and the
+    assumptions proxy_mode and
     cni_enforces_policy, flat or nested under "assumptions" (the API body and stored requests nest them).
     """
     if not isinstance(data, dict):
@@ -217,7 +296,8 @@ def parse_flow_request(data: dict) -> tuple[Flow, Assumptions]:
         raise BadRequest("missing 'from' (SOURCE): " + SOURCE_FORMS)
     if not dest:
         raise BadRequest("missing 'to' (DESTINATION): " + DEST_FORMS)
-    flow = make_flow(source, dest, data.get("port"), data.get("protocol"), data.get("via"))
+    flow = make_flow(source, dest, data.get("port"), data.get("protocol"), data.get("via"), data.get("method"),
+                     data.get("headers"))
     mode = data.get("proxy_mode") or "iptables"
     enforce = data.get("cni_enforces_policy", True)
     if not isinstance(enforce, bool):

@@ -20,7 +20,8 @@ from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import BadRequest
-from .flow import Flow
+from .flow import Flow, parse_gateway_via
+from .gateway_trace import gateway_paths
 from .model import Pod, Service, ServicePort
 from .netpol import Peer, policy_engine
 from .result import DELIVERED, DROPPED, Hop, Path, Ref, TraceResult
@@ -866,6 +867,13 @@ class _Tracer:
     # -- url: ------------------------------------------------------------------------------------------------
 
     def to_url(self, src: Source, hops, prob, dest) -> list[Path]:
+        # -- Gateway API entry hook (gateway_trace.py, K7): kept separate until the graph walk offers entry kinds
+        gw_via = parse_gateway_via(self.flow.via)
+        if gw_via:
+            return gateway_paths(self, src, hops, prob, dest, gw_via[0], gw_via[1])
+        if dest.parts[0] in ("grpc", "tls"):
+            raise BadRequest(f"{dest.parts[0]}:// destinations are routed by a Gateway: add --via gateway:NS/NAME[:PORT]")
+        # -- end of the Gateway API hook
         scheme, host, port_s, path = dest.parts
         port = int(port_s)
         if src.kind == "pod":

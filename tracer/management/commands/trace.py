@@ -58,7 +58,12 @@ class Command(BaseCommand):
                             help="svc:NS/NAME | dns:NAME | ip:ADDR | url:SCHEME://HOST[:PORT]/PATH")
         parser.add_argument("--port", metavar="PORT", help="port number or (service) port name")
         parser.add_argument("--protocol", default="TCP", metavar="TCP|UDP|SCTP")
-        parser.add_argument("--via", metavar="ADDR[:PORT]", help="the first address the client sends to")
+        parser.add_argument("--via", metavar="ADDR[:PORT]",
+                            help="the first address the client sends to, or gateway:NS/NAME[:PORT] (enter that "
+                                 "Gateway's listener)")
+        parser.add_argument("--method", metavar="METHOD", help="HTTP method of a url: request (default GET)")
+        parser.add_argument("--header", dest="headers", action="append", default=[], metavar="'NAME: VALUE'",
+                            help="HTTP request header of a url: request (repeatable)")
         parser.add_argument("--snapshot", type=int, metavar="ID", help="snapshot id (default: the latest)")
         parser.add_argument("--format", choices=("text", "json"), default="text")
         parser.add_argument("--batch", metavar="FILE|-", help="JSON lines of requests; one JSON result per line")
@@ -77,7 +82,8 @@ class Command(BaseCommand):
         if not opts["source"] or not opts["destination"]:
             raise bad("--from SOURCE and --to DESTINATION are required (or --batch FILE)")
         try:
-            flow = make_flow(opts["source"], opts["destination"], opts["port"], opts["protocol"], opts["via"])
+            flow = make_flow(opts["source"], opts["destination"], opts["port"], opts["protocol"], opts["via"],
+                             opts["method"], opts["headers"])
             result = trace(model, flow, Assumptions(**defaults))
         except BadRequest as exc:
             raise bad(str(exc)) from None
