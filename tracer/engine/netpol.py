@@ -25,25 +25,24 @@ Implementation-defined choices are listed in `ASSUMPTIONS` and copied on each de
 never matches a pod IP (`ipblock_matches_pods=True` for Calico-like matching) and a hostNetwork pod
 is its node (`host_network_as_node=False` for the network-config-analyzer's reading).
 
-Whole-cluster questions (matrices, benchmarks) use `policy_classes` — pods that policy cannot tell
-apart — and `allowed_pairs(model, port, protocol)`, which compiles every selector once against
-classes, never against pods. `PolicyEngine.connections` gives every protocol/port a pair may use.
+Whole-cluster questions (matrices, benchmarks) use podclasses.py: `policy_classes` — pods that policy
+cannot tell apart — and `allowed_pairs(model, port, protocol)`, which compiles every selector once
+against classes, never against pods. `PolicyEngine.connections` gives every protocol/port a pair may use.
 """
 from __future__ import annotations
 
 import ipaddress
 import weakref
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .cluster import ClusterModel
-from .model import IPBlock, LabelSelector, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule
+from .model import IPBlock, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule
 
 __all__ = [
     "Peer", "PolicyDecision", "PolicyEngine", "policy_engine", "policies_selecting",
     "effective_policy_types", "Connections", "ASSUMPTIONS", "IPBLOCK_POD_ASSUMPTION",
-    "HOSTNETWORK_ASSUMPTION", "NOT_ENFORCED_ASSUMPTION", "PROTOCOLS", "PodClass", "policy_classes",
-    "ClassReachability", "allowed_pairs",
+    "HOSTNETWORK_ASSUMPTION", "NOT_ENFORCED_ASSUMPTION", "PROTOCOLS",
 ]
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -551,7 +550,10 @@ class PolicyEngine:
 
     # -- equivalence classes (matrices) ------------------------------------------------------------
 
-    def classes(self) -> list[PodClass]:
+    def classes(self):
+        """The model's pod classes (podclasses.policy_classes)."""
+        from .podclasses import policy_classes
+
         return policy_classes(self.model)
 
 
@@ -578,252 +580,15 @@ def policies_selecting(model: ClusterModel, pod: Pod) -> list[NetworkPolicy]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Equivalence classes and whole-cluster evaluation (matrices)
+# Whole-cluster evaluation lives in podclasses.py (pods policy cannot tell apart, allowed_pairs); the
+# names stay importable from here for existing callers.
+
+_MOVED = ("PodClass", "policy_classes", "ClassReachability", "allowed_pairs", "_ClassIndex")
 
 
-@dataclass(slots=True, eq=False)
-class PodClass:
-    """Pods policy cannot tell apart: same namespace, namespace labels, pod labels, named ports and
-    hostNetwork flag (plus, for hostNetwork pods when some policy has an ipBlock, the node IP they
-    send from). Every policy outcome between two pods is the outcome between their classes, except
-    the E11 exemptions (a pod reaching itself; traffic from the destination's own node)."""
+def __getattr__(name: str):
+    if name in _MOVED:
+        from . import podclasses
 
-    index: int
-    namespace: str
-    labels: dict[str, str]
-    ns_labels: dict[str, str]
-    named_ports: frozenset  # {(name, protocol, number)}
-    host_network: bool
-    pods: list[Pod] = field(default_factory=list)
-
-    @property
-    def representative(self) -> Pod:
-        return self.pods[0]
-
-
-_CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _has_ip_blocks(model: ClusterModel) -> bool:
-    return any(peer.ip_block is not None for pol in model.objects.network_policies
-               for rule in pol.ingress + pol.egress for peer in rule.peers)
-
-
-def policy_classes(model: ClusterModel) -> list[PodClass]:
-    """Group the model's running pods into `PodClass`es (cached per model). O(pods)."""
-    got = _CLASSES.get(model)
-    if got is not None:
-        return got
-    by_key: dict[tuple, PodClass] = {}
-    out: list[PodClass] = []
-    ns_cache: dict[str, tuple[dict, frozenset]] = {}
-    split_host_ips = _has_ip_blocks(model)  # a hostNetwork pod is matched by ipBlock through its node IP
-    for pod in model.objects.pods:
-        if pod.phase in ("Succeeded", "Failed"):
-            continue
-        ns = ns_cache.get(pod.namespace)
-        if ns is None:
-            labels = model.namespace_labels(pod.namespace)
-            ns = ns_cache[pod.namespace] = (labels, frozenset(labels.items()))
-        named = frozenset((cp.name, (cp.protocol or "TCP").upper(), cp.container_port)
-                          for cp in pod.container_ports() if cp.name)
-        key = (pod.namespace, ns[1], frozenset(pod.labels.items()), named, pod.host_network,
-               pod.ips if pod.host_network and split_host_ips else None)
-        cls = by_key.get(key)
-        if cls is None:
-            cls = by_key[key] = PodClass(len(out), pod.namespace, dict(pod.labels), ns[0], named, pod.host_network)
-            out.append(cls)
-        cls.pods.append(pod)
-    _CLASSES[model] = out
-    return out
-
-
-@dataclass(slots=True)
-class ClassReachability:
-    """Who may talk to whom on one port/protocol, by class (default assumptions of `PolicyEngine`).
-
-    `egress_to[i]` is None when class i may send to every class (not isolated for egress, or a rule
-    allows every peer), else the set of class indexes it may send to; `ingress_from[j]` likewise
-    for receiving. A pair (i, j) is allowed iff both say yes (E5). `class_of` maps "ns/name" to the
-    class index. Pods of one class reaching themselves are always allowed (E11); node-sourced
-    traffic is outside this relation (it is not pod-to-pod).
-    """
-
-    classes: list[PodClass]
-    port: int
-    protocol: str
-    egress_to: list[set[int] | None]
-    ingress_from: list[set[int] | None]
-    class_of: dict[str, int]
-
-    def allowed(self, i: int, j: int) -> bool:
-        e, g = self.egress_to[i], self.ingress_from[j]
-        return (e is None or j in e) and (g is None or i in g)
-
-    def allowed_pods(self, src: Pod, dst: Pod) -> bool:
-        if src.key == dst.key:
-            return True  # E11
-        return self.allowed(self.class_of[src.key], self.class_of[dst.key])
-
-    def iter_allowed(self) -> Iterator[tuple[int, int]]:
-        """Every allowed (src class, dst class) pair; only isolated sources' sets are walked."""
-        n = len(self.classes)
-        for i in range(n):
-            e = self.egress_to[i]
-            for j in (range(n) if e is None else sorted(e)):
-                g = self.ingress_from[j]
-                if g is None or i in g:
-                    yield i, j
-
-    def count_pod_pairs(self) -> int:
-        """Allowed ordered pairs of distinct pods."""
-        total = 0
-        for i, j in self.iter_allowed():
-            a, b = len(self.classes[i].pods), len(self.classes[j].pods)
-            total += a * b - (a if i == j else 0)
-        return total
-
-
-class _ClassIndex:
-    """Selectors evaluated once against classes and namespaces, memoised by selector content."""
-
-    def __init__(self, model: ClusterModel, classes: list[PodClass]):
-        self.model = model
-        self.classes = classes
-        self.by_ns: dict[str, list[PodClass]] = {}
-        for c in classes:
-            if not c.host_network:  # selectors never select hostNetwork pods (HOSTNETWORK_ASSUMPTION)
-                self.by_ns.setdefault(c.namespace, []).append(c)
-        self.ns_names = sorted(set(self.by_ns) | set(model.namespaces))
-        self._ns_sel: dict[str, tuple[str, ...]] = {}
-        self._pod_sel: dict[tuple[str, str], frozenset[int]] = {}
-        self._peer: dict[tuple, frozenset[int]] = {}
-
-    @staticmethod
-    def _sel_key(sel: LabelSelector | None) -> str:
-        if sel is None:
-            return "<all>"
-        return repr((sorted(sel.match_labels.items()),
-                     [(r.key, r.operator, tuple(r.values)) for r in sel.match_expressions]))
-
-    def namespaces(self, sel: LabelSelector) -> tuple[str, ...]:
-        k = self._sel_key(sel)
-        got = self._ns_sel.get(k)
-        if got is None:
-            got = self._ns_sel[k] = tuple(n for n in self.ns_names if sel.matches(self.model.namespace_labels(n)))
-        return got
-
-    def pods_in(self, ns: str, sel: LabelSelector | None) -> frozenset[int]:
-        k = (ns, self._sel_key(sel))
-        got = self._pod_sel.get(k)
-        if got is None:
-            got = self._pod_sel[k] = frozenset(
-                c.index for c in self.by_ns.get(ns, ()) if sel is None or sel.matches(c.labels))
-        return got
-
-    def peer_classes(self, peer: PolicyPeer, policy_ns: str) -> frozenset[int]:
-        """Classes one `from`/`to` item selects (memoised: the same peer recurs across policies)."""
-        key = (policy_ns if peer.namespace_selector is None else "", self._sel_key(peer.pod_selector),
-               None if peer.namespace_selector is None else self._sel_key(peer.namespace_selector),
-               None if peer.ip_block is None else (peer.ip_block.cidr, tuple(peer.ip_block.except_)))
-        got = self._peer.get(key)
-        if got is None:
-            got = self._peer[key] = frozenset(self._peer_classes(peer, policy_ns))
-        return got
-
-    def _peer_classes(self, peer: PolicyPeer, policy_ns: str) -> set[int] | frozenset[int]:
-        if peer.ip_block is not None:
-            # only hostNetwork pods (sending from their node's IP) are matched by an ipBlock
-            block = _compile_block(peer.ip_block)
-            return {c.index for c in self.classes if c.host_network
-                    and any(block.contains(ip) for ip in c.representative.ips[:1])}
-        if peer.pod_selector is None and peer.namespace_selector is None:
-            return set()
-        if peer.namespace_selector is None:
-            return self.pods_in(policy_ns, peer.pod_selector)
-        out: set[int] = set()
-        for ns in self.namespaces(peer.namespace_selector):
-            out |= self.pods_in(ns, peer.pod_selector)
-        return out
-
-
-def _rule_port_ok(rule: PolicyRule, port: int, protocol: str, dst_pod: Pod | None) -> bool:
-    return not rule.ports or any(_port_matches(pp, port, protocol, dst_pod) for pp in rule.ports)
-
-
-def _has_named(rule: PolicyRule) -> bool:
-    return any(isinstance(pp.port, str) and not pp.port.isdigit() for pp in rule.ports)
-
-
-def allowed_pairs(model: ClusterModel, port: int, protocol: str = "TCP", *,
-                  enforced: bool = True) -> ClassReachability:
-    """Pod-class reachability on `port`/`protocol` for the whole cluster (matrices, benchmarks).
-
-    Cost: one pass over policies × rules × peers with selectors evaluated once per distinct
-    selector against classes (never pods), then set unions per selected class. A rule allowing
-    every peer marks the class open (None) instead of materialising all classes, so
-    "allow from anywhere" stays O(selected classes).
-    """
-    protocol = (protocol or "TCP").upper()
-    classes = policy_classes(model)
-    n = len(classes)
-    class_of = {p.key: c.index for c in classes for p in c.pods}
-    egress_to: list[set[int] | None] = [None] * n
-    ingress_from: list[set[int] | None] = [None] * n
-    if not enforced or n == 0:
-        return ClassReachability(classes, port, protocol, egress_to, ingress_from, class_of)
-    idx = _ClassIndex(model, classes)
-    isolated = {"Ingress": [False] * n, "Egress": [False] * n}
-    opened = {"Ingress": [False] * n, "Egress": [False] * n}
-    sets: dict[str, list[set[int]]] = {"Ingress": [set() for _ in range(n)], "Egress": [set() for _ in range(n)]}
-    for policies in model.policies_by_namespace.values():
-        for pol in policies:
-            selected = idx.pods_in(pol.namespace, pol.pod_selector)
-            if not selected:
-                continue
-            for direction in effective_policy_types(pol):
-                if direction not in isolated:
-                    continue
-                for ci in selected:
-                    isolated[direction][ci] = True
-                for rule in (pol.ingress if direction == "Ingress" else pol.egress):
-                    if direction == "Ingress":
-                        # ports resolve on the protected pod: the selected class itself
-                        targets = [ci for ci in selected if _rule_port_ok(rule, port, protocol, classes[ci].representative)]
-                        if not targets:
-                            continue
-                        if not rule.peers:
-                            for ci in targets:
-                                opened[direction][ci] = True
-                            continue
-                        peers: set[int] = set()
-                        for peer in rule.peers:
-                            peers |= idx.peer_classes(peer, pol.namespace)
-                        for ci in targets:
-                            sets[direction][ci] |= peers
-                    else:
-                        named = _has_named(rule)
-                        if not rule.peers and not named:
-                            if _rule_port_ok(rule, port, protocol, None):
-                                for ci in selected:
-                                    opened[direction][ci] = True
-                            continue
-                        if rule.peers:
-                            peers = set()
-                            for peer in rule.peers:
-                                peers |= idx.peer_classes(peer, pol.namespace)
-                        else:
-                            peers = set(range(n))
-                        # ports resolve on the peer pod; a hostNetwork peer has no names (it is a node)
-                        ok = {j for j in peers if _rule_port_ok(
-                            rule, port, protocol, None if classes[j].host_network else classes[j].representative)} \
-                            if named else (peers if _rule_port_ok(rule, port, protocol, None) else set())
-                        if ok:
-                            for ci in selected:
-                                sets[direction][ci] |= ok
-    for ci in range(n):
-        if isolated["Egress"][ci] and not opened["Egress"][ci]:
-            egress_to[ci] = sets["Egress"][ci]
-        if isolated["Ingress"][ci] and not opened["Ingress"][ci]:
-            ingress_from[ci] = sets["Ingress"][ci]
-    return ClassReachability(classes, port, protocol, egress_to, ingress_from, class_of)
+        return getattr(podclasses, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -221,7 +221,7 @@ def local_signatures(model: ClusterModel) -> dict[str, str]:
 
 
 def _policy_classes(model: ClusterModel):
-    from .netpol import policy_classes  # the one definition of "pods policy cannot tell apart"
+    from .podclasses import policy_classes  # the one definition of "pods policy cannot tell apart"
 
     return policy_classes(model)
 

@@ -42,7 +42,7 @@ from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .model import Pod
-from .netpol import PodClass, allowed_pairs, policy_classes
+from .podclasses import PodClass, allowed_pairs, policy_classes
 
 __all__ = ["ColumnEvaluator", "column_evaluator", "CodeBook", "STANDARD_CODES", "Column"]
 
@@ -205,20 +205,25 @@ class ColumnEvaluator:
     # -- vectors -----------------------------------------------------------------------------------
 
     def _port_sets(self, port: int, proto: str):
-        """(egress-open classes, per receiving class the isolated senders allowed to it, ingress sets)."""
+        """(egress-open classes, senders sorted by the class they may send to + bounds, ingress sets)."""
         key = (port, proto)
         got = self._ports.get(key)
         if got is None:
             r = allowed_pairs(self.m, port, proto, enforced=self.enforced)
-            open_eg = np.zeros(self.n_classes, dtype=bool)
-            inv: dict[int, list[int]] = {}
+            open_eg = np.fromiter((a is None for a in r.egress_to), dtype=bool, count=self.n_classes)
+            rows, cols = [], []
             for i, allowed in enumerate(r.egress_to):
-                if allowed is None:
-                    open_eg[i] = True
-                else:
-                    for j in allowed:
-                        inv.setdefault(j, []).append(i)
-            got = self._ports[key] = (open_eg, inv, r.ingress_from)
+                if allowed:
+                    cols.append(np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+                    rows.append(np.full(len(allowed), i, dtype=np.int64))
+            if cols:
+                c, rw = np.concatenate(cols), np.concatenate(rows)
+                order = np.argsort(c, kind="stable")
+                senders = rw[order]
+                bounds = np.searchsorted(c[order], np.arange(self.n_classes + 1))
+            else:
+                senders, bounds = np.zeros(0, dtype=np.int64), np.zeros(self.n_classes + 1, dtype=np.int64)
+            got = self._ports[key] = (open_eg, senders, bounds, r.ingress_from)
         return got
 
     def vectors(self, cls: int, port: int, proto: str) -> tuple[np.ndarray, np.ndarray]:
@@ -226,17 +231,16 @@ class ColumnEvaluator:
         key = (cls, port, proto)
         got = self._vectors.get(key)
         if got is None:
-            open_eg, inv, ingress_from = self._port_sets(port, proto)
+            open_eg, senders, bounds, ingress_from = self._port_sets(port, proto)
             eg_pc = open_eg.copy()
-            if cls in inv:
-                eg_pc[inv[cls]] = True
+            eg_pc[senders[bounds[cls]:bounds[cls + 1]]] = True
             g = ingress_from[cls]
             if g is None:
                 ing_pc = np.ones(self.n_classes, dtype=bool)
             else:
                 ing_pc = np.zeros(self.n_classes, dtype=bool)
                 if g:
-                    ing_pc[list(g)] = True
+                    ing_pc[np.fromiter(g, dtype=np.int64, count=len(g))] = True
             eg = eg_pc[self._pc_index]
             ok = eg & ing_pc[self._pc_index]
             got = self._vectors[key] = (eg, ok)
@@ -287,10 +291,8 @@ class ColumnEvaluator:
             if fallback or lone:
                 codes, signature = base.copy(), None
             for i, sub in lone:
-                if sub is None:
-                    fallback.append(i)
-                else:
-                    codes[i] = self._codes(sub, plan.protocol)[i]
+                # a one-pod class whose only peer here is itself: a pod reaching itself is always allowed (E11)
+                codes[i] = self._codes(sub, plan.protocol)[i] if sub else 0
         for i in fallback:
             c = compute_cell(self.m, self.matrix.sources[i], dest, self.a, indexes=(i, j))
             codes[i] = self.book.code(c.verdict, c.reason)
@@ -298,7 +300,7 @@ class ColumnEvaluator:
 
     def _lone_senders(self, plan: _Plan) -> Iterator[tuple[int, tuple | None]]:
         """One-pod source classes that are themselves endpoints: (source, the targets with another pod),
-        None when no target is left (the cell is the self trace)."""
+        None when no target is left (the cell is the self trace: delivered, E11)."""
         seen: set[int] = set()
         for t in plan.targets:
             for member in t.pods:

@@ -1,0 +1,193 @@
+"""Matrix results in the database as blocks of columns (`MatrixBlock`; format: tracer/matrix_blocks.py).
+
+Writes: `compute_block` runs the engine for a range of destinations and stores one row. Reads: the
+namespace × namespace overview from the blocks' precomputed aggregates, filtered and paged cells (only
+the blocks holding the asked destinations are read and decompressed), one cell, and every cell as a
+stream (`iter_cells`) for the CLI. A job stored before columns (one `MatrixCell` row per cell) has no
+blocks; `has_blocks` tells the callers to read its rows instead.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracer import matrix_blocks as mb
+from tracer.engine.reach import MatrixPlan, cell_request, compute_columns
+from tracer.models import MatrixBlock
+
+__all__ = ["compute_block", "has_blocks", "overview", "Filters", "query_cells", "get_cell", "iter_cells",
+           "totals", "stored_bytes", "MAX_PAGE_SIZE", "DEFAULT_PAGE_SIZE"]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def compute_block(model, plan: MatrixPlan, job_id: int, index: int, start: int, end: int,
+                  assumptions=None) -> int:
+    """Compute destinations [start, end) for every source class and store them as one block. → cells."""
+    ev, cols = compute_columns(model, plan, (start, end), assumptions)
+    data, slots, _ = mb.encode(c.codes for c in cols)
+    names, src_ns, dst_ns = _axes(plan)
+    book = ev.book.to_list()
+    cells = mb.decode(data, slots, len(plan.sources)) if cols else np.zeros((0, len(plan.sources)), np.uint8)
+    aggregates = mb.block_aggregates(cells, src_ns, dst_ns[start:end], names, book)
+    MatrixBlock.objects.bulk_create([MatrixBlock(
+        job_id=job_id, index=index, start=start, end=end, sources=len(plan.sources), data=data, slots=slots,
+        book=book, aggregates=aggregates, traced=sum(c.traced for c in cols))], ignore_conflicts=True)
+    return len(cols) * len(plan.sources)
+
+
+_AXES: dict[int, tuple] = {}
+
+
+def _axes(plan: MatrixPlan):
+    got = _AXES.get(id(plan))
+    if got is None or got[0] is not plan:
+        if len(_AXES) > 8:
+            _AXES.clear()
+        got = _AXES[id(plan)] = (plan, *mb.namespace_axes(plan))
+    return got[1:]
+
+
+def has_blocks(job) -> bool:
+    return MatrixBlock.objects.filter(job_id=job.pk).exists()
+
+
+def stored_bytes(job) -> int:
+    from django.db.models import Sum
+    from django.db.models.functions import Length
+
+    return int(MatrixBlock.objects.filter(job_id=job.pk).aggregate(n=Sum(Length("data")))["n"] or 0)
+
+
+def aggregates(job) -> dict:
+    return mb.merge_aggregates(MatrixBlock.objects.filter(job_id=job.pk).values_list("aggregates", flat=True))
+
+
+def totals(job) -> tuple[dict, dict, int, int]:
+    """(cells per verdict, cells per reason, traced cells, stored bytes) over the whole matrix."""
+    verdicts: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for pair in mb.summarise_pairs(aggregates(job)):
+        for k, v in pair["verdicts"].items():
+            if v:
+                verdicts[k] = verdicts.get(k, 0) + v
+        for k, v in pair["reasons"].items():
+            reasons[k] = reasons.get(k, 0) + v
+    traced = sum(MatrixBlock.objects.filter(job_id=job.pk).values_list("traced", flat=True))
+    return verdicts, reasons, traced, stored_bytes(job)
+
+
+def overview(job, plan: MatrixPlan) -> dict:
+    """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes."""
+    names, src_ns, dst_ns = _axes(plan)
+    return {
+        "namespaces": [{"name": n, "source_classes": int((src_ns == k).sum()),
+                        "destinations": int((dst_ns == k).sum())} for k, n in enumerate(names)],
+        "pairs": mb.summarise_pairs(aggregates(job)),
+    }
+
+
+@dataclass
+class Filters:
+    """What the cell list may be narrowed to; empty means no restriction."""
+
+    verdicts: set[str] = field(default_factory=set)
+    reasons: set[str] = field(default_factory=set)
+    source_namespace: str = ""
+    destination_namespace: str = ""
+    source: str = ""  # substring of the source class's label or of a member pod name
+    destination: str = ""  # substring of the destination's key, label or trace target
+
+    def sources(self, plan: MatrixPlan) -> np.ndarray:
+        text = self.source.lower()
+        return np.array([i for i, s in enumerate(plan.sources)
+                         if (not self.source_namespace or s.namespace == self.source_namespace)
+                         and (not text or text in s.label.lower() or any(text in p.lower() for p in s.pods))],
+                        dtype=np.int64)
+
+    def destinations(self, plan: MatrixPlan) -> np.ndarray:
+        text = self.destination.lower()
+        return np.array([j for j, d in enumerate(plan.destinations)
+                         if (not self.destination_namespace or d.namespace == self.destination_namespace)
+                         and (not text or text in d.key.lower() or text in d.label.lower() or text in d.to.lower())],
+                        dtype=np.int64)
+
+    def allowed(self, entries: list) -> np.ndarray:
+        return np.array([(not self.verdicts or v in self.verdicts) and (not self.reasons or (r or "") in self.reasons)
+                         for v, r in entries], dtype=bool)
+
+
+def _columns(job, dests: np.ndarray, n_sources: int) -> tuple[np.ndarray, list]:
+    """Cells of the destinations `dests` (sorted): array (len(dests), sources) of codes into `entries`."""
+    out = np.zeros((len(dests), n_sources), dtype=np.uint16)
+    entries: list = []
+    into: dict = {}
+    if len(dests) == 0:
+        return out, entries
+    lo, hi = int(dests[0]), int(dests[-1])
+    for b in MatrixBlock.objects.filter(job_id=job.pk, start__lte=hi, end__gt=lo).order_by("start"):
+        sel = np.flatnonzero((dests >= b.start) & (dests < b.end))
+        if len(sel) == 0:
+            continue
+        slots = [b.slots[int(dests[k]) - b.start] for k in sel]
+        cells = mb.decode(b.data, slots, b.sources)
+        out[sel] = mb.translate(cells, b.book, into, entries)
+    return out, entries
+
+
+def _cell(plan: MatrixPlan, i: int, j: int, entry) -> dict:
+    verdict, reason = entry
+    return {"id": i * len(plan.destinations) + j, "source": i, "destination": j, "verdict": verdict,
+            "reason": reason, "request": cell_request(plan.sources[i], plan.destinations[j])}
+
+
+def query_cells(job, plan: MatrixPlan, filters: Filters, offset: int = 0,
+                limit: int = DEFAULT_PAGE_SIZE) -> tuple[int, list[dict]]:
+    """(how many cells match, the page [offset, offset+limit)) in (source, destination) order."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    src, dst = filters.sources(plan), filters.destinations(plan)
+    if len(src) == 0 or len(dst) == 0:
+        return 0, []
+    codes, entries = _columns(job, dst, len(plan.sources))
+    allowed = filters.allowed(entries)
+    mask = allowed[codes[:, src]].T if len(entries) else np.zeros((len(src), len(dst)), dtype=bool)
+    per_row = mask.sum(axis=1)
+    total = int(per_row.sum())
+    out: list[dict] = []
+    if offset >= total:
+        return total, out
+    ends = np.cumsum(per_row)
+    row = int(np.searchsorted(ends, offset, side="right"))
+    skip = offset - (int(ends[row - 1]) if row else 0)
+    while row < len(src) and len(out) < limit:
+        hits = np.flatnonzero(mask[row])[skip:]
+        for k in hits[:limit - len(out)]:
+            out.append(_cell(plan, int(src[row]), int(dst[k]), entries[codes[k, src[row]]]))
+        row, skip = row + 1, 0
+    return total, out
+
+
+def get_cell(job, plan: MatrixPlan, cell_id: int) -> dict | None:
+    n_dest = len(plan.destinations)
+    if cell_id < 0 or n_dest == 0 or cell_id >= len(plan.sources) * n_dest:
+        return None
+    i, j = divmod(cell_id, n_dest)
+    codes, entries = _columns(job, np.array([j], dtype=np.int64), len(plan.sources))
+    if not entries:
+        return None
+    return _cell(plan, i, j, entries[codes[0, i]])
+
+
+def iter_cells(job, plan: MatrixPlan) -> Iterator[dict]:
+    """Every cell, block after block (destination-major within a block): memory stays one block."""
+    for b in MatrixBlock.objects.filter(job_id=job.pk).order_by("start").iterator(chunk_size=1):
+        cells = mb.decode(b.data, b.slots, b.sources)
+        book = [tuple(e) for e in b.book]
+        for k in range(b.end - b.start):
+            j = b.start + k
+            col = cells[k]
+            for i in range(b.sources):
+                yield _cell(plan, i, j, book[col[i]])
