@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.chunked.ChunkedBodyMiddleware",  # before anything reads the body (CSRF reads form posts)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,6 +115,10 @@ TRACER_UPLOAD_LIMIT = env_int("TRACER_UPLOAD_LIMIT", 50 * 1024 * 1024, minimum=1
 TRACER_ASYNC_IMPORT_THRESHOLD = env_int("TRACER_ASYNC_IMPORT_THRESHOLD", 5 * 1024 * 1024, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRACER_UPLOAD_LIMIT + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# JSON request bodies (traces, jobs, intents, clusters): read up to this many bytes, 413 past it
+# (tracer.api.parsers); list endpoints serve at most TRACER_MAX_PAGE_SIZE items a page (tracer.api.pagination).
+TRACER_JSON_BODY_LIMIT = env_int("TRACER_JSON_BODY_LIMIT", 10 * 1024 * 1024, minimum=1024)
+TRACER_MAX_PAGE_SIZE = env_int("TRACER_MAX_PAGE_SIZE", 5000, minimum=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -123,7 +128,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "tracer.api.schema.TracerAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "tracer.api.pagination.CappedLimitOffsetPagination",
+    # JSON through the project's one safe loader (depth, size, duplicate keys): never a 500 for a body.
+    "DEFAULT_PARSER_CLASSES": ["tracer.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "tracer.api.errors.exception_handler",
     # Scoped rates (views set throttle_scope; tracer.api.throttling counts POSTs per user): 429 past them.

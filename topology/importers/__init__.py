@@ -14,11 +14,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .budget import check_documents, check_materialize
 from .errors import ManifestError
 from .load import Document, load_documents, load_paths, parse_bytes
 from .parse import ParseResult, dedupe_documents, parse_objects
 
-__all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects",
+__all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects", "preflight",
            "load_documents", "parse_objects"]
 
 MAX_NODES = 5000  # docs/semantics.md §G: the largest cluster the tracer is designed for
@@ -64,10 +65,12 @@ def build_objects(docs: list[Document], *, materialize: bool = False, nodes: int
     """
     if not docs:
         raise ManifestError("the input holds no Kubernetes object (empty files?)")
+    check_documents(docs)
     if not materialize:
         return parse_objects(docs, default_namespace=namespace)
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= MAX_NODES:
         raise ManifestError(f"must be a whole number from 1 to {MAX_NODES}, not {nodes!r}", field="--nodes")
+    check_materialize(docs, nodes)  # budgets before work: count the pods it would build, refuse past the limits
     docs, dup_warnings = dedupe_documents(docs, namespace)
     parse_objects(docs, default_namespace=namespace, derive_endpoints=False)  # validate the input as written
     try:
@@ -116,3 +119,17 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) ->
             cluster_domain=res.objects.cluster_domain)
         persist(snapshot, res.objects)
     return ImportResult(snapshot=snapshot, counts=res.counts, skipped=res.skipped, warnings=res.warnings)
+
+
+def preflight(payloads: list[tuple[str, bytes]], *, materialize: bool = False, nodes: int = 3) -> None:
+    """The budget checks of an import, without importing: for a caller about to hand the upload to a
+    background job (a big upload, a diff job's candidate manifests), so that an input past the limits is
+    refused with its 400 now instead of failing minutes later in a worker. Parses the payloads once."""
+    docs: list[Document] = []
+    for name, data in payloads:
+        docs.extend(parse_bytes(data, name))
+    check_documents(docs)
+    if materialize:
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= MAX_NODES:
+            raise ManifestError(f"must be a whole number from 1 to {MAX_NODES}, not {nodes!r}", field="nodes")
+        check_materialize(docs, nodes)

@@ -15,6 +15,12 @@ loading is instant, but the first walk over it — parsing, JSON encoding — ne
 text is first read as a stream of parser events (flat, no recursion, ~25% of the load time) that
 bounds the nesting depth and the size of the tree after alias expansion before anything is composed.
 JSON needs no pre-scan: the json module stops at Python's recursion limit, and has no aliases.
+
+This is the one loader for every YAML/JSON input of the project — manifests, intents files, batch lines and
+API request bodies (`load_value`, `load_json`) — so every door has the same alias, depth, size and
+duplicate-key limits. Duplicate keys (`metadata: {name: a, name: b}`) are refused, as kubectl's strict
+decoding refuses them: silently keeping the last one would trace a different object than the user wrote.
+Messages quote at most a bounded excerpt of any input value (`tracer.engine.errors.excerpt`).
 """
 from __future__ import annotations
 
@@ -25,9 +31,12 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from tracer.engine.errors import excerpt
+
 from .errors import ManifestError
 
-__all__ = ["Document", "load_documents", "load_paths", "MANIFEST_SUFFIXES"]
+__all__ = ["Document", "load_documents", "load_paths", "load_value", "load_json", "excerpt", "MANIFEST_SUFFIXES",
+           "MAX_DEPTH"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -39,7 +48,25 @@ MAX_ALIAS_EXPANSION = 100_000
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser; pure-Python fallback only without libyaml
-    """Safe loader that keeps timestamps as the strings Kubernetes uses (no datetime objects)."""
+    """Safe loader that keeps timestamps as the strings Kubernetes uses (no datetime objects) and refuses
+    duplicate keys in a mapping (merge keys `<<` may still be overridden, as YAML intends)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _v in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE]
+            if len(keys) != len(set(keys)):
+                seen: set = set()
+                for key_node, _v in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                        if key_node.value in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"duplicate key {excerpt(key_node.value)} in a mapping (kubectl's "
+                                "strict decoding refuses it; keep one)", key_node.start_mark)
+                        seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -110,19 +137,102 @@ def _read(path: Path, shown: str) -> bytes:
         raise ManifestError(f"cannot read: {exc.strerror}", file=shown) from None
 
 
-def parse_bytes(data: bytes, name: str) -> list[Document]:
-    """Split one file's bytes into documents (JSON when it starts with `{`/`[`, else YAML)."""
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json object_pairs_hook: a dict, or _DuplicateKey when a key appears twice (kubectl's strict decoding)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _json_loads(text: str, name: str) -> Any:
+    """json.loads with duplicate keys refused and too-deep nesting as ManifestError (JSONDecodeError passes)."""
     try:
-        text = data.decode("utf-8-sig")
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ManifestError("JSON nested too deeply; Kubernetes objects are far shallower", file=name) from None
+    except _DuplicateKey as exc:
+        raise ManifestError(f"duplicate key {excerpt(exc.args[0])} in a JSON object (kubectl's strict decoding "
+                            "refuses it; keep one)", file=name) from None
+
+
+def _decode(data: bytes | str, name: str, max_bytes: int | None = None) -> str:
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ManifestError(f"is {len(data)} bytes; at most {max_bytes} are accepted here", file=name)
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+
+
+def _check_depth(value: Any, name: str, limit: int = MAX_DEPTH) -> None:
+    """Iterative depth check of a parsed value (for small inputs: request bodies, intents)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                raise ManifestError(f"nested more than {limit} levels deep", file=name)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+
+
+def load_value(data: bytes | str, name: str, *, max_bytes: int | None = None) -> Any:
+    """One YAML (or JSON) document → its value, with the manifest loader's limits (aliases, depth, duplicate
+    keys, NUL characters); None for empty input. For intents files and other small structured inputs."""
+    text = _decode(data, name, max_bytes)
+    if not text.strip():
+        return None
+    raw = _raw_documents(text, name)
+    values = [value for _index, value in raw if value is not None]
+    if len(values) > 1:
+        raise ManifestError(f"holds {len(values)} YAML documents; one is expected here", file=name)
+    if values:
+        _check_depth(values[0], name)
+    return values[0] if values else None
+
+
+def load_json(data: bytes | str, name: str = "request body", *, max_bytes: int | None = None) -> Any:
+    """A JSON text (an API request body, one `--batch` line) → its value: duplicate keys refused, nesting at
+    most MAX_DEPTH levels (never a RecursionError), errors without the input's text."""
+    text = _decode(data, name, max_bytes)
+    try:
+        value = _json_loads(text, name)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=name) from None
+    _check_depth(value, name)
+    return value
+
+
+def parse_bytes(data: bytes, name: str) -> list[Document]:
+    """Split one file's bytes into documents (JSON when it starts with `{`/`[`, else YAML)."""
+    text = _decode(data, name)
+    docs: list[Document] = []
+    for index, value in _raw_documents(text, name):
+        if value is None:  # empty document (e.g. a trailing `---`)
+            continue
+        if not isinstance(value, dict):
+            raise ManifestError(f"a document must be a mapping (an object), not {_type_name(value)}",
+                                file=name, document=index)
+        docs.extend(_flatten(Document(name, index, value)))
+    return docs
+
+
+def _raw_documents(text: str, name: str) -> list[tuple[int, Any]]:
+    """(document number, value) of every document of a text: JSON when it starts with `{`/`[`, else YAML."""
     raw: list[tuple[int, Any]] | None = None
     if text.lstrip()[:1] in ("{", "["):
         try:
-            value = json.loads(text)
-        except RecursionError:
-            raise ManifestError("JSON nested too deeply; Kubernetes objects are far shallower",
-                                file=name) from None
+            value = _json_loads(text, name)
         except json.JSONDecodeError as exc:
             if name.lower().endswith(".json"):
                 raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
@@ -134,15 +244,7 @@ def parse_bytes(data: bytes, name: str) -> list[Document]:
         raw = _yaml_documents(text, name)
     if any(esc in text for esc in _NUL_ESCAPES):
         _reject_nul(raw, name)
-    docs: list[Document] = []
-    for index, value in raw:
-        if value is None:  # empty document (e.g. a trailing `---`)
-            continue
-        if not isinstance(value, dict):
-            raise ManifestError(f"a document must be a mapping (an object), not {_type_name(value)}",
-                                file=name, document=index)
-        docs.extend(_flatten(Document(name, index, value)))
-    return docs
+    return raw
 
 
 # Escapes that decode to a NUL character (a raw NUL byte is already refused by both parsers).
