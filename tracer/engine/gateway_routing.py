@@ -57,6 +57,11 @@ class Request:
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    sni: str | None = None  # the TLS server name (https, tls); None = the host
+
+    @property
+    def server_name(self) -> str:
+        return self.host if self.sni is None else self.sni
 
     @property
     def grpc(self) -> tuple[str, str]:
@@ -122,7 +127,7 @@ def pick_listener(listeners: list[Listener], req: Request) -> tuple[Listener | N
     usable = [x for x in fits if not x.problems]
     if not usable:
         return None, "; ".join(f"{x.label}: {', '.join(x.problems)}" for x in fits)
-    host = req.host
+    host = req.server_name if req.scheme in ("tls", "https") else req.host
     matching = [x for x in usable if hostname_matches(x.hostname, host)]
     if not matching:
         what = "SNI" if req.scheme in ("tls", "https") else "Host"
@@ -245,6 +250,14 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
         return GatewayDecision(gateway_key, outcome, status_none if outcome == "no-route" else None, why=why)
     raw = listener.protocol == "TLS"  # a TLS stream: no HTTP answer from the Gateway itself
     d = GatewayDecision(gateway_key, "no-route", None if raw else status_none, listener=listener, why=why)
+    if listener.protocol == "HTTPS" and req.host != req.server_name and not hostname_matches(listener.hostname,
+                                                                                              req.host):
+        other, _ = pick_listener(gw.listeners, Request("https", req.host, req.port, sni=req.host))
+        if other is not None and other is not listener:
+            d.status = 421  # Misdirected Request: the Host belongs to another listener than the SNI chose
+            d.why += (f"; but the Host {req.host} belongs to {other.label}, not to the listener the SNI "
+                      f"{req.server_name} chose: the Gateway answers 421 Misdirected Request")
+            return d
     kind = "TLSRoute" if raw else "GRPCRoute" if req.scheme == "grpc" else "HTTPRoute"
     atts = [a for a in view.attached(listener) if a.route.kind == kind]
     if not atts:
@@ -258,24 +271,24 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
 def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request) -> GatewayDecision:
     cands = []
     for a in atts:
-        pat = _host_pattern(a, req.host)
+        pat = _host_pattern(a, req.server_name)
         if pat is not None:
             cands.append(((tuple(-v for v in host_specificity(pat)), route_order(a.route)), a, pat))
         else:
-            d.losers.append(f"TLSRoute {a.route.key}: SNI {req.host or '(none)'} is not one of "
+            d.losers.append(f"TLSRoute {a.route.key}: SNI {req.server_name or '(none)'} is not one of "
                             f"{', '.join(a.hostnames)}")
     if not cands:
-        d.why += f"; no TLSRoute on it takes SNI {req.host or '(none)'}"
+        d.why += f"; no TLSRoute on it takes SNI {req.server_name or '(none)'}"
         return d
     cands.sort(key=lambda c: c[0])
     _key, att, pat = cands[0]
     d.losers += [f"TLSRoute {c[1].route.key} (hostname {c[2] or '*'}) loses to a more specific or older route"
                  for c in cands[1:]]
     d.route, d.rule_index = att.route, 0
-    d.why += f"; TLSRoute {att.route.key} takes SNI {req.host} (hostname {pat or '*'})"
+    d.why += f"; TLSRoute {att.route.key} takes SNI {req.server_name} (hostname {pat or '*'})"
     rules = att.route.spec.get("rules", [])
     refs = [r for rule in rules for r in rule.get("backendRefs", [])]
-    return _backends(view, d, att.route, refs, req, {"host": req.host, "path": "", "headers": {}}, [], None)
+    return _backends(view, d, att.route, refs, req, {"host": req.server_name, "path": "", "headers": {}}, [], None)
 
 
 def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request, grpc: bool) -> GatewayDecision:

@@ -28,11 +28,15 @@ GATEWAY_NS_LABELS = ("gateway.envoyproxy.io/owning-gateway-namespace",)
 
 
 def request_of(flow, dest_parts, port: int) -> Request:
+    """The request as the Gateway sees it. The URL host is the SNI (https, tls) and the Host; a `Host` header
+    given with --header overrides the Host only (a request whose Host differs from its SNI)."""
     scheme, host, _port, path = dest_parts
     headers = dict(flow.headers)
     method = flow.method or ("POST" if scheme == "grpc" else "GET")
-    return Request(scheme=scheme, host=host, port=port, path=path, method=method, headers=headers,
-                   query=flow.query)
+    override = next((v for k, v in headers.items() if k.lower() == "host"), None)
+    http_host = override.rsplit(":", 1)[0].lower() if override and not override.startswith("[") else host
+    return Request(scheme=scheme, host=http_host, port=port, path=path, method=method, headers=headers,
+                   query=flow.query, sni=host)
 
 
 def data_plane(m, gw: GatewayInfo) -> tuple[Service | None, list[Pod]]:
