@@ -14,9 +14,18 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from .assumptions import Assumptions
-from .errors import BadRequest
+from .errors import BadRequest, excerpt
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+# Field lengths as the Kubernetes API server validates them (apimachinery validation): a namespace is a
+# DNS-1123 label (63), an object or node name a DNS-1123 subdomain (253), a host name 253 with labels of 63, a
+# Service port name a DNS-1123 label (63; a container port's IANA_SVC_NAME is at most 15). A request past
+# them names nothing that can exist, and is refused before it is stored or echoed.
+MAX_LABEL = 63
+MAX_NAME = 253
+MAX_ENDPOINT = 2048  # a whole SOURCE/DESTINATION (a url: with a long path and query)
+MAX_HEADERS = 64
+MAX_HEADER_VALUE = 8192  # the usual request-header size limit of HTTP servers (nginx, Envoy)
 SOURCE_FORMS = "pod:NS/NAME, external:IP, node:NAME, workload:NS/NAME or workload:NS/KIND/NAME"
 DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH[?QUERY]"
 URL_PORTS = {"http": 80, "https": 443, "grpc": 80, "tls": 443}  # grpc: h2c on a plain listener; tls: SNI only
@@ -89,17 +98,31 @@ def _split_ns_name(kind: str, rest: str, raw: str, allow_kind: bool = False, rol
     if allow_kind and len(bits) == 3 and all(bits):
         kind_name = WORKLOAD_KINDS.get(bits[1].lower())
         if not kind_name:
-            raise BadRequest(f"unparsable {role} {raw!r}: unknown workload kind {bits[1]!r} "
+            raise BadRequest(f"unparsable {role} {excerpt(raw)}: unknown workload kind {excerpt(bits[1])} "
                              f"(one of {', '.join(sorted(set(WORKLOAD_KINDS.values())))})")
         return (bits[0], kind_name, bits[2])
     if len(bits) != 2 or not all(bits):
-        raise BadRequest(f"unparsable {role} {raw!r}: expected {kind}:NAMESPACE/NAME")
+        raise BadRequest(f"unparsable {role} {excerpt(raw)}: expected {kind}:NAMESPACE/NAME")
+    _check_length(role, raw, bits[0], MAX_LABEL, "a namespace")
+    _check_length(role, raw, bits[1], MAX_NAME, "a name")
     return tuple(bits)
 
 
+def _check_length(role: str, raw: str, value: str, limit: int, what: str) -> None:
+    if len(value) > limit:
+        raise BadRequest(f"unparsable {role} {excerpt(raw)}: {what} has at most {limit} characters in Kubernetes, "
+                         f"not {len(value)}")
+
+
+def _check_endpoint(role: str, text) -> None:
+    if isinstance(text, str) and len(text) > MAX_ENDPOINT:
+        raise BadRequest(f"unparsable {role} {excerpt(text)}: {len(text)} characters; at most {MAX_ENDPOINT}")
+
+
 def parse_source(text: str) -> Endpoint:
+    _check_endpoint("SOURCE", text)
     if not isinstance(text, str) or ":" not in text:
-        raise BadRequest(f"unparsable SOURCE {text!r}: expected one of {SOURCE_FORMS}")
+        raise BadRequest(f"unparsable SOURCE {excerpt(text)}: expected one of {SOURCE_FORMS}")
     kind, rest = text.split(":", 1)
     kind = kind.strip().lower()
     rest = rest.strip()
@@ -111,18 +134,20 @@ def parse_source(text: str) -> Endpoint:
         try:
             ipaddress.ip_address(rest)
         except ValueError:
-            raise BadRequest(f"unparsable SOURCE {text!r}: external: needs an IP address") from None
+            raise BadRequest(f"unparsable SOURCE {excerpt(text)}: external: needs an IP address") from None
         return Endpoint("external", (rest,), text)
     if kind == "node":
         if not rest:
-            raise BadRequest(f"unparsable SOURCE {text!r}: expected node:NAME")
+            raise BadRequest(f"unparsable SOURCE {excerpt(text)}: expected node:NAME")
+        _check_length("SOURCE", text, rest, MAX_NAME, "a node name")
         return Endpoint("node", (rest,), text)
-    raise BadRequest(f"unparsable SOURCE {text!r}: expected one of {SOURCE_FORMS}")
+    raise BadRequest(f"unparsable SOURCE {excerpt(text)}: expected one of {SOURCE_FORMS}")
 
 
 def parse_destination(text: str) -> Endpoint:
+    _check_endpoint("DESTINATION", text)
     if not isinstance(text, str) or ":" not in text:
-        raise BadRequest(f"unparsable DESTINATION {text!r}: expected one of {DEST_FORMS}")
+        raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: expected one of {DEST_FORMS}")
     kind, rest = text.split(":", 1)
     kind = kind.strip().lower()
     rest = rest.strip()
@@ -131,18 +156,20 @@ def parse_destination(text: str) -> Endpoint:
     if kind == "dns":
         name = rest.lower()
         if not name or any(not label for label in name.rstrip(".").split(".")) or " " in name:
-            raise BadRequest(f"unparsable DESTINATION {text!r}: dns: needs a host name")
+            raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: dns: needs a host name")
+        _check_length("DESTINATION", text, name.rstrip("."), MAX_NAME, "a DNS name")
+        _check_length("DESTINATION", text, max(name.split("."), key=len), MAX_LABEL, "a DNS label")
         return Endpoint("dns", (name,), text)
     if kind == "ip":
         try:
             ipaddress.ip_address(rest)
         except ValueError:
-            raise BadRequest(f"unparsable DESTINATION {text!r}: ip: needs an IP address") from None
+            raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: ip: needs an IP address") from None
         return Endpoint("ip", (rest,), text)
     if kind == "url":
         parsed = parse_url(rest, text)
         return Endpoint("url", parsed, text)
-    raise BadRequest(f"unparsable DESTINATION {text!r}: expected one of {DEST_FORMS}")
+    raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: expected one of {DEST_FORMS}")
 
 
 def parse_url(url: str, raw: str | None = None) -> tuple[str, str, str, str]:
@@ -152,13 +179,13 @@ def parse_url(url: str, raw: str | None = None) -> tuple[str, str, str, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise BadRequest(f"unparsable DESTINATION {raw!r}: {exc}") from None
+        raise BadRequest(f"unparsable DESTINATION {excerpt(raw)}: {exc}") from None
     scheme = (parts.scheme or "").lower()
     if scheme not in URL_PORTS or not parts.hostname:
-        raise BadRequest(f"unparsable DESTINATION {raw!r}: expected url:http(s)://HOST[:PORT]/PATH[?QUERY], "
+        raise BadRequest(f"unparsable DESTINATION {excerpt(raw)}: expected url:http(s)://HOST[:PORT]/PATH[?QUERY], "
                          "url:grpc://HOST/SERVICE/METHOD or url:tls://SNI[:PORT]")
     if scheme == "grpc" and len([b for b in (parts.path or "").split("/") if b]) != 2:
-        raise BadRequest(f"unparsable DESTINATION {raw!r}: a gRPC URL is url:grpc://HOST[:PORT]/SERVICE/METHOD")
+        raise BadRequest(f"unparsable DESTINATION {excerpt(raw)}: a gRPC URL is url:grpc://HOST[:PORT]/SERVICE/METHOD")
     port = port or URL_PORTS[scheme]
     return (scheme, parts.hostname.lower(), str(port), parts.path or "/")
 
@@ -167,7 +194,7 @@ def parse_port(port) -> int | str | None:
     if port is None or port == "":
         return None
     if isinstance(port, bool):
-        raise BadRequest(f"unparsable port {port!r}")
+        raise BadRequest(f"unparsable port {excerpt(port)}")
     if isinstance(port, int):
         if not 0 < port < 65536:
             raise BadRequest(f"port {port} is out of range 1-65535")
@@ -177,15 +204,18 @@ def parse_port(port) -> int | str | None:
         if text.isdigit():
             return parse_port(int(text))
         if text and all(c.isalnum() or c == "-" for c in text):
+            if len(text) > MAX_LABEL:
+                raise BadRequest(f"unparsable port {excerpt(port)}: a port name has at most {MAX_LABEL} characters "
+                                 f"(a DNS-1123 label; a container port's name at most 15), not {len(text)}")
             return text  # a named (service) port
-    raise BadRequest(f"unparsable port {port!r}: a number 1-65535 or a port name")
+    raise BadRequest(f"unparsable port {excerpt(port)}: a number 1-65535 or a port name")
 
 
 def parse_protocol(protocol) -> str:
     if protocol in (None, ""):
         return "TCP"
     if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
-        raise BadRequest(f"unknown protocol {protocol!r}: one of TCP, UDP, SCTP")
+        raise BadRequest(f"unknown protocol {excerpt(protocol)}: one of TCP, UDP, SCTP")
     return protocol.upper()
 
 
@@ -197,9 +227,9 @@ def parse_gateway_via(via) -> tuple[str, int | None] | None:
     name, _, port = rest.partition(":")
     bits = name.split("/")
     if len(bits) != 2 or not all(bits):
-        raise BadRequest(f"unparsable --via {via!r}: expected gateway:NAMESPACE/NAME[:PORT]")
+        raise BadRequest(f"unparsable --via {excerpt(via)}: expected gateway:NAMESPACE/NAME[:PORT]")
     if port and (not port.isdigit() or not 0 < int(port) < 65536):
-        raise BadRequest(f"unparsable --via {via!r}: bad port {port!r}")
+        raise BadRequest(f"unparsable --via {excerpt(via)}: bad port {excerpt(port)}")
     return name, int(port) if port else None
 
 
@@ -207,7 +237,7 @@ def parse_method(method) -> str | None:
     if method in (None, ""):
         return None
     if not isinstance(method, str) or not METHOD.match(method.strip().upper()):
-        raise BadRequest(f"unparsable --method {method!r}: an HTTP method such as GET or POST")
+        raise BadRequest(f"unparsable --method {excerpt(method)}: an HTTP method such as GET or POST")
     return method.strip().upper()
 
 
@@ -224,15 +254,19 @@ def parse_headers(headers) -> tuple[tuple[str, str], ...]:
                 items.append((h[0], h[1]))
                 continue
             if not isinstance(h, str) or ":" not in h:
-                raise BadRequest(f"unparsable --header {h!r}: expected 'Name: value'")
+                raise BadRequest(f"unparsable --header {excerpt(h)}: expected 'Name: value'")
             name, value = h.split(":", 1)
             items.append((name.strip(), value.strip()))
     else:
-        raise BadRequest(f"unparsable headers {headers!r}: an object {{\"Name\": \"value\"}}")
+        raise BadRequest(f"unparsable headers {excerpt(headers)}: an object {{\"Name\": \"value\"}}")
+    if len(items) > MAX_HEADERS:
+        raise BadRequest(f"{len(items)} headers; at most {MAX_HEADERS}")
     out = []
     for name, value in items:
+        if isinstance(value, str) and len(value) > MAX_HEADER_VALUE:
+            raise BadRequest(f"header {excerpt(name)}: a value of {len(value)} characters; at most {MAX_HEADER_VALUE}")
         if not isinstance(name, str) or not HEADER_NAME.match(name) or not isinstance(value, str):
-            raise BadRequest(f"unparsable header {name!r}: a header name (letters, digits, '-') with a string value")
+            raise BadRequest(f"unparsable header {excerpt(name)}: a header name (letters, digits, '-') with a string value")
         out.append((name, value))
     return tuple(out)
 
@@ -243,7 +277,7 @@ def parse_via(via) -> tuple[str, int | None] | None:
     if via in (None, ""):
         return None
     if not isinstance(via, str):
-        raise BadRequest(f"unparsable --via {via!r}: expected ADDR[:PORT] or gateway:NS/NAME[:PORT]")
+        raise BadRequest(f"unparsable --via {excerpt(via)}: expected ADDR[:PORT] or gateway:NS/NAME[:PORT]")
     if parse_gateway_via(via):
         return None
     text = via.strip()
@@ -259,10 +293,10 @@ def parse_via(via) -> tuple[str, int | None] | None:
     try:
         ipaddress.ip_address(addr)
     except ValueError:
-        raise BadRequest(f"unparsable --via {via!r}: {addr!r} is not an IP address") from None
+        raise BadRequest(f"unparsable --via {excerpt(via)}: {excerpt(addr)} is not an IP address") from None
     if port is not None:
         if not port.isdigit() or not 0 < int(port) < 65536:
-            raise BadRequest(f"unparsable --via {via!r}: bad port {port!r}")
+            raise BadRequest(f"unparsable --via {excerpt(via)}: bad port {excerpt(port)}")
         port = int(port)
     return addr, port
 
@@ -270,9 +304,9 @@ def parse_via(via) -> tuple[str, int | None] | None:
 def make_flow(source, destination, port=None, protocol=None, via=None, method=None, headers=None) -> Flow:
     """Validate every field (syntax only) and build a Flow."""
     if not isinstance(source, str):
-        raise BadRequest(f"unparsable SOURCE {source!r}: expected one of {SOURCE_FORMS}")
+        raise BadRequest(f"unparsable SOURCE {excerpt(source)}: expected one of {SOURCE_FORMS}")
     if not isinstance(destination, str):
-        raise BadRequest(f"unparsable DESTINATION {destination!r}: expected one of {DEST_FORMS}")
+        raise BadRequest(f"unparsable DESTINATION {excerpt(destination)}: expected one of {DEST_FORMS}")
     return Flow(source=source.strip(), destination=destination.strip(), port=port, protocol=protocol,
                 via=via or None, method=method, headers=headers)
 
@@ -301,5 +335,5 @@ def parse_flow_request(data: dict) -> tuple[Flow, Assumptions]:
     mode = data.get("proxy_mode") or "iptables"
     enforce = data.get("cni_enforces_policy", True)
     if not isinstance(enforce, bool):
-        raise BadRequest(f"cni_enforces_policy must be true or false, not {enforce!r}")
+        raise BadRequest(f"cni_enforces_policy must be true or false, not {excerpt(enforce)}")
     return flow, Assumptions(proxy_mode=str(mode), cni_enforces_policy=enforce)
