@@ -26,6 +26,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+from . import istio
 from .cluster import ClusterModel
 from .model import LabelSelector, RouteObject
 
@@ -203,6 +204,10 @@ class GatewayView:
         self.statuses: list[ParentStatus] = []
         for gw in m.route_objects.get("Gateway", []):
             self.gateways[gw.key] = self._gateway(gw)
+        for gw in m.route_objects.get("IstioGateway", []):  # Istio's own Gateway (K8): its servers as listeners
+            if gw.key not in self.gateways:
+                self.gateways[gw.key] = GatewayInfo(gw, "(Istio Gateway)", "istio.io/gateway", "Istio",
+                                                    istio.listeners(self, gw), [], [])
         self._attach_all()
 
     # -- gateways and listeners ---------------------------------------------------------------------------
@@ -322,7 +327,8 @@ class GatewayView:
         if kind != "Service" or group not in ("", "core"):
             return BackendCheck(False, "InvalidKind", f"backendRef {group or 'core'}/{kind} {ns}/{name} is not a "
                                                       f"kind this implementation supports (Service)")
-        if ns != route.namespace and not self.granted(route.kind, route.namespace, "Service", ns, name):
+        if ns != route.namespace and route.kind in ROUTE_KINDS and \
+                not self.granted(route.kind, route.namespace, "Service", ns, name):
             return BackendCheck(False, "RefNotPermitted",
                                 f"backendRef Service {ns}/{name} is in another namespace and no ReferenceGrant in {ns} "
                                 f"allows {route.kind}s from {route.namespace}: add one (from: group "
@@ -331,6 +337,9 @@ class GatewayView:
         if svc is None:
             return BackendCheck(False, "BackendNotFound", f"backendRef Service {ns}/{name} does not exist")
         sp = next((p for p in svc.ports if p.port == ref.get("port")), None)
+        if ref.get("port") is None and route.kind == istio.ROUTE_KIND:
+            return BackendCheck(False, "BackendNotFound", f"destination {ns}/{name} needs port.number: the Service "
+                                                          f"has {len(svc.ports)} ports", svc)
         if sp is None:
             return BackendCheck(False, "BackendNotFound",
                                 f"Service {ns}/{name} has no port {ref.get('port')} (ports: "
@@ -340,13 +349,19 @@ class GatewayView:
     # -- attachment -----------------------------------------------------------------------------------------
 
     def _attach_all(self) -> None:
-        for kind in ROUTE_KINDS:
-            for route in sorted(self.m.route_objects.get(kind, []), key=route_order):
-                for ref in route.spec.get("parentRefs", []):
-                    self.statuses.append(self._attach(route, ref))
+        routes = [r for kind in ROUTE_KINDS for r in sorted(self.m.route_objects.get(kind, []), key=route_order)]
+        routes += [istio.to_route(self.m, vs) for vs in sorted(self.m.route_objects.get("VirtualService", []),
+                                                                key=route_order)]
+        for route in routes:
+            for ref in route.spec.get("parentRefs", []):
+                self.statuses.append(self._attach(route, ref))
 
     def _parent_listeners(self, ref: dict) -> tuple[str, list[Listener] | None]:
         ns, name, kind = ref.get("namespace"), ref.get("name"), ref.get("kind", "Gateway")
+        if kind == "IstioGateway":
+            gw = self.gateways.get(f"{ns}/{name}")
+            ok = gw is not None and gw.obj.kind == "IstioGateway"
+            return f"Gateway {ns}/{name} (Istio)", gw.listeners if ok else None
         if ref.get("group", GATEWAY_GROUP) not in GATEWAY_GROUPS:
             return f"{kind} {ns}/{name}", None
         if kind == "Gateway":

@@ -45,7 +45,8 @@ from .gateway import (
 from .ingress_routing import path_matches as prefix_path_matches
 
 SCHEME_PORTS = {"http": 80, "https": 443}
-PATH_RANK = {"Exact": 0, "RegularExpression": 1, "PathPrefix": 2}
+PATH_RANK = {"Exact": 0, "RegularExpression": 1, "PathPrefix": 2, "StringPrefix": 2}
+FIRST_MATCH_KINDS = ("VirtualService",)  # Istio: rules in order, the first match wins (istio.py)
 
 
 @dataclass(slots=True)
@@ -153,6 +154,8 @@ def _value_match(kind: str, want: str, got: str | None) -> bool:
             return re.fullmatch(want, got) is not None
         except re.error:
             return False
+    if kind == "Prefix":  # Istio's string prefix
+        return got.startswith(want)
     return got == want
 
 
@@ -162,6 +165,8 @@ def _path_match(pm: dict, path: str) -> bool:
         return path == value
     if kind == "RegularExpression":
         return _value_match("RegularExpression", value, path)
+    if kind == "StringPrefix":
+        return path.startswith(value)
     return prefix_path_matches("Prefix", value, path)
 
 
@@ -259,6 +264,8 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
                       f"{req.server_name} chose: the Gateway answers 421 Misdirected Request")
             return d
     kind = "TLSRoute" if raw else "GRPCRoute" if req.scheme == "grpc" else "HTTPRoute"
+    if listener.allowed_kinds == FIRST_MATCH_KINDS:
+        kind = FIRST_MATCH_KINDS[0]
     atts = [a for a in view.attached(listener) if a.route.kind == kind]
     if not atts:
         d.why += f"; no {kind} is attached to it"
@@ -307,7 +314,8 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
                 if why_not:
                     misses.append(f"{where}: {why_not}")
                     continue
-                key = (_precedence(match, pat, grpc), route_order(a.route), ri, mi)
+                prec = () if a.route.kind in FIRST_MATCH_KINDS else _precedence(match, pat, grpc)
+                key = (prec, route_order(a.route), ri, mi)
                 cands.append((key, a, ri, match, pat, where))
     if not cands:
         d.why += "; no rule matches: " + "; ".join(misses[:6]) if misses else "; no rule matches"
@@ -324,7 +332,8 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
     filters = rule.get("filters", [])
     redirect = next((f["requestRedirect"] for f in filters if f["type"] == "RequestRedirect"), None)
     view_req = {"host": req.host, "path": req.path, "headers": dict(req.headers)}
-    prefix = match.get("path", {}).get("value") if not grpc and match["path"]["type"] == "PathPrefix" else None
+    prefix = match.get("path", {}).get("value") if not grpc and match["path"]["type"] in ("PathPrefix",
+                                                                                          "StringPrefix") else None
     if redirect is not None:
         return _redirect(d, redirect, req, prefix)
     _apply_filters(view_req, filters, prefix, d)

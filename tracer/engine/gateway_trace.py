@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from . import istio
 from . import kubeproxy as kp
 from .gateway import GatewayInfo, gateway_view
 from .gateway_routing import GatewayDecision, Request, decide
@@ -41,6 +42,14 @@ def request_of(flow, dest_parts, port: int) -> Request:
 
 def data_plane(m, gw: GatewayInfo) -> tuple[Service | None, list[Pod]]:
     """The Service and pods the implementation runs for this Gateway, when the snapshot has them."""
+    if gw.obj.kind == "IstioGateway":  # the pods its selector picks, and a Service in front of them
+        pods = istio.selector_pods(m, gw.obj)
+        keys = {p.key for p in pods}
+        for svc in sorted(m.objects.services, key=lambda s: (s.type != "LoadBalancer", s.key)):
+            if svc.selector and any(p.key in keys and p.namespace == svc.namespace and
+                                    all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in pods):
+                return svc, pods
+        return None, pods
     ns, name = gw.obj.namespace, gw.obj.name
     addresses = set(gw.obj.addresses) | {a.get("value") for a in gw.obj.spec.get("addresses", []) if a.get("value")}
     for svc in m.services_by_namespace.get(ns, []) + [s for k, lst in m.services_by_namespace.items() if k != ns
@@ -104,9 +113,14 @@ def gateway_paths(t, src, hops, prob, dest, gw_key: str, port: int | None) -> li
                     f"snapshot)")
         return _after_entry(t, src, [*hops, entry], prob, gw, req, None)
     target = next((i.ip for i in svc.lb_ingress if i.ip), None) or svc.cluster_ip
+    # the Service port for this listener: the same number (Gateway API implementations), else the one whose
+    # targetPort is the listener's port (Istio: the server port is the pod's port, e.g. 80 → 8080)
+    sp = next((p for p in svc.ports if p.port == port), None) or \
+        next((p for p in svc.ports if p.target_port == port), None)
+    entry_port = sp.port if sp is not None else port
     t.notes.append(f"Gateway {gw_key} is served by {gw.implementation}: pods of Service {svc.key} ({len(pods)} "
-                   f"ready); the client enters through {target}:{port}")
-    reached = t.to_ip(src, hops, prob, target, port)
+                   f"ready); the client enters through {target}:{entry_port}")
+    reached = t.to_ip(src, hops, prob, target, entry_port)
     keys = {p.key for p in pods}
     out: list[Path] = []
     for p in reached:
