@@ -10,6 +10,7 @@ Bounded: a few hundred examples in total, no deadline, derandomised (CI-stable);
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -80,7 +81,23 @@ def test_generated_manifests_only_raise_manifest_error(docs, fmt, materialize):
         assert exc.file == name or exc.field == "--nodes" or not exc.file
         assert str(exc)
     else:
-        assert sum(res.counts.values()) >= 0
+        assert_well_formed(res, docs, materialize)
+
+
+def assert_well_formed(res, docs: list[dict], materialize: bool) -> None:
+    """What an accepted import guarantees: every object has a usable identity (non-empty string name and
+    namespace) and string labels, and in a live dump every document not refused is an object or counted as
+    skipped — none vanishes silently (List wrappers aside: an empty List holds nothing)."""
+    for f in dataclasses.fields(res.objects):
+        objects = getattr(res.objects, f.name)
+        for obj in objects if isinstance(objects, list) else ():
+            assert isinstance(obj.name, str) and obj.name, (f.name, obj.name)
+            namespace = getattr(obj, "namespace", None)
+            assert namespace is None or (isinstance(namespace, str) and namespace), (f.name, namespace)
+            labels = getattr(obj, "labels", None) or {}
+            assert all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()), (f.name, labels)
+    if not materialize and not any(doc.get("kind") in ("List", "PodList") for doc in docs):
+        assert sum(res.counts.values()) + sum(res.skipped.values()) >= len(docs), (res.counts, res.skipped)
 
 
 # -- the engine: generated clusters and flows --------------------------------------------------------

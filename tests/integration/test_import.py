@@ -362,12 +362,25 @@ def test_guestbook_all_in_one_materialized():
         assert eps and len(eps) == len(model.pods_of_workload("default", name, "Deployment")), name
 
 
-def test_empty_input_is_an_error_and_imports_nothing(tmp_path):
+def test_empty_input_is_an_error_and_imports_nothing(tmp_path, cluster_b):
+    """An empty file (only a separator and a comment) is refused, both for a new cluster and for an existing one:
+    no cluster is created, no snapshot is added, no row of any table is written."""
     empty = tmp_path / "empty.yaml"
     empty.write_text("---\n# nothing here\n")
     with pytest.raises(CommandError, match="holds no Kubernetes object"):
         run_command("--cluster", "x", str(empty))
     assert not Cluster.objects.filter(name="x").exists()
+
+    run_command("--cluster", "b", str(cluster_b))
+    before = {m._meta.db_table: m._default_manager.count() for m in apps.get_app_config("topology").get_models()}
+    assert before["topology_snapshot"] == 1 and before["topology_pod"] == 8
+    with pytest.raises(CommandError, match="holds no Kubernetes object"):
+        run_command("--cluster", "b", str(empty))
+    with pytest.raises(CommandError, match="holds no Kubernetes object"):
+        run_command("--cluster", "b", "--materialize", str(empty))
+    after = {m._meta.db_table: m._default_manager.count() for m in apps.get_app_config("topology").get_models()}
+    assert after == before
+    assert list(Snapshot.objects.filter(cluster__name="b").values_list("number", flat=True)) == [1]
 
 
 def test_model_cache_is_an_lru_per_snapshot(cluster_b, settings):

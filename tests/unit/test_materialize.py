@@ -167,12 +167,24 @@ def test_daemonset_one_pod_per_node():
 
 
 def test_host_network_pods_use_the_node_ip():
+    """hostNetwork DaemonSet over 3 nodes ─► one pod per node whose IP is its node's InternalIP (A21), none
+    taken from the node's pod CIDR; the pods that are not hostNetwork (CoreDNS) keep pod-CIDR addresses."""
     ds = workload("DaemonSet", "proxy", {"app": "proxy"})
     ds["spec"]["template"]["spec"]["hostNetwork"] = True
     out, _ = run([ds])
-    node_ip = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"] for n in of(out, "Node")}
-    for p in [p for p in of(out, "Pod") if p["metadata"]["labels"].get("app") == "proxy"]:
+    nodes = of(out, "Node")
+    node_ip = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"] for n in nodes}
+    assert len(node_ip) == 3
+    proxies = [p for p in of(out, "Pod") if p["metadata"]["labels"].get("app") == "proxy"]
+    assert sorted(p["spec"]["nodeName"] for p in proxies) == sorted(node_ip)
+    for p in proxies:
+        assert p["spec"]["hostNetwork"] is True
         assert p["status"]["podIP"] == node_ip[p["spec"]["nodeName"]] == p["status"]["hostIP"]
+        assert p["status"]["podIPs"] == [{"ip": p["status"]["podIP"]}]
+    pod_cidrs = [ipaddress.ip_network(n["spec"]["podCIDR"]) for n in nodes]
+    others = [p for p in of(out, "Pod") if not p["spec"].get("hostNetwork")]
+    assert others and all(any(ipaddress.ip_address(p["status"]["podIP"]) in c for c in pod_cidrs) for p in others)
+    assert not any(ipaddress.ip_address(p["status"]["podIP"]) in c for p in proxies for c in pod_cidrs)
 
 
 def test_job_pods_follow_parallelism():

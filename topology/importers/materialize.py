@@ -44,6 +44,7 @@ from typing import Any
 
 from .errors import ManifestError
 from .load import Document
+from .parse import _foreign_group
 
 # Namespaces are implied only for valid names: a skipped kind (ConfigMap, CRD…) is never validated, and an
 # invalid namespace on it must not surface as an error about a generated "<materialize>" Namespace.
@@ -197,6 +198,9 @@ class _Materializer:
         for doc in docs:
             if not isinstance(doc.data, dict) or not doc.data.get("kind"):
                 out.append(doc)  # not ours to judge; the parser reports it
+                continue
+            if _foreign_group(str(doc.data["kind"]), doc.data.get("apiVersion")):
+                out.append(doc)  # another API's kind of the same name (Calico NetworkPolicy…): the parser skips it
                 continue
             obj = _Obj(doc, self.default_ns)
             if obj.name and obj.key in seen:
