@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from .importers import import_bytes
 from .models import OBJECT_MODELS, Cluster, Endpoint, Snapshot
 from .models import Ingress as IngressRow
 from .models import Node as NodeRow
@@ -88,21 +88,13 @@ def upload_size(payloads: list[tuple[str, bytes]]) -> int:
 
 def import_upload(cluster: Cluster, payloads: list[tuple[str, bytes]], *, owner=None, materialize=False,
                   nodes=3, namespace="default") -> UploadOutcome:
-    """Import manifests into a new snapshot of `cluster`, or queue a job for a big upload.
+    """Import manifests into a new snapshot of `cluster`, now.
 
-    The size limit itself is enforced by the caller before the body is read (413); here only the
-    synchronous/asynchronous split happens, at settings.TRACER_ASYNC_IMPORT_THRESHOLD bytes.
+    A big upload becomes a background job instead: that choice is made a layer above this app
+    (tracer.jobs.enqueue.import_or_enqueue), so topology never imports the job code.
     Raises the importer's ManifestError (→ 400) on invalid input; nothing is stored then.
     """
-    options = {"materialize": materialize, "nodes": nodes, "namespace": namespace}
-    if upload_size(payloads) > settings.TRACER_ASYNC_IMPORT_THRESHOLD:
-        from tracer.jobs import enqueue_import  # the Celery engineer's module
-
-        job = enqueue_import(cluster, payloads, owner=owner, **options)
-        return UploadOutcome(job=job)
-    from topology.importers import import_bytes
-
-    result = import_bytes(cluster, payloads, owner=owner, **options)
+    result = import_bytes(cluster, payloads, owner=owner, materialize=materialize, nodes=nodes, namespace=namespace)
     return UploadOutcome(snapshot=result.snapshot, counts=result.counts, skipped=result.skipped,
                          warnings=result.warnings)
 

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from topology.compile import load_model
 from tracer.engine.errors import BadRequest, TracerError
+from tracer.engine.flow import make_flow
+from tracer.engine.trace import trace
 
 EXPECTS = ("delivered", "dropped")
 KEYS = {"name", "from", "to", "port", "protocol", "via", "expect", "reason"}
@@ -89,8 +92,6 @@ def parse_intent(item, index: int, filename: str = "intents") -> Intent:
         raise BadRequest(f"{where}: field 'reason' must be a reason code such as policy-ingress-denied")
     if reason and expect == "delivered":
         raise BadRequest(f"{where}: field 'reason' only makes sense with expect: dropped")
-    from tracer.engine.flow import make_flow
-
     try:
         flow = make_flow(item["from"], item["to"], item.get("port"), item.get("protocol"), item.get("via"))
     except BadRequest as exc:
@@ -119,9 +120,6 @@ def check(model, intents: list[Intent], progress=None) -> dict:
     A request the engine refuses (e.g. a pod that is not in this snapshot) is a violation too, with
     the engine's message: an intent about something that does not exist cannot hold.
     """
-    from tracer.engine.flow import make_flow
-    from tracer.engine.trace import trace
-
     violations, results = [], []
     for n, intent in enumerate(intents, start=1):
         req = intent.request
@@ -140,6 +138,20 @@ def check(model, intents: list[Intent], progress=None) -> dict:
             progress(n, len(intents))
     return {"checked": len(intents), "passed": len(intents) - len(violations), "violations": violations,
             "results": results}
+
+
+def parse_intents_input(raw) -> list[Intent]:
+    """An API body's `intents`: a list of objects, or the YAML text of an intents file."""
+    if isinstance(raw, str):
+        return parse_intents(raw, "intents")
+    if isinstance(raw, list):
+        return [parse_intent(item, i, "intents") for i, item in enumerate(raw, start=1)]
+    raise BadRequest("intents: give a list of {from, to, port, expect} objects or the YAML text of an intents file")
+
+
+def check_snapshot(snapshot, intents: list[Intent]) -> dict:
+    """`check` on a stored snapshot (its compiled model, cached per process)."""
+    return check(load_model(snapshot.pk), intents)
 
 
 def to_json(report: dict) -> str:

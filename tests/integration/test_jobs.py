@@ -27,8 +27,11 @@ from topology.compile import load_model
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer import jobs
+from tracer.engine.errors import BadRequest
 from tracer.engine.flow import make_flow
 from tracer.engine.trace import trace
+from tracer.jobs import matrix as matrix_job
+from tracer.jobs import queue as job_queue
 from tracer.models import Job, JobChunk, JobOutput, MatrixCell
 from tracer.tokens import issue_token
 
@@ -137,7 +140,7 @@ def test_a_redelivered_chunk_adds_no_rows_and_counts_once(broker, snapshot):
 
     # A worker that wrote chunk 1's cells and died before marking it done: the rerun adds nothing twice.
     chunk = JobChunk.objects.get(job=job, index=1)
-    jobs._matrix_chunk(job, chunk)
+    matrix_job.compute_chunk(job, chunk)
     assert MatrixCell.objects.filter(job=job).count() == 64
     jobs.run_chunk(job.pk, 1)
     jobs.run_chunk(job.pk, 2)
@@ -173,7 +176,7 @@ def test_a_queued_job_whose_message_was_lost_is_published_again(broker, snapshot
         assert actions == []  # Redis gives unacknowledged messages back by itself
         return
     assert actions == [{"job": job.pk, "action": "republished"}]
-    assert jobs._filesystem_queued_jobs() == {job.pk, waiting.pk}
+    assert job_queue.filesystem_queued_jobs() == {job.pk, waiting.pk}
     assert jobs.reap() == []  # the new message is there now
 
 
@@ -268,7 +271,7 @@ def test_diff_lists_exactly_the_cells_a_new_policy_closes(broker, snapshot, peop
 
 
 def test_diff_of_a_snapshot_with_itself_is_refused(broker, snapshot):
-    with pytest.raises(jobs.BadRequest, match="same snapshot"):
+    with pytest.raises(BadRequest, match="same snapshot"):
         jobs.enqueue_diff(snapshot, snapshot)
 
 

@@ -14,7 +14,7 @@ transport's behaviour only exist in a real worker; an eager/in-process Celery wo
 Usage (fixtures `broker` and `workers`, registered by tests/integration/conftest.py):
 
     def test_x(workers):
-        w = workers.start(pause=0.5)   # a worker; each chunk held 0.5 s (TRACER_TEST_CHUNK_PAUSE)
+        w = workers.start(pause=0.5)   # a worker; each chunk held 0.5 s (tests/integration/paused_worker.py)
         ...
         w.kill9()                      # SIGKILL the worker and its pool children
 """
@@ -142,7 +142,8 @@ class Workers:
             env["CELERY_BROKER_URL"] = self.broker.url
         env.update(extra_env or {})
         log = self.var_dir / f"{name}.log"
-        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-P", "prefork",
+        # tests.integration.paused_worker: `celery` with each chunk held `pause` seconds (a test-side wrap)
+        cmd = [sys.executable, "-m", "tests.integration.paused_worker", "-A", "config", "worker", "-l", "INFO", "-P", "prefork",
                "-c", str(concurrency), "-Q", self.broker.queue, "-n", f"{name}@%h",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
         with open(log, "wb") as fh:

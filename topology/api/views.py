@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from topology import services
 from topology.models import Cluster, Snapshot
 from tracer.api.errors import PayloadTooLarge, ServiceUnavailable
+from tracer.jobs import import_or_enqueue
 
 from . import serializers as s
 
@@ -205,8 +206,8 @@ class ClusterViewSet(viewsets.ModelViewSet):
         options.is_valid(raise_exception=True)
         opts = options.validated_data
         payloads = _payloads(request, opts)
-        outcome = services.import_upload(cluster, payloads, owner=request.user, materialize=opts["materialize"],
-                                         nodes=opts["nodes"], namespace=opts["namespace"])
+        outcome = import_or_enqueue(cluster, payloads, owner=request.user, materialize=opts["materialize"],
+                                    nodes=opts["nodes"], namespace=opts["namespace"])
         if outcome.job is not None:
             job = outcome.job
             body = {"job": {"id": job.pk, "kind": job.kind, "state": job.state, "url": f"/api/jobs/{job.pk}/"},

@@ -1,11 +1,16 @@
-"""Serializers for traces, share links and API tokens."""
+"""Serializers for traces, share links, API tokens and jobs."""
 from __future__ import annotations
+
+import json
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tracer.models import Trace
+from tracer.choices import CHUNKED_KINDS, JobKind, JobState
+from tracer.jobs import MAX_BATCH_REQUESTS
+from tracer.jobs.chunks import chunk_counts
+from tracer.models import Job, MatrixCell, Trace
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string"}],
@@ -215,3 +220,146 @@ class TokenSerializer(TokenInfoSerializer):
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     is_superuser = serializers.BooleanField()
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs (matrix, diff, batch, intents): what the job endpoints read and write
+
+
+class ProgressSerializer(serializers.Serializer):
+    current = serializers.IntegerField(help_text="Units done: chunks (matrix, diff), traces (batch), intents")
+    total = serializers.IntegerField()
+    percent = serializers.FloatField(allow_null=True)
+    message = serializers.CharField()
+    chunks = serializers.DictField(child=serializers.IntegerField(), required=False,
+                                   help_text="Matrix/diff, on GET /api/jobs/<id>/: chunks pending, running and done")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    progress = serializers.SerializerMethodField()
+    params = serializers.SerializerMethodField()
+
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "state", "owner", "cluster", "snapshot", "params", "progress", "result", "error",
+                  "attempts", "created", "started", "finished", "heartbeat", "links"]
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, job) -> dict:
+        pct = round(100.0 * job.progress_current / job.progress_total, 1) if job.progress_total else None
+        if job.state == JobState.DONE:
+            pct = 100.0
+        out = {"current": job.progress_current, "total": job.progress_total, "percent": pct,
+               "message": job.progress_message}
+        if job.kind in CHUNKED_KINDS and self.context.get("detail"):
+            out["chunks"] = chunk_counts(job)
+        return out
+
+    def get_params(self, job) -> dict:
+        """Parameters, with long lists (batch requests, intents, file names) summarised."""
+        out = {}
+        for key, value in (job.params or {}).items():
+            if isinstance(value, list) and len(value) > 20:
+                out[key] = {"count": len(value), "first": value[:3]}
+            else:
+                out[key] = value
+        return out
+
+    def get_links(self, job) -> dict:
+        base = f"/api/jobs/{job.pk}/"
+        links = {"self": base, "cancel": base + "cancel"}
+        if job.kind in CHUNKED_KINDS:
+            links.update({"plan": base + "plan", "cells": base + "cells/"})
+        if job.kind == JobKind.BATCH:
+            links["results"] = base + "results"
+        if job.kind == JobKind.IMPORT and job.snapshot_id:
+            links["snapshot"] = f"/api/snapshots/{job.snapshot_id}/"
+        return links
+
+
+class CellSerializer(serializers.ModelSerializer):
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MatrixCell
+        fields = ["id", "source", "destination", "verdict", "reason", "request", "change", "base_verdict",
+                  "base_reason", "base_request", "links"]
+        read_only_fields = fields
+
+    def get_links(self, cell) -> dict:
+        return {"trace": f"/api/jobs/{cell.job_id}/cells/{cell.pk}/trace"}
+
+
+class SnapshotRefSerializer(serializers.Serializer):
+    cluster = serializers.CharField(max_length=200, help_text="Cluster id or name")
+    snapshot = serializers.IntegerField(required=False, min_value=1, help_text="Snapshot id (default: the latest)")
+    time_limit = serializers.IntegerField(required=False, min_value=1, max_value=10**7,
+                                          help_text="Stop the job after this many seconds (capped by the server)")
+
+
+class MatrixRequestSerializer(SnapshotRefSerializer):
+    services = serializers.BooleanField(default=True, help_text="Columns for every service port")
+    pods = serializers.BooleanField(default=True, help_text="Columns for every pod class × declared port")
+    cells_per_chunk = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+class DiffRequestSerializer(serializers.Serializer):
+    cluster = serializers.CharField(max_length=200)
+    base = serializers.IntegerField(required=False, min_value=1,
+                                    help_text="Base snapshot id (default: the latest before the candidate)")
+    candidate = serializers.IntegerField(required=False, min_value=1,
+                                         help_text="Candidate snapshot id; omit it and upload files instead")
+    materialize = serializers.BooleanField(default=False)
+    nodes = serializers.IntegerField(default=3, min_value=1, max_value=5000)
+    namespace = serializers.CharField(default="default", max_length=253)
+    cells_per_chunk = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    time_limit = serializers.IntegerField(required=False, min_value=1, max_value=10**7)
+
+
+class BatchRequestSerializer(SnapshotRefSerializer):
+    requests = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=False,
+                                     max_length=MAX_BATCH_REQUESTS,
+                                     help_text="Trace requests {from, to, port, protocol, via}")
+    lines = serializers.CharField(required=False, allow_blank=False, trim_whitespace=False,
+                                  help_text="Or: the text of a `manage.py trace --batch` file (one JSON request a line)")
+
+    def validate(self, data):
+        if ("requests" in data) == ("lines" in data):
+            raise serializers.ValidationError({"requests": "give either `requests` (a list) or `lines` (JSON lines)"})
+        if "lines" in data:
+            data["requests"] = parse_json_lines(data.pop("lines"))
+        return data
+
+
+def parse_json_lines(text: str) -> list[dict]:
+    """The --batch format: one JSON object a line; blank lines are skipped. 400 names the bad line."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise serializers.ValidationError({"lines": f"line {n}: not JSON: {exc}"}) from None
+        if not isinstance(item, dict):
+            raise serializers.ValidationError({"lines": f"line {n}: expected a JSON object with from/to"})
+        out.append(item)
+        if len(out) > MAX_BATCH_REQUESTS:
+            raise serializers.ValidationError({"lines": f"more than {MAX_BATCH_REQUESTS} requests"})
+    if not out:
+        raise serializers.ValidationError({"lines": "no request in the text"})
+    return out
+
+
+class IntentRequestSerializer(SnapshotRefSerializer):
+    intents = serializers.JSONField(help_text="A list of {from, to, port, protocol, via, expect, reason, name}, "
+                                              "or the YAML text of an intents file")
+
+
+class JobCreatedSerializer(serializers.Serializer):
+    job = JobSerializer()
+    detail = serializers.CharField()

@@ -4,7 +4,18 @@ from rest_framework.routers import DefaultRouter
 
 from .tokens import TokenDetailView, TokenView
 from .reasons import ReasonsView
-from .views import MeView, SharedTraceView, TraceViewSet
+from .views import (
+    BatchStartView,
+    DiffStartView,
+    IntentCheckView,
+    IntentJobView,
+    JobCellViewSet,
+    JobViewSet,
+    MatrixStartView,
+    MeView,
+    SharedTraceView,
+    TraceViewSet,
+)
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -20,7 +31,24 @@ urlpatterns = [
     re_path(r"^reasons/?$", ReasonsView.as_view(), name="api-reasons"),
 ]
 
-# Jobs (matrix, diff, batch, intents; poll and cancel): tracer/api/jobs.py
-from .jobs import urlpatterns as job_urlpatterns  # noqa: E402
-
-urlpatterns += job_urlpatterns
+# Jobs (matrix, diff, batch, intents; poll and cancel). A trailing slash is optional on actions, so that
+# both `POST /api/jobs/7/cancel` and `…/cancel/` work.
+job_list = JobViewSet.as_view({"get": "list"})
+job_detail = JobViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+urlpatterns += [
+    re_path(r"^jobs/matrix/?$", MatrixStartView.as_view(), name="job-matrix"),
+    re_path(r"^jobs/diff/?$", DiffStartView.as_view(), name="job-diff"),
+    re_path(r"^jobs/batch/?$", BatchStartView.as_view(), name="job-batch"),
+    re_path(r"^jobs/intents/?$", IntentJobView.as_view(), name="job-intents"),
+    re_path(r"^intents/check/?$", IntentCheckView.as_view(), name="intents-check"),
+    re_path(r"^jobs/$", job_list, name="job-list"),
+    re_path(r"^jobs/(?P<pk>\d+)/$", job_detail, name="job-detail"),
+    re_path(r"^jobs/(?P<pk>\d+)/cancel/?$", JobViewSet.as_view({"post": "cancel"}), name="job-cancel"),
+    re_path(r"^jobs/(?P<pk>\d+)/plan/?$", JobViewSet.as_view({"get": "plan"}), name="job-plan"),
+    re_path(r"^jobs/(?P<pk>\d+)/results/?$", JobViewSet.as_view({"get": "results"}), name="job-results"),
+    re_path(r"^jobs/(?P<job_pk>\d+)/cells/$", JobCellViewSet.as_view({"get": "list"}), name="job-cells"),
+    re_path(r"^jobs/(?P<job_pk>\d+)/cells/(?P<pk>\d+)/$", JobCellViewSet.as_view({"get": "retrieve"}),
+            name="job-cell"),
+    re_path(r"^jobs/(?P<job_pk>\d+)/cells/(?P<pk>\d+)/trace/?$", JobCellViewSet.as_view({"get": "trace"}),
+            name="job-cell-trace"),
+]

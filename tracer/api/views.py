@@ -1,4 +1,4 @@
-"""Trace, share-link and token endpoints. Thin: coordination lives in tracer.services.
+"""Trace, share-link, token and job endpoints. Thin: coordination lives in tracer.services and tracer.jobs.
 
 Access: a trace is readable by whoever can read its cluster (404 for everyone else); its share link
 may be minted/revoked by the trace's owner or the cluster's owner (403 for a teammate who only
@@ -6,8 +6,13 @@ reads). `GET /api/share/<slug>` needs no login and returns only that trace and i
 """
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
@@ -16,10 +21,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from topology.services import find_cluster, visible_clusters, visible_snapshots
-from tracer import services
-from tracer.models import Trace
+from tracer import jobs, services
+from tracer.choices import CHUNKED_KINDS, JobKind, JobState
+from tracer.engine.errors import BadRequest
+from tracer.intents import check_snapshot, parse_intents_input
+from tracer.jobs import batch as batch_job
+from tracer.jobs import chunks as job_chunks
+from tracer.jobs import diff as diff_job
+from tracer.jobs import matrix as matrix_job
+from tracer.jobs.access import can_change as can_change_job
+from tracer.jobs.access import visible_jobs
+from tracer.models import Job, MatrixCell, Trace
 
 from . import serializers as s
+from .errors import PayloadTooLarge
 
 OBJECT_FILTER = OpenApiParameter(
     "object", str, description="Only traces that passed through this object: KIND:NS/NAME or KIND:NAME, "
@@ -153,4 +168,286 @@ class MeView(APIView):
         return Response({"username": request.user.get_username(), "is_superuser": request.user.is_superuser})
 
 
-__all__ = ["TraceViewSet", "SharedTraceView", "MeView"]
+# ---------------------------------------------------------------------------------------------
+# Jobs: start matrix / diff / batch / intent jobs, poll them, cancel them, read their cells.
+# The work and its state transitions live in tracer.jobs; access in tracer.jobs.access (whoever may
+# read a job's cluster may read the job, others get 404; cancelling is for the job's owner or the
+# cluster's owner, 403 for a teammate who only reads). A broker that cannot be reached answers 503
+# with a message saying so (synchronous traces still work).
+
+SYNC_INTENT_LIMIT = 500  # more than this: use the job (POST /api/jobs/intents)
+
+
+def _job_snapshot(user, data: dict):
+    cluster = find_cluster(user, data["cluster"])
+    if cluster is None:
+        raise ValidationError({"cluster": f"unknown cluster {data['cluster']!r}: give the id or name of "
+                                          "a cluster you can read (GET /api/clusters/)"})
+    if data.get("snapshot"):
+        snap = cluster.snapshots.filter(pk=data["snapshot"]).first()
+        if snap is None:
+            raise ValidationError({"snapshot": f"cluster {cluster.name!r} has no snapshot {data['snapshot']}"})
+        return snap
+    snap = cluster.latest_snapshot()
+    if snap is None:
+        raise ValidationError({"cluster": f"cluster {cluster.name!r} has no snapshot yet: upload manifests"})
+    return snap
+
+
+def _created(job: Job, detail: str) -> Response:
+    job.refresh_from_db()
+    return Response({"job": s.JobSerializer(job).data, "detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+def _id_or_404(raw, what: str) -> int:
+    raw = str(raw or "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"No such {what}.")
+    return int(raw)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Jobs on the clusters you can read, newest first", parameters=[
+        OpenApiParameter("kind", str, enum=JobKind.values),
+        OpenApiParameter("state", str, enum=JobState.values), OpenApiParameter("cluster", int)]),
+    retrieve=extend_schema(summary="One job: state, progress (current/total/percent/message), result, error"),
+)
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.JobSerializer
+
+    def get_queryset(self):
+        qs = visible_jobs(self.request.user).select_related("owner")
+        params = self.request.query_params
+        for key in ("kind", "state"):
+            if params.get(key):
+                qs = qs.filter(**{key: params[key]})
+        if params.get("cluster"):
+            if not params["cluster"].isdigit() or len(params["cluster"]) > 18:
+                raise ParseError("`cluster` must be a cluster id")
+            qs = qs.filter(cluster_id=int(params["cluster"]))
+        return qs.order_by("-created", "-id")
+
+    def get_object(self):
+        pk = _id_or_404(self.kwargs.get("pk"), "job")
+        job = visible_jobs(self.request.user).select_related("owner").filter(pk=pk).first()
+        if job is None:
+            raise NotFound("No such job.")
+        return jobs.reap_if_stale(job)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(s.JobSerializer(self.get_object(), context={"detail": True}).data)
+
+    def _require_manager(self, job: Job) -> None:
+        if not can_change_job(self.request.user, job):
+            raise PermissionDenied("Only the job's owner or the cluster's owner may change it.")
+
+    @extend_schema(summary="Delete a finished job and its cells (409 while it is queued or running: cancel it first)",
+                   responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        job = self.get_object()
+        self._require_manager(job)
+        jobs.delete(job)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy.error_codes = ("409",)
+
+    @extend_schema(summary="Cancel a queued or running job (409 when it already finished)", request=None,
+                   responses={200: s.JobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        self._require_manager(job)
+        return Response(s.JobSerializer(jobs.cancel(job)).data)
+
+    cancel.error_codes = ("409",)
+
+    @extend_schema(summary="The matrix's axes: source classes and destinations (cells index into these lists)",
+                   responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def plan(self, request, pk=None):
+        job = self.get_object()
+        if job.kind not in CHUNKED_KINDS:
+            raise NotFound("Only matrix and diff jobs have a plan.")
+        data = job_chunks.plan_data(job)
+        if data is None:
+            raise NotFound("The job has not been planned yet: poll the job until it is running.")
+        return Response({"job": job.pk, "state": job.state, **data})
+
+    @extend_schema(summary="Batch results, in request order (JSON list; `?output=jsonl` for JSON lines)",
+                   parameters=[OpenApiParameter("output", str, enum=["json", "jsonl"])],
+                   responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="results")
+    def results(self, request, pk=None):
+        job = self.get_object()
+        if job.kind != JobKind.BATCH:
+            raise NotFound("Only batch jobs have results; see the job's `result`.")
+        results = batch_job.results(job)
+        if results is None:
+            raise NotFound(f"The batch is {job.state}: results appear when it is done.")
+        if request.query_params.get("output") == "jsonl":
+            body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in results)
+            return HttpResponse(body, content_type="application/x-ndjson")
+        return Response({"job": job.pk, "results": results})
+
+
+class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Cells of a matrix (every cell) or a diff (only the cells that change)."""
+
+    serializer_class = s.CellSerializer
+
+    def _job(self) -> Job:
+        job = visible_jobs(self.request.user).filter(pk=_id_or_404(self.kwargs.get("job_pk"), "job")).first()
+        if job is None:
+            raise NotFound("No such job.")
+        return job
+
+    def get_queryset(self):
+        job = self._job()
+        qs = MatrixCell.objects.filter(job=job)
+        params = self.request.query_params
+        for key in ("verdict", "reason", "change"):
+            if params.get(key):
+                qs = qs.filter(**{key: params[key]})
+        for key in ("source", "destination"):
+            if params.get(key):
+                if not params[key].isdigit() or len(params[key]) > 9:
+                    raise ParseError(f"`{key}` must be an index into the plan's {key}s")
+                qs = qs.filter(**{key: int(params[key])})
+        return qs.order_by("source", "destination")
+
+    def get_object(self):
+        cell = MatrixCell.objects.filter(job=self._job(), pk=_id_or_404(self.kwargs.get("pk"), "cell")).first()
+        if cell is None:
+            raise NotFound("No such cell.")
+        return cell
+
+    @extend_schema(summary="List cells", parameters=[
+        OpenApiParameter("verdict", str, enum=["delivered", "dropped", "partial", "error"]),
+        OpenApiParameter("reason", str), OpenApiParameter("change", str,
+                                                          enum=["opened", "closed", "changed", "added", "removed"]),
+        OpenApiParameter("source", int), OpenApiParameter("destination", int)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="The full trace behind a cell: the same flow `manage.py trace` would run",
+                   responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def trace(self, request, job_pk=None, pk=None):
+        cell = self.get_object()
+        job = cell.job
+        body = diff_job.cell_traces(job, cell) if job.kind == JobKind.DIFF else matrix_job.cell_trace(job, cell)
+        return Response({"cell": s.CellSerializer(cell).data, **body})
+
+    trace.error_codes = ("503",)
+
+
+class _StartView(APIView):
+    error_codes = ("503",)
+
+
+class MatrixStartView(_StartView):
+    @extend_schema(summary="Start a reachability matrix job (202); poll GET /api/jobs/<id>/",
+                   request=s.MatrixRequestSerializer, responses={202: s.JobCreatedSerializer})
+    def post(self, request):
+        body = s.MatrixRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        job = jobs.enqueue_matrix(_job_snapshot(request.user, d), owner=request.user, services=d["services"],
+                                  pods=d["pods"], cells_per_chunk=d.get("cells_per_chunk"),
+                                  time_limit=d.get("time_limit"))
+        return _created(job, "Matrix queued: poll the job for progress; its cells appear under links.cells.")
+
+
+class DiffStartView(_StartView):
+    error_codes = ("413", "503")
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(summary="Start a snapshot diff / what-if job (202): the matrix cells that change",
+                   description="JSON: {cluster, base?, candidate} compares two snapshots. Multipart: upload the "
+                               "changed manifests (field `files`) with `cluster` (and `materialize`, `base`): the "
+                               "worker imports them as a new candidate snapshot first.",
+                   request={"application/json": s.DiffRequestSerializer,
+                            "multipart/form-data": s.DiffRequestSerializer},
+                   responses={202: s.JobCreatedSerializer})
+    def post(self, request):
+        body = s.DiffRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        cluster = find_cluster(request.user, d["cluster"])
+        if cluster is None:
+            raise ValidationError({"cluster": f"unknown cluster {d['cluster']!r}"})
+        files = [f for key in request.FILES for f in request.FILES.getlist(key)]
+        total = sum(f.size or 0 for f in files)
+        if total > settings.TRACER_UPLOAD_LIMIT:
+            raise PayloadTooLarge(f"The upload is {total} bytes; this server accepts at most "
+                                  f"{settings.TRACER_UPLOAD_LIMIT} bytes (TRACER_UPLOAD_LIMIT).")
+        uploads = [(f.name or "upload.yaml", f.read()) for f in files]
+        candidate = None
+        if d.get("candidate"):
+            candidate = cluster.snapshots.filter(pk=d["candidate"]).first()
+            if candidate is None:
+                raise ValidationError({"candidate": f"cluster {cluster.name!r} has no snapshot {d['candidate']}"})
+        elif not uploads:
+            raise ValidationError({"candidate": "give a candidate snapshot id, or upload the changed "
+                                                "manifests as multipart files"})
+        if d.get("base"):
+            base = cluster.snapshots.filter(pk=d["base"]).first()
+            if base is None:
+                raise ValidationError({"base": f"cluster {cluster.name!r} has no snapshot {d['base']}"})
+        else:
+            older = cluster.snapshots.order_by("-number")
+            if candidate is not None:
+                older = older.filter(number__lt=candidate.number)
+            base = older.first()
+            if base is None:
+                raise ValidationError({"base": "no base snapshot to compare with"})
+        job = jobs.enqueue_diff(base, candidate, owner=request.user, uploads=uploads or None,
+                                materialize=d["materialize"], nodes=d["nodes"], namespace=d["namespace"],
+                                cells_per_chunk=d.get("cells_per_chunk"), time_limit=d.get("time_limit"))
+        return _created(job, "Diff queued: its cells are the matrix cells that change, each with both traces.")
+
+
+class BatchStartView(_StartView):
+    @extend_schema(summary="Start a batch of traces (202); results at links.results in request order",
+                   request=s.BatchRequestSerializer, responses={202: s.JobCreatedSerializer})
+    def post(self, request):
+        body = s.BatchRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        job = jobs.enqueue_batch(_job_snapshot(request.user, d), d["requests"], owner=request.user,
+                                 time_limit=d.get("time_limit"))
+        return _created(job, f"Batch of {len(d['requests'])} traces queued.")
+
+
+class IntentJobView(_StartView):
+    @extend_schema(summary="Check intents in the background (202); the result lists violations with traces",
+                   request=s.IntentRequestSerializer, responses={202: s.JobCreatedSerializer})
+    def post(self, request):
+        body = s.IntentRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        intents = parse_intents_input(d["intents"])
+        job = jobs.enqueue_intents(_job_snapshot(request.user, d), intents, owner=request.user,
+                                   time_limit=d.get("time_limit"))
+        return _created(job, f"{len(intents)} intents queued.")
+
+
+class IntentCheckView(APIView):
+    @extend_schema(summary=f"Check intents now (≤ {SYNC_INTENT_LIMIT}): passed, violations with their traces",
+                   request=s.IntentRequestSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        body = s.IntentRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        intents = parse_intents_input(d["intents"])
+        if not intents:
+            raise BadRequest("no intents to check")
+        if len(intents) > SYNC_INTENT_LIMIT:
+            raise BadRequest(f"{len(intents)} intents: check more than {SYNC_INTENT_LIMIT} with POST /api/jobs/intents")
+        snap = _job_snapshot(request.user, d)
+        report = check_snapshot(snap, intents)
+        return Response({"snapshot": snap.pk, "ok": not report["violations"], **report})
+
+
+__all__ = ["TraceViewSet", "SharedTraceView", "MeView", "JobViewSet", "JobCellViewSet",
+           "MatrixStartView", "DiffStartView", "BatchStartView", "IntentJobView", "IntentCheckView"]

@@ -4,15 +4,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from tracer.choices import ACTIVE_JOB_STATES, JobKind, JobState
+
 __all__ = ["Job"]
 
 
 class Job(models.Model):
-    KINDS = [("matrix", "reachability matrix"), ("diff", "snapshot diff"), ("batch", "batch traces"),
-             ("import", "background import"), ("intents", "intent check")]
-    STATES = [("queued", "queued"), ("running", "running"), ("done", "done"), ("failed", "failed"),
-              ("cancelled", "cancelled")]
-    ACTIVE_STATES = ("queued", "running")
+    KINDS = JobKind.choices
+    STATES = JobState.choices
+    ACTIVE_STATES = ACTIVE_JOB_STATES
 
     kind = models.CharField(max_length=16, choices=KINDS)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
@@ -22,7 +22,7 @@ class Job(models.Model):
     snapshot = models.ForeignKey("topology.Snapshot", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="jobs")
     params = models.JSONField(default=dict)
-    state = models.CharField(max_length=16, choices=STATES, default="queued", db_index=True)
+    state = models.CharField(max_length=16, choices=STATES, default=JobState.QUEUED, db_index=True)
     progress_current = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     progress_message = models.CharField(max_length=512, blank=True, default="")

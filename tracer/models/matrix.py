@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from django.db import models
 
+from tracer.choices import ChunkState
+
 __all__ = ["JobChunk", "MatrixCell", "JobOutput", "JobUpload"]
 
 
 class JobChunk(models.Model):
     """One slice of a chunked job: the sources [start, end) of a matrix or diff."""
 
-    STATES = [("pending", "pending"), ("running", "running"), ("done", "done")]
+    STATES = ChunkState.choices
 
     job = models.ForeignKey("tracer.Job", on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    state = models.CharField(max_length=16, choices=STATES, default="pending")
+    state = models.CharField(max_length=16, choices=STATES, default=ChunkState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     cells = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")  # the worker that finished it

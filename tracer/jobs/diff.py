@@ -1,0 +1,124 @@
+"""Diff (what-if) jobs: the matrix cells that change from a base snapshot to a candidate.
+
+The candidate is a snapshot, or uploaded manifests the worker first imports as a new snapshot of the
+base's cluster. Both snapshots are planned, the plans merged, and the merged cells compared in chunks
+(chunks.py); only cells that change are stored, each with both traces.
+"""
+from __future__ import annotations
+
+from django.db.models import Count
+
+from topology.compile import load_model
+from topology.importers import import_bytes
+from tracer.choices import JobKind
+from tracer.engine.errors import BadRequest
+from tracer.engine.reach import classify_change, compute_cell, merge_plans, plan
+from tracer.models import Job, JobChunk, JobOutput, JobUpload, MatrixCell
+
+from .chunks import DEFAULT_CELLS_PER_CHUNK, ChunkHandlers, plan_chunks, stored_plan
+from .lifecycle import Beater, beat, bounded_int, common_params, save_output
+from .matrix import write_cells
+
+__all__ = ["params", "run", "compute_chunk", "finalize", "HANDLERS", "cell_traces"]
+
+_CHANGE_BATCH = 100  # changed cells carry two traces each: write them in smaller batches
+
+
+def params(base, candidate=None, *, uploads=None, materialize: bool = False, nodes: int = 3,
+           namespace: str = "default", cells_per_chunk: int | None = None, time_limit: int | None = None) -> dict:
+    """The job's parameters, validated (BadRequest names what is wrong)."""
+    if candidate is None and not uploads:
+        raise BadRequest("a diff needs a candidate: a snapshot or uploaded manifests")
+    if candidate is not None and candidate.cluster_id != base.cluster_id:
+        raise BadRequest("base and candidate snapshots must belong to the same cluster")
+    if candidate is not None and candidate.pk == base.pk:
+        raise BadRequest("base and candidate are the same snapshot: nothing can change")
+    return {"base": base.pk, "services": True, "pods": True,
+            "cells_per_chunk": bounded_int({"c": cells_per_chunk}, "c", DEFAULT_CELLS_PER_CHUNK, 1, 1_000_000),
+            "import": {"materialize": bool(materialize), "nodes": int(nodes), "namespace": namespace},
+            **common_params(time_limit)}
+
+
+def _import_candidate(job: Job):
+    payloads = [(u.name, bytes(u.data)) for u in JobUpload.objects.filter(job=job).order_by("position")]
+    opts = job.params.get("import", {})
+    beat(job.pk, f"importing the candidate manifests ({len(payloads)} file(s))")
+    result = import_bytes(job.cluster, payloads, owner=job.owner, materialize=opts.get("materialize", False),
+                          nodes=opts.get("nodes", 3), namespace=opts.get("namespace", "default"))
+    Job.objects.filter(pk=job.pk).update(snapshot=result.snapshot)
+    JobUpload.objects.filter(job=job).delete()
+    job.snapshot = result.snapshot
+    job.snapshot_id = result.snapshot.pk
+    return result.snapshot
+
+
+def run(job: Job) -> None:
+    """Import the candidate if uploaded, plan both snapshots (once), then run or publish the chunks."""
+    if job.snapshot_id is None:
+        _import_candidate(job)
+    if not JobOutput.objects.filter(job=job, name="plan").exists():
+        beat(job.pk, "planning: classes of both snapshots")
+        services, pods = job.params.get("services", True), job.params.get("pods", True)
+        base = plan(load_model(job.params["base"]), services=services, pods=pods)
+        cand = plan(load_model(job.snapshot_id), services=services, pods=pods)
+        save_output(job, "base", base.to_dict())
+        save_output(job, "candidate", cand.to_dict())
+        save_output(job, "plan", merge_plans(base, cand).to_dict())
+    p = stored_plan(job, "plan")
+    plan_chunks(job, len(p.sources), len(p.destinations), HANDLERS)
+
+
+def compute_chunk(job: Job, chunk: JobChunk) -> int:
+    """Compare the chunk's cells on both snapshots; store those that change. Returns cells compared."""
+    merged = stored_plan(job, "plan")
+    base_plan, cand_plan = stored_plan(job, "base"), stored_plan(job, "candidate")
+    base_model, cand_model = load_model(job.params["base"]), load_model(job.snapshot_id)
+    base_src = {s.key: s for s in base_plan.sources}
+    cand_src = {s.key: s for s in cand_plan.sources}
+    base_dst = {d.key: d for d in base_plan.destinations}
+    cand_dst = {d.key: d for d in cand_plan.destinations}
+    beater, rows, compared = Beater(job.pk), [], 0
+    for i in range(chunk.start, min(chunk.end, len(merged.sources))):
+        skey = merged.sources[i].key
+        for j, dst in enumerate(merged.destinations):
+            b = c = None
+            if skey in base_src and dst.key in base_dst:
+                b = compute_cell(base_model, base_src[skey], base_dst[dst.key], keep_result=True)
+            if skey in cand_src and dst.key in cand_dst:
+                c = compute_cell(cand_model, cand_src[skey], cand_dst[dst.key], keep_result=True)
+            change = classify_change(b and (b.verdict, b.reason), c and (c.verdict, c.reason))
+            compared += 1
+            if change:
+                rows.append(MatrixCell(
+                    job_id=job.pk, source=i, destination=j, change=change,
+                    verdict=c.verdict if c else "", reason=((c.reason if c else "") or "")[:200],
+                    request=c.request if c else None, trace=c.result if c else None,
+                    base_verdict=b.verdict if b else "", base_reason=((b.reason if b else "") or "")[:200],
+                    base_request=b.request if b else None, base_trace=b.result if b else None))
+                if len(rows) >= _CHANGE_BATCH:
+                    write_cells(rows)
+            beater.tick()
+    write_cells(rows)
+    return compared
+
+
+def finalize(job: Job) -> tuple[dict, str]:
+    """How many cells were compared and how many change, per kind of change."""
+    p = stored_plan(job, "plan")
+    changes = dict(MatrixCell.objects.filter(job_id=job.pk).values_list("change").annotate(n=Count("id")).order_by())
+    result = {"base_snapshot": job.params["base"], "candidate_snapshot": job.snapshot_id,
+              "sources": len(p.sources), "destinations": len(p.destinations),
+              "compared": len(p.sources) * len(p.destinations), "changed": sum(changes.values()),
+              "changes": changes}
+    return result, f"done: {result['changed']} of {result['compared']} cells change"
+
+
+def cell_traces(job: Job, cell: MatrixCell) -> dict:
+    """A changed cell's two stored traces: on the base and on the candidate snapshot."""
+    return {"change": cell.change,
+            "base": {"snapshot": job.params.get("base"), "request": cell.base_request, "result": cell.base_trace},
+            "candidate": {"snapshot": job.snapshot_id, "request": cell.request, "result": cell.trace}}
+
+
+HANDLERS = ChunkHandlers(compute=compute_chunk, finalize=finalize)
+KIND = JobKind.DIFF

@@ -1,0 +1,94 @@
+"""Matrix jobs: the reachability of every source class to every destination of one snapshot.
+
+Planned once in the job's first task (pods grouped into classes, `reach.plan`), then computed in
+chunks of source classes (chunks.py); each chunk writes its `MatrixCell` rows.
+"""
+from __future__ import annotations
+
+from django.db.models import Count
+
+from topology.compile import load_model
+from tracer.choices import JobKind
+from tracer.engine.errors import BadRequest
+from tracer.engine.flow import make_flow
+from tracer.engine.reach import compute_cells, plan
+from tracer.engine.trace import trace
+from tracer.models import Job, JobChunk, JobOutput, MatrixCell
+
+from .chunks import DEFAULT_CELLS_PER_CHUNK, ChunkHandlers, plan_chunks, stored_plan
+from .lifecycle import Beater, beat, bounded_int, common_params, save_output
+
+__all__ = ["CELL_BATCH", "params", "run", "compute_chunk", "finalize", "HANDLERS", "write_cells", "cell_trace"]
+
+CELL_BATCH = 500
+
+
+def params(*, services: bool = True, pods: bool = True, cells_per_chunk: int | None = None,
+           time_limit: int | None = None) -> dict:
+    """The job's parameters, validated (BadRequest names what is wrong)."""
+    if not (services or pods):
+        raise BadRequest("a matrix needs destinations: services, pods or both")
+    return {"services": bool(services), "pods": bool(pods),
+            "cells_per_chunk": bounded_int({"c": cells_per_chunk}, "c", DEFAULT_CELLS_PER_CHUNK, 1, 1_000_000),
+            **common_params(time_limit)}
+
+
+def run(job: Job) -> None:
+    """Plan (once: a requeued job reuses the stored plan), then run or publish the chunks."""
+    if job.snapshot_id is None:
+        raise BadRequest("a matrix job needs a snapshot")
+    if not JobOutput.objects.filter(job=job, name="plan").exists():
+        beat(job.pk, "planning: grouping pods into classes")
+        model = load_model(job.snapshot_id)
+        # a large matrix merges senders and receiving pods on what policy can read (reach.plan, project=None)
+        p = plan(model, services=job.params.get("services", True), pods=job.params.get("pods", True),
+                 project=None)
+        save_output(job, "plan", p.to_dict())
+    p = stored_plan(job, "plan")
+    plan_chunks(job, len(p.sources), len(p.destinations), HANDLERS)
+
+
+def write_cells(rows: list[MatrixCell]) -> None:
+    if rows:
+        MatrixCell.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CELL_BATCH)
+        rows.clear()
+
+
+def compute_chunk(job: Job, chunk: JobChunk) -> int:
+    """The cells of the chunk's source classes × every destination, written as they come."""
+    model = load_model(job.snapshot_id)
+    p = stored_plan(job, "plan")
+    beater, rows, count = Beater(job.pk), [], 0
+    for cell in compute_cells(model, p, (chunk.start, chunk.end)):
+        rows.append(MatrixCell(job_id=job.pk, source=cell.source, destination=cell.destination,
+                               verdict=cell.verdict, reason=(cell.reason or "")[:200], request=cell.request))
+        count += 1
+        if len(rows) >= CELL_BATCH:
+            write_cells(rows)
+        beater.tick()
+    write_cells(rows)
+    return count
+
+
+def finalize(job: Job) -> tuple[dict, str]:
+    """Counts per verdict and reason over the stored cells, with the plan's assumptions."""
+    p = stored_plan(job, "plan")
+    cells = MatrixCell.objects.filter(job_id=job.pk)
+    verdicts = dict(cells.values_list("verdict").annotate(n=Count("id")).order_by())
+    reasons = dict(cells.exclude(reason="").values_list("reason").annotate(n=Count("id")).order_by())
+    result = {"snapshot": job.snapshot_id, "sources": len(p.sources), "destinations": len(p.destinations),
+              "cells": sum(verdicts.values()), "verdicts": verdicts, "reasons": reasons,
+              "assumptions": list(p.assumptions)}
+    return result, f"done: {result['cells']} cells ({len(p.sources)} source classes × {len(p.destinations)} destinations)"
+
+
+def cell_trace(job: Job, cell: MatrixCell) -> dict:
+    """The full trace behind a cell, computed now: the same flow `manage.py trace` would run."""
+    req = cell.request
+    result = trace(load_model(job.snapshot_id), make_flow(req["from"], req["to"], req.get("port"),
+                                                          req.get("protocol"))).to_dict()
+    return {"snapshot": job.snapshot_id, "request": req, "result": result}
+
+
+HANDLERS = ChunkHandlers(compute=compute_chunk, finalize=finalize)
+KIND = JobKind.MATRIX
