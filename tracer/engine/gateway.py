@@ -26,7 +26,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
-from . import istio
+from . import controller_routes, istio
 from .cluster import ClusterModel
 from .model import LabelSelector, RouteObject
 
@@ -208,7 +208,14 @@ class GatewayView:
             if gw.key not in self.gateways:
                 self.gateways[gw.key] = GatewayInfo(gw, "(Istio Gateway)", "istio.io/gateway", "Istio",
                                                     istio.listeners(self, gw), [], [])
+        self.data_planes: dict[str, tuple[list, list]] = {}  # controller gateways: (pods, services)
         self._attach_all()
+        for info, kind, pods, services in controller_routes.controller_gateways(self):  # K9-K11
+            if info.key in self.gateways:
+                continue
+            self.gateways[info.key] = info
+            self.data_planes[info.key] = (pods, services)
+            self._attach_controller_routes(info, kind)
 
     # -- gateways and listeners ---------------------------------------------------------------------------
 
@@ -416,6 +423,21 @@ class GatewayView:
                           f"none of the route's hostnames ({', '.join(route.spec.get('hostnames', []))}) intersects "
                           f"a listener hostname ({', '.join(x.hostname or '*' for x in allowed)})")
         return status(True, "Accepted", f"attached to listener(s) {', '.join(took)}", took)
+
+    def _attach_controller_routes(self, info: GatewayInfo, kind: str) -> None:
+        """A controller's own routes attach to all its listeners (Traefik: those of its entryPoints)."""
+        for route in controller_routes.routes_for(self.m, kind):
+            entry = route.spec.get("entryPoints") or []
+            for x in info.listeners:
+                if entry and any(e in ("web", "websecure") for e in entry) and \
+                        ("websecure" if x.protocol == "HTTPS" else "web") not in entry:
+                    continue
+                self.attachments.setdefault(x.id, []).append(Attachment(route, x, list(route.spec.get("hostnames",
+                                                                                                      []))))
+            self.statuses.append(ParentStatus(f"{route.kind} {route.key}", f"{info.implementation} {info.key}", "",
+                                              True, "Accepted", *self._refs_status(route),
+                                              "; ".join(route.spec.get("notes", [])) or "served by the controller",
+                                              [x.name for x in info.listeners]))
 
     def _why_not_allowed(self, route: RouteObject, x: Listener) -> str:
         if route.kind not in x.allowed_kinds:

@@ -47,6 +47,7 @@ from .ingress_routing import path_matches as prefix_path_matches
 SCHEME_PORTS = {"http": 80, "https": 443}
 PATH_RANK = {"Exact": 0, "RegularExpression": 1, "PathPrefix": 2, "StringPrefix": 2}
 FIRST_MATCH_KINDS = ("VirtualService",)  # Istio: rules in order, the first match wins (istio.py)
+OWN_KINDS = ("VirtualService", "IngressRoute", "HTTPProxy", "Mapping")  # controllers' own route objects
 
 
 @dataclass(slots=True)
@@ -173,6 +174,10 @@ def _path_match(pm: dict, path: str) -> bool:
 def http_match(match: dict, req: Request) -> str:
     """'' when `match` matches `req`, else why not (for the story)."""
     path = req.path.split("?", 1)[0] or "/"
+    if match.get("hosts") and not any(hostname_matches(h, req.host) for h in match["hosts"]):
+        return f"host {req.host or '(none)'} is not {' or '.join(match['hosts'])}"
+    if match.get("host_regex") and not _value_match("RegularExpression", match["host_regex"], req.host):
+        return f"host {req.host or '(none)'} does not match {match['host_regex']}"
     pm = match["path"]
     if not _path_match(pm, path):
         return f"path {path} is not {pm['type']} {pm['value']}"
@@ -228,6 +233,16 @@ def _precedence(match: dict, host_pattern: str, grpc: bool) -> tuple:
             -len(match.get("headers", [])), -len(match.get("queryParams", [])))
 
 
+def _own_precedence(kind: str, rule: dict) -> tuple:
+    """Istio: rule order (first match); Traefik: the highest priority; Emissary: the highest precedence; Contour:
+    Gateway API-like specificity (appended by the caller)."""
+    if kind == "IngressRoute":
+        return (-rule.get("priority", 0),)
+    if kind == "Mapping":
+        return (-rule.get("precedence", 0),)
+    return ()
+
+
 def _host_pattern(att: Attachment, host: str) -> str | None:
     """The most specific effective hostname of `att` matching `host` ('' = any host), or None."""
     if not att.hostnames:
@@ -264,8 +279,8 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
                       f"{req.server_name} chose: the Gateway answers 421 Misdirected Request")
             return d
     kind = "TLSRoute" if raw else "GRPCRoute" if req.scheme == "grpc" else "HTTPRoute"
-    if listener.allowed_kinds == FIRST_MATCH_KINDS:
-        kind = FIRST_MATCH_KINDS[0]
+    if listener.allowed_kinds and listener.allowed_kinds[0] in OWN_KINDS:  # Istio, Traefik, Contour, Emissary
+        kind = listener.allowed_kinds[0]
     atts = [a for a in view.attached(listener) if a.route.kind == kind]
     if not atts:
         d.why += f"; no {kind} is attached to it"
@@ -314,7 +329,10 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
                 if why_not:
                     misses.append(f"{where}: {why_not}")
                     continue
-                prec = () if a.route.kind in FIRST_MATCH_KINDS else _precedence(match, pat, grpc)
+                prec = _own_precedence(a.route.kind, rule) if a.route.kind in OWN_KINDS else \
+                    _precedence(match, pat, grpc)
+                if a.route.kind in ("HTTPProxy", "Mapping"):
+                    prec = (*prec, *_precedence(match, pat, grpc))
                 key = (prec, route_order(a.route), ri, mi)
                 cands.append((key, a, ri, match, pat, where))
     if not cands:
@@ -380,6 +398,13 @@ def _apply_filters(view_req: dict, filters: list[dict], prefix: str | None, d: G
             for name in hm.get("remove", []):
                 for k in [k for k in headers if k.lower() == name.lower()]:
                     del headers[k]
+        elif f["type"] == "StripPrefix":  # Traefik
+            for pre in f.get("prefixes", []):
+                if view_req["path"].startswith(pre):
+                    view_req["path"] = "/" + view_req["path"][len(pre):].lstrip("/")
+                    break
+        elif f["type"] == "AddPrefix":  # Traefik
+            view_req["path"] = f.get("prefix", "").rstrip("/") + view_req["path"]
         elif f["type"] not in ("ResponseHeaderModifier", "RequestRedirect"):
             d.notes.append(f"filter {f['type']} is not modelled: it does not change which backend answers")
 

@@ -42,6 +42,11 @@ def request_of(flow, dest_parts, port: int) -> Request:
 
 def data_plane(m, gw: GatewayInfo) -> tuple[Service | None, list[Pod]]:
     """The Service and pods the implementation runs for this Gateway, when the snapshot has them."""
+    planes = gateway_view(m).data_planes.get(gw.key)
+    if planes is not None:  # a controller serving its own route objects (K9-K11)
+        pods, services = planes
+        svc = next(iter(sorted(services, key=lambda s: (s.type != "LoadBalancer", s.key))), None)
+        return svc, pods
     if gw.obj.kind == "IstioGateway":  # the pods its selector picks, and a Service in front of them
         pods = istio.selector_pods(m, gw.obj)
         keys = {p.key for p in pods}
