@@ -380,6 +380,7 @@ class Bench:
         from config.celery import app
         from topology.models import Snapshot
         from tracer import jobs
+        from tracer.jobs.chunks import stored_plan
         from tracer.models import Job
 
         # a fresh queue per run: a cancelled job's undelivered chunk messages must not sit in front of the next job's
@@ -415,10 +416,7 @@ class Bench:
             res = job.result or {}
             plan_total = None
             try:
-                try:
-                    p = jobs._stored_plan(job, "plan")
-                except Exception:
-                    p = jobs._stored_plan(job.pk, "plan")
+                p = stored_plan(job, "plan")
                 plan_total = len(p.sources) * len(p.destinations)
                 shape = f"{len(p.sources):,} source classes × {len(p.destinations):,} destinations = {plan_total:,} cells"
             except Exception:

@@ -7,7 +7,7 @@ Why no result backend: job state, progress and results live in our own `Job` tab
 backends expire, and the filesystem transport has none). Chunked work therefore uses plain
 groups — each chunk records its own completion and the last one finalises the job — never chords.
 
-Fault tolerance (see tracer/jobs.py): `acks_late` + `reject_on_worker_lost` so a message whose
+Fault tolerance (see tracer/jobs/): `acks_late` + `reject_on_worker_lost` so a message whose
 worker child dies goes back to the queue; time limits from TRACER_JOB_TIME_LIMIT; the reaper
 (`manage.py reap_jobs`, and a timer inside every worker) requeues or fails jobs whose heartbeat
 stopped, which also covers the filesystem transport (it deletes a message when it is read).
