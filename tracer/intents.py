@@ -24,15 +24,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import yaml
-
 from topology.compile import load_model
-from tracer.engine.errors import BadRequest, TracerError
+from topology.importers.errors import ManifestError
+from topology.importers.load import load_value
+from tracer.engine.errors import BadRequest, TracerError, excerpt
 from tracer.engine.flow import make_flow
 from tracer.engine.trace import trace
 
 EXPECTS = ("delivered", "dropped")
 KEYS = {"name", "from", "to", "port", "protocol", "via", "expect", "reason"}
+# An intents file is a few hundred lines of YAML; 1 MB holds ~10,000 intents. Beyond that it is not one.
+MAX_BYTES = 1024 * 1024
+MAX_NAME = 200  # characters of an intent's `name` (it is only a label for the report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +60,12 @@ class Intent:
 
 def parse_intents(text: str | bytes, filename: str = "intents") -> list[Intent]:
     """YAML (or JSON) text → intents; BadRequest naming the file, item and field on any problem."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest(f"{filename}: not UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text) if text.strip() else []
-    except yaml.YAMLError as exc:
-        raise BadRequest(f"{filename}: not valid YAML: {exc}") from None
+    try:  # the project's one loader: alias, depth, size and duplicate-key limits; bounded messages
+        data = load_value(text, filename, max_bytes=MAX_BYTES)
+    except ManifestError as exc:
+        raise BadRequest(str(exc)) from None
+    if data is None:
+        data = []
     if isinstance(data, dict) and isinstance(data.get("intents"), list):
         data = data["intents"]
     if not isinstance(data, list):
@@ -80,15 +80,16 @@ def parse_intent(item, index: int, filename: str = "intents") -> Intent:
         raise BadRequest(f"{where}: expected a mapping with from, to, expect; got {type(item).__name__}")
     unknown = sorted(set(map(str, item)) - KEYS)
     if unknown:
-        raise BadRequest(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(KEYS))})")
+        shown = ", ".join(excerpt(key, 40) for key in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise BadRequest(f"{where}: unknown field(s) {shown} (allowed: {', '.join(sorted(KEYS))})")
     for key in ("from", "to", "expect"):
         if not item.get(key):
             raise BadRequest(f"{where}: field '{key}' is required")
     expect = str(item["expect"]).strip().lower()
     if expect not in EXPECTS:
-        raise BadRequest(f"{where}: field 'expect': {item['expect']!r} is not one of {', '.join(EXPECTS)}")
+        raise BadRequest(f"{where}: field 'expect': {excerpt(item['expect'])} is not one of {', '.join(EXPECTS)}")
     reason = item.get("reason")
-    if reason is not None and not isinstance(reason, str):
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 63):
         raise BadRequest(f"{where}: field 'reason' must be a reason code such as policy-ingress-denied")
     if reason and expect == "delivered":
         raise BadRequest(f"{where}: field 'reason' only makes sense with expect: dropped")
@@ -98,7 +99,10 @@ def parse_intent(item, index: int, filename: str = "intents") -> Intent:
         raise BadRequest(f"{where}: {exc}") from None
     request = {"from": flow.source, "to": flow.destination, "port": flow.port, "protocol": flow.protocol,
                "via": flow.via}
-    return Intent(index, str(item.get("name") or ""), request, expect, reason or None)
+    name = item.get("name")
+    if name is not None and (not isinstance(name, str | int | float) or len(str(name)) > MAX_NAME):
+        raise BadRequest(f"{where}: field 'name' must be a text of at most {MAX_NAME} characters")
+    return Intent(index, str(name or ""), request, expect, reason or None)
 
 
 def evaluate(intent: Intent, result: dict) -> str | None:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from topology import services
 from topology.models import Cluster, Snapshot
 from tracer.api.errors import PayloadTooLarge, ServiceUnavailable
+from tracer.api.parsers import SafeJSONParser, read_limited
 from tracer.jobs import import_or_enqueue
 
 from . import serializers as s
@@ -29,7 +30,8 @@ class RawManifestParser(parsers.BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        # Never more than the limit in memory, also for a chunked body whose length nobody announced.
+        return read_limited(stream, settings.TRACER_UPLOAD_LIMIT, "upload")
 
 
 def _check_size(request) -> None:
@@ -161,7 +163,7 @@ POD_PATH = r"pods/(?P<namespace>[^/]+)/(?P<pod>[^/]+)"
 )
 class ClusterViewSet(viewsets.ModelViewSet):
     serializer_class = s.ClusterSerializer
-    parser_classes = [parsers.JSONParser]  # upload() declares its own
+    parser_classes = [SafeJSONParser]  # upload() declares its own
     queryset = Cluster.objects.none()  # the model, for the schema; get_queryset() decides what is visible
 
     def get_queryset(self):

@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from tracer.tokens import issue_token
 
 from . import serializers as s
 from .authentication import HashedTokenAuthentication, ThrottledBasicAuthentication
+from .parsers import SafeJSONParser
 from .throttling import PostScopedRateThrottle
 
 
@@ -40,7 +40,7 @@ class TokenView(APIView):
     """
 
     authentication_classes = [HashedTokenAuthentication, SessionAuthentication, ThrottledBasicAuthentication]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     permission_classes = [IsAuthenticated]
     throttle_classes = [PostScopedRateThrottle]
     throttle_scope = "auth"

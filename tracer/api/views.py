@@ -15,7 +15,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +34,7 @@ from tracer.models import Job, MatrixCell, Trace
 
 from . import serializers as s
 from .errors import PayloadTooLarge
+from .parsers import SafeJSONParser
 
 OBJECT_FILTER = OpenApiParameter(
     "object", str, description="Only traces that passed through this object: KIND:NS/NAME or KIND:NAME, "
@@ -49,7 +49,7 @@ OBJECT_FILTER = OpenApiParameter(
     retrieve=extend_schema(summary="One stored trace, with its full result, pinned to its snapshot"),
 )
 class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     queryset = Trace.objects.none()  # the model, for the schema; get_queryset() decides what is visible
     def get_serializer_class(self):
         return s.TraceListSerializer if self.action == "list" else s.TraceSerializer
@@ -360,7 +360,7 @@ class MatrixStartView(_StartView):
 
 class DiffStartView(_StartView):
     error_codes = ("413", "503")
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [SafeJSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     @extend_schema(summary="Start a snapshot diff / what-if job (202): the matrix cells that change",
                    description="JSON: {cluster, base?, candidate} compares two snapshots. Multipart: upload the "
