@@ -92,6 +92,13 @@ export function init() {
       const port = String(values.port || "").trim();
       if (port) payload.port = /^\d+$/.test(port) ? Number(port) : port;
       if (values.via && values.via.trim()) payload.via = values.via.trim();
+      if (values.method && values.method.trim()) payload.method = values.method.trim().toUpperCase();
+      const headers = {};
+      for (const line of String(values.headers || "").split("\n")) {
+        const at = line.indexOf(":");
+        if (at > 0) headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      }
+      if (Object.keys(headers).length) payload.headers = headers;
       const trace = await api.createTrace(payload);
       window.location.assign(`/traces/${trace.id}/`);
     } catch (err) {

@@ -1,6 +1,8 @@
 """API routes of this app (mounted under /api/)."""
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .gateways import SnapshotGatewaysView
 from .views import ClusterViewSet, SnapshotViewSet
 
 router = DefaultRouter()
@@ -9,4 +11,6 @@ router.trailing_slash = "/?"  # scripts may omit the final slash (a POST cannot 
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("snapshots/<int:pk>/gateways/", SnapshotGatewaysView.as_view(), name="snapshot-gateways"),
+]

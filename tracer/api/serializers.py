@@ -47,8 +47,14 @@ class TraceRequestSerializer(serializers.Serializer):
                                                           "url:SCHEME://HOST[:PORT]/PATH.")
     port = PortField(required=False, allow_null=True)
     protocol = serializers.CharField(required=False, default="TCP", max_length=8, help_text="TCP, UDP or SCTP.")
-    via = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64,
-                                help_text="ADDR[:PORT]: the first address the client sends to.")
+    via = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=600,
+                                help_text="ADDR[:PORT]: the first address the client sends to; or "
+                                          "gateway:NS/NAME[:PORT]: enter that Gateway's listener.")
+    method = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=32,
+                                   help_text="HTTP method of a url: request (default GET).")
+    headers = serializers.DictField(child=serializers.CharField(max_length=4096, allow_blank=True), required=False,
+                                    allow_empty=True, help_text="HTTP request headers of a url: request, "
+                                                                "{\"Name\": \"value\"}.")
     assumptions = AssumptionsSerializer(required=False)
 
     def get_fields(self):
@@ -63,8 +69,13 @@ class TraceRequestSerializer(serializers.Serializer):
 
     def engine_request(self) -> dict:
         d = self.validated_data
-        return {"from": d["from"], "to": d["to"], "port": d.get("port"), "protocol": d.get("protocol"),
-                "via": d.get("via") or None, "assumptions": dict(d.get("assumptions") or {})}
+        out = {"from": d["from"], "to": d["to"], "port": d.get("port"), "protocol": d.get("protocol"),
+               "via": d.get("via") or None, "assumptions": dict(d.get("assumptions") or {})}
+        if d.get("method"):
+            out["method"] = d["method"]
+        if d.get("headers"):
+            out["headers"] = dict(d["headers"])
+        return out
 
 
 class TraceObjectSerializer(serializers.Serializer):
