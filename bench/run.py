@@ -22,7 +22,7 @@ PostgreSQL database it creates and drops (DATABASE_URL's server, database `trace
    processes (concurrency 1 each), from enqueue to the job's `done`; each worker compiles the model
    cold, as a freshly started worker would.
 
-Targets (issue 7) apply at threshold size; a missed target shows by how much.
+Targets (docs/performance.md) apply at threshold size; a missed target shows by how much.
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
 - graph.py      the networkx forwarding graph of a model (cached); trace hops walk its edges
 - trace.py      trace(model, flow) → TraceResult, assembling the above
 - result.py     TraceResult / Path / Hop with to_dict/from_dict and a schema version
-- render.py     the text rendering of a result
+- render.py     the text rendering of a result (ending with the rule ids it cites)
+- rules.py      rule ids cited in hop details ("(A13)") and their anchors in docs/semantics.md
 - reach.py      reachability matrices over pod equivalence classes
 - reach_columns.py  matrix cells per destination column (bitsets over classes), trace() where it must
 """
