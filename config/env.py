@@ -59,6 +59,40 @@ def env_rate(name: str, default: str) -> str:
     return raw
 
 
+# Values shipped in examples and docs: a server started with one of them signs sessions and CSRF tokens
+# with a key that everyone who read the example knows.
+PLACEHOLDER_SECRET_KEYS = ("change-me", "changeme", "replace-me", "your-secret-key", "secret", "django-insecure")
+
+
+def env_secret_key(name: str, key_file, *, debug: bool) -> str:
+    """SECRET_KEY from the environment, refusing a placeholder; unset ⇒ a random key kept in `key_file`.
+
+    The generated file is created with mode 0600 (and an older, wider one is narrowed): it is the key to
+    every session. A placeholder is refused unless DEBUG is on, with a message saying how to make a key.
+    """
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        if not debug and raw.lower().startswith(PLACEHOLDER_SECRET_KEYS):
+            raise ImproperlyConfigured(
+                f"{name} is the placeholder {raw[:12]!r}…: set it to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (in docker/.env), "
+                "or leave it unset for a local run")
+        return raw
+    import secrets
+
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    if os.stat(key_file).st_mode & 0o077:
+        os.chmod(key_file, 0o600)
+    with open(key_file) as handle:
+        return handle.read().strip()
+
+
 def is_loopback_address(host: str) -> bool:
     """Whether a bind address only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
     import ipaddress

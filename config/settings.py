@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .env import env_bool, env_database, env_int, env_list, env_rate, env_str, is_loopback_address
+from .env import env_bool, env_database, env_int, env_list, env_rate, env_secret_key, env_str, is_loopback_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRACER_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    # Local/zero-install runs get a per-checkout key kept in var/ (never committed).
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        import secrets
-
-        key_file.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
+SECRET_KEY = env_secret_key("SECRET_KEY", VAR_DIR / "secret_key", debug=DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -51,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.SecurityHeadersMiddleware",  # CSP on every response; no-store on /api/ and /t/
     "config.chunked.ChunkedBodyMiddleware",  # before anything reads the body (CSRF reads form posts)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

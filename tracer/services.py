@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
+from django.utils import timezone
 
 from topology.models import Snapshot
 from tracer.engine.errors import BadRequest, TracerError
@@ -83,7 +84,7 @@ def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, 
     stored_request = flow.stored_request(assumptions)
     obj = Trace(owner=owner, snapshot=snapshot, request=stored_request, result=result,
                 verdict=result["verdict"], reason=result.get("reason") or "", source=flow.source[:512],
-                destination=flow.destination[:1024], share_slug=new_share_slug(), rerun_of=rerun_of)
+                destination=flow.destination[:1024], rerun_of=rerun_of)  # not shared until someone chooses to
     if save:
         with transaction.atomic():
             obj.save()
@@ -165,16 +166,37 @@ def can_change_share(user, trace: Trace) -> bool:
     return trace.owner_id == user.pk or can_manage(user, trace.snapshot.cluster)
 
 
-def mint_share(trace: Trace) -> Trace:
-    """A fresh slug; the previous link (if any) stops working."""
+def mint_share(trace: Trace, user=None) -> Trace:
+    """Share a trace (the user pressed Share): a fresh slug; the previous link (if any) stops working."""
     trace.share_slug = new_share_slug()
-    trace.save(update_fields=["share_slug"])
+    trace.shared_by = user if user is not None and user.is_authenticated else None
+    trace.shared_at = timezone.now()
+    trace.save(update_fields=["share_slug", "shared_by", "shared_at"])
     return trace
 
 
 def revoke_share(trace: Trace) -> Trace:
     trace.share_slug = None
-    trace.save(update_fields=["share_slug"])
+    trace.shared_by = None
+    trace.shared_at = None
+    trace.save(update_fields=["share_slug", "shared_by", "shared_at"])
+    return trace
+
+
+def find_shared(slug: str) -> Trace | None:
+    """The trace a share link shows, or None: unknown or revoked slug, or its sharer lost the cluster.
+
+    Why the last check: a link is the sharer's decision and lives only while they may still read the
+    cluster — removing a teammate (or deleting their account) withdraws every link they shared, at once.
+    """
+    from topology.services import visible_clusters
+
+    valid = bool(slug) and len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)
+    trace = Trace.objects.select_related("snapshot", "shared_by").filter(share_slug=slug).first() if valid else None
+    if trace is None or trace.shared_by is None or not trace.shared_by.is_active:
+        return None
+    if not visible_clusters(trace.shared_by).filter(pk=trace.snapshot.cluster_id).exists():
+        return None
     return trace
 
 

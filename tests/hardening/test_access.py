@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job, Trace
-from tracer.services import run_trace
+from tracer.services import mint_share, run_trace
 from tracer.tokens import issue_token
 
 from .conftest import REPO, row_counts
@@ -41,6 +41,7 @@ def world(db, cluster_b_bytes):
     cluster.shared_with.add(bob)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes)], owner=alice).snapshot
     trace = run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}, owner=alice)
+    mint_share(trace, alice)  # alice pressed Share
     job = Job.objects.create(kind="batch", owner=alice, cluster=cluster, snapshot=snapshot, state="done",
                              params={"requests": [{"from": "pod:blog/wordpress-0", "to": "svc:blog/mysql"}]},
                              result={"total": 1})

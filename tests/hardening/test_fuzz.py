@@ -28,7 +28,7 @@ from config.wsgi import application
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.models import Job
-from tracer.services import run_trace
+from tracer.services import mint_share, run_trace
 from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B
@@ -79,7 +79,8 @@ def world(db, keep_connection):
     alice, carol = users.create_user("alice-owner-3f9a"), users.create_user("carol")
     cluster = Cluster.objects.create(name=SECRET_NAME, owner=alice)
     snapshot = import_bytes(cluster, [("cluster-b.yaml", CLUSTER_B.read_bytes())], owner=alice).snapshot
-    trace = run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}, owner=alice)
+    trace = mint_share(run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443},
+                                 owner=alice), alice)
     job = Job.objects.create(kind="batch", owner=alice, cluster=cluster, snapshot=snapshot, state="running")
     return {"alice": issue_token(alice)[1], "carol": issue_token(carol)[1],
             "cluster": cluster.pk, "snapshot": snapshot.pk, "trace": trace.pk, "job": job.pk, "slug": trace.share_slug}

@@ -46,7 +46,8 @@ class TraceTests(ApiTestCase):
         self.assertEqual(body["snapshot"]["cluster"], {"id": self.cluster.pk, "name": "blog"})
         self.assertEqual(body["owner"], "alice")
         self.assertIn({"kind": "service", "namespace": "payments", "name": "ledger"}, body["objects"])
-        self.assertTrue(body["share_url"].endswith(f"/t/{body['share_slug']}"))
+        # Sharing is a decision: a new trace has no link until someone presses Share.
+        self.assertEqual((body["shared"], body["share_slug"], body["share_url"]), (False, None, None))
 
     def test_cluster_by_name_and_nested_assumptions(self):
         body = self.assertStatus(self.api(self.bob).post("/api/traces/", {
@@ -161,7 +162,10 @@ class ShareLinkTests(ApiTestCase):
     def setUp(self):
         body = self.assertStatus(self.api(self.alice).post("/api/traces/", {"cluster": self.cluster.pk, **ALLOWED},
                                                            format="json"), 201)
-        self.trace_id, self.slug = body["id"], body["share_slug"]
+        self.trace_id = body["id"]
+        shared = self.assertStatus(self.api(self.alice).post(f"/api/traces/{self.trace_id}/share/"), 201)
+        self.slug = shared["share_slug"]
+        self.assertTrue(shared["share_url"].endswith(f"/t/{self.slug}"))
 
     def test_slug_has_at_least_128_bits(self):
         # token_urlsafe: 6 bits per character.
@@ -228,7 +232,8 @@ class ShareLinkSecrecyTests(ApiTestCase):
             format="json"), 201)
         self.assertEqual(body["verdict"], "delivered")
         self.assertIn({"kind": "service", "namespace": "blog", "name": "wordpress"}, body["objects"])
-        shared = self.api().get(f"/api/share/{body['share_slug']}")
+        slug = self.assertStatus(self.api(self.alice).post(f"/api/traces/{body['id']}/share/"), 201)["share_slug"]
+        shared = self.api().get(f"/api/share/{slug}")
         text = shared.content.decode()
         self.assertIn("wordpress", text)
         for secret in ("hunter2", "aHVudGVy", "wordpress-db"):

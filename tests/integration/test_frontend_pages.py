@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 
 from topology.importers import import_bytes
 from topology.models import Cluster
-from tracer.services import run_trace
+from tracer.services import mint_share, run_trace
 
 from .api_base import cluster_b_bytes
 
@@ -35,6 +35,7 @@ def shared_trace(db):
     snapshot = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes())], owner=alice).snapshot
     trace = run_trace(snapshot, {"from": "pod:monitoring/prometheus-0", "to": "svc:payments/ledger", "port": 443},
                       owner=alice)
+    mint_share(trace, alice)  # alice pressed Share
     return {"alice": alice, "bob": bob, "cluster": cluster, "trace": trace}
 
 

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from config.wsgi import application
 from topology.importers import import_bytes
 from topology.models import Cluster
-from tracer.services import run_trace
+from tracer.services import mint_share, run_trace
 from tracer.tokens import issue_token
 
 from .api_base import cluster_b_bytes
@@ -80,6 +80,7 @@ def world(db, keep_connection):
     snapshot = import_bytes(cluster, [("cluster-b.yaml", cluster_b_bytes())]).snapshot
     trace = run_trace(snapshot, {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443},
                       owner=alice)
+    mint_share(trace, alice)
     return {"token": token, "cluster": cluster.pk, "snapshot": snapshot.pk, "trace": trace.pk,
             "slug": trace.share_slug}
 

@@ -1,13 +1,17 @@
 """Serializers for clusters, snapshots, uploads, comparison, topology, search and pod details."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from topology import sharing
 from topology.models import Cluster, Snapshot
 from topology.services import can_manage
+
+USERNAME = re.compile(r"[\w.@+-]{1,150}")
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -27,24 +31,44 @@ class SnapshotRefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class TeamField(serializers.Field):
+    """Usernames: reads the members; writes a wish list that topology.sharing turns into invitations."""
+
+    def to_representation(self, value):
+        return sorted(u.get_username() for u in value.all())
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not all(isinstance(u, str) for u in data):
+            raise serializers.ValidationError("a list of usernames")
+        if len(data) > sharing.MAX_TEAM:
+            raise serializers.ValidationError(f"at most {sharing.MAX_TEAM} names")
+        bad = [u for u in data if not USERNAME.fullmatch(u)]
+        if bad:
+            raise serializers.ValidationError("a username has 1-150 letters, digits and @.+-_ "
+                                              f"(not {bad[0][:40]!r})")
+        return data
+
+
 class ClusterSerializer(serializers.ModelSerializer):
     """A cluster. `shared_with` (usernames) may only be changed by the owner."""
 
     name = serializers.RegexField(r"^\S(.*\S)?$", max_length=200,
                                   error_messages={"invalid": "a non-empty name without leading or trailing spaces"})
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    shared_with = serializers.SlugRelatedField(slug_field="username", many=True, required=False,
-                                               queryset=get_user_model().objects.all(),
-                                               help_text="Usernames that may read this cluster, upload "
-                                                         "snapshots and run traces on it.")
+    shared_with = TeamField(required=False, help_text="Teammates (usernames) who may read this cluster, upload "
+                            "snapshots and run traces on it. Writing it (owner only) removes the names left out "
+                            "at once and invites new names: they join when they accept (/api/invitations/). The "
+                            "answer is the same whether or not a name exists.")
+    invited = serializers.SerializerMethodField(help_text="Names invited and not yet accepted (owner only).")
     latest_snapshot = serializers.SerializerMethodField()
     snapshot_count = serializers.SerializerMethodField()
     can_manage = serializers.SerializerMethodField(help_text="Whether you may rename, delete and share it.")
 
     class Meta:
         model = Cluster
-        fields = ["id", "name", "description", "owner", "shared_with", "created", "updated", "latest_snapshot",
-                  "snapshot_count", "can_manage"]
+        fields = ["id", "name", "description", "owner", "shared_with", "invited", "created", "updated",
+                  "latest_snapshot", "snapshot_count", "can_manage"]
         read_only_fields = ["id", "owner", "created", "updated"]
 
     @extend_schema_field(SnapshotRefSerializer(allow_null=True))
@@ -60,6 +84,23 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     def get_can_manage(self, obj) -> bool:
         return can_manage(self.context["request"].user, obj)
+
+    def get_invited(self, obj) -> list[str]:
+        return sharing.pending(obj) if can_manage(self.context["request"].user, obj) else []
+
+    def create(self, validated_data):
+        team = validated_data.pop("shared_with", None)
+        cluster = super().create(validated_data)
+        if team is not None:
+            sharing.set_team(cluster, team, by=self.context["request"].user)
+        return cluster
+
+    def update(self, instance, validated_data):
+        team = validated_data.pop("shared_with", None)
+        cluster = super().update(instance, validated_data)
+        if team is not None:
+            sharing.set_team(cluster, team, by=self.context["request"].user)
+        return cluster
 
     def validate_name(self, value: str) -> str:
         user = self.context["request"].user

@@ -170,7 +170,7 @@ class ClusterViewSet(viewsets.ModelViewSet):
         latest = Snapshot.objects.filter(number=Subquery(
             Snapshot.objects.filter(cluster=OuterRef("cluster")).order_by("-number").values("number")[:1]))
         return services.visible_clusters(self.request.user).select_related("owner")\
-            .prefetch_related("shared_with", Prefetch("snapshots", queryset=latest, to_attr="latest"))\
+            .prefetch_related("shared_with", "invitations", Prefetch("snapshots", queryset=latest, to_attr="latest"))\
             .annotate(snapshot_count=Count("snapshots", distinct=True)).order_by("name", "id")
 
     def perform_create(self, serializer):

@@ -123,8 +123,10 @@ def load_paths(paths: list[str | Path], stdin: bytes | None = None) -> tuple[lis
                 raise ManifestError("directory holds no *.yaml, *.yml or *.json file", file=str(path))
         for f in files:
             data = _read(f, str(f))
-            payloads.append((str(f), data))
-            docs.extend(parse_bytes(data, str(f)))
+            # The file's name only: it is stored in the snapshot's source list and in messages every reader
+            # of the cluster sees, and the server's directory layout is none of their business.
+            payloads.append((f.name, data))
+            docs.extend(parse_bytes(data, f.name))
     return docs, payloads
 
 

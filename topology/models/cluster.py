@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-__all__ = ["Cluster", "Snapshot"]
+__all__ = ["Cluster", "ClusterInvitation", "Snapshot"]
 
 
 class Cluster(models.Model):
@@ -32,6 +32,29 @@ class Cluster(models.Model):
 
     def latest_snapshot(self) -> Snapshot | None:
         return self.snapshots.order_by("-number").first()
+
+
+class ClusterInvitation(models.Model):
+    """An invitation to become a teammate of a cluster, waiting for the invitee to accept or decline.
+
+    Why by username, not by user: the owner types a name, and the answer must be the same whether or not
+    that account exists (no user enumeration through sharing). An invitation for a name nobody has is
+    simply never accepted. Nobody reads a cluster before accepting (topology.sharing).
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "username"], name="invitation_unique_per_cluster")]
+        indexes = [models.Index(fields=["username"], name="invitation_username")]
+
+    def __str__(self) -> str:
+        return f"{self.username} → {self.cluster_id}"
 
 
 class Snapshot(models.Model):

@@ -6,6 +6,7 @@ tracer.models.ApiToken, refuses expired tokens and records when a token was last
 """
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 
@@ -38,3 +39,13 @@ class ThrottledBasicAuthentication(BasicAuthentication):
             if request is not None:
                 throttling.record_failure(request, userid)
             raise
+
+
+class ThrottledBasicScheme(OpenApiAuthenticationExtension):
+    """Schema: the throttled basic auth is plain HTTP basic auth to a client."""
+
+    target_class = ThrottledBasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

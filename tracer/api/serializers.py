@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -102,11 +101,15 @@ class TraceListSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     cluster = serializers.IntegerField(source="snapshot.cluster_id", read_only=True)
     snapshot_number = serializers.IntegerField(source="snapshot.number", read_only=True)
+    shared = serializers.SerializerMethodField(help_text="Whether it has a share link (someone pressed Share).")
+
+    def get_shared(self, obj) -> bool:
+        return bool(obj.share_slug)
 
     class Meta:
         model = Trace
         fields = ["id", "owner", "cluster", "snapshot", "snapshot_number", "source", "destination", "verdict",
-                  "reason", "rerun_of", "created"]
+                  "reason", "rerun_of", "created", "shared", "shared_at"]
         read_only_fields = fields
 
 
@@ -124,12 +127,17 @@ class TraceSerializer(serializers.ModelSerializer):
     objects = TraceObjectSerializer(source="passed_through", many=True, read_only=True, help_text="Objects the trace passed through.")
     reruns = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     can_edit = serializers.SerializerMethodField(help_text="Whether you may mint/revoke its share link.")
+    shared = serializers.SerializerMethodField(help_text="Whether it has a share link (someone pressed Share).")
+    shared_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    def get_shared(self, obj) -> bool:
+        return bool(obj.share_slug)
 
     class Meta:
         model = Trace
         fields = ["id", "owner", "cluster", "cluster_name", "snapshot", "request", "result", "verdict", "reason",
-                  "source", "destination", "share_slug", "share_url", "share_api_url", "objects", "rerun_of",
-                  "reruns", "created", "can_edit"]
+                  "source", "destination", "shared", "shared_by", "shared_at", "share_slug", "share_url",
+                  "share_api_url", "objects", "rerun_of", "reruns", "created", "can_edit"]
         read_only_fields = fields
 
     @extend_schema_field(SnapshotInfoSerializer)
@@ -138,11 +146,11 @@ class TraceSerializer(serializers.ModelSerializer):
         return {"id": snap.pk, "number": snap.number, "created": snap.created,
                 "cluster": {"id": snap.cluster_id, "name": snap.cluster.name}}
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_share_url(self, obj):
         return _absolute(self.context.get("request"), f"/t/{obj.share_slug}") if obj.share_slug else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_share_api_url(self, obj):
         return _absolute(self.context.get("request"), f"/api/share/{obj.share_slug}") if obj.share_slug else None
 

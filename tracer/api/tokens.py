@@ -68,7 +68,7 @@ class TokenView(APIView):
 
     post.error_codes = ("429",)
 
-    @extend_schema(summary="Revoke all your tokens", request=None,
+    @extend_schema(summary="Revoke all your tokens", request=None, operation_id="tokens_revoke_all",
                    responses={204: OpenApiResponse(description="Revoked")})
     def delete(self, request):
         ApiToken.objects.filter(user=request.user).delete()
@@ -90,7 +90,7 @@ class TokenDetailView(APIView):
     def get(self, request, token_id: str):
         return Response(_token_info(self._token(request, token_id)))
 
-    @extend_schema(summary="Revoke one token: it stops working at once", request=None,
+    @extend_schema(summary="Revoke one token: it stops working at once", request=None, operation_id="tokens_revoke",
                    parameters=[OpenApiParameter("token_id", int, OpenApiParameter.PATH)],
                    responses={204: OpenApiResponse(description="Revoked")})
     def delete(self, request, token_id: str):

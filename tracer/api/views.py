@@ -45,7 +45,9 @@ OBJECT_FILTER = OpenApiParameter(
     list=extend_schema(summary="Traces on the clusters you can read, newest first", parameters=[
         OpenApiParameter("verdict", str, enum=["delivered", "dropped", "partial"]),
         OpenApiParameter("reason", str, description="Drop reason code, e.g. policy-ingress-denied"),
-        OpenApiParameter("cluster", int), OpenApiParameter("snapshot", int), OBJECT_FILTER]),
+        OpenApiParameter("cluster", int), OpenApiParameter("snapshot", int), OBJECT_FILTER,
+        OpenApiParameter("shared", str, enum=["true", "false"], description="Only traces with (true) or without "
+                         "(false) a live share link.")]),
     retrieve=extend_schema(summary="One stored trace, with its full result, pinned to its snapshot"),
 )
 class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -64,6 +66,10 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         for key, field in (("verdict", "verdict"), ("reason", "reason")):
             if params.get(key):
                 qs = qs.filter(**{field: params[key]})
+        if params.get("shared"):
+            if params["shared"] not in ("true", "false"):
+                raise ParseError("`shared` must be true or false")
+            qs = qs.filter(share_slug__isnull=params["shared"] == "false")
         for key, field in (("cluster", "snapshot__cluster_id"), ("snapshot", "snapshot_id")):
             if params.get(key):
                 if not params[key].isdigit() or len(params[key]) > 18:
@@ -118,7 +124,7 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     rerun.error_codes = ("503",)
 
-    @extend_schema(methods=["POST"], summary="Mint a new share link (the previous one stops working)",
+    @extend_schema(methods=["POST"], summary="Share: mint a link (nothing is shared before; a previous link dies)",
                    request=None, responses={201: s.ShareSerializer})
     @extend_schema(methods=["DELETE"], summary="Revoke the share link (it then answers 404)", request=None,
                    responses={204: OpenApiResponse(description="Revoked")})
@@ -130,7 +136,7 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if request.method == "DELETE":
             services.revoke_share(trace)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        services.mint_share(trace)
+        services.mint_share(trace, request.user)
         data = s.TraceSerializer(trace, context={"request": request}).data
         return Response({k: data[k] for k in ("share_slug", "share_url", "share_api_url")},
                         status=status.HTTP_201_CREATED)
@@ -155,8 +161,7 @@ class SharedTraceView(APIView):
     @extend_schema(summary="A shared trace (no login): the trace and the objects it passed through, nothing else",
                    responses=s.SharedTraceSerializer, parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH)])
     def get(self, request, slug: str):
-        valid = slug and len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)
-        trace = Trace.objects.select_related("snapshot").filter(share_slug=slug).first() if valid else None
+        trace = services.find_shared(slug)
         if trace is None:
             raise NotFound("No shared trace with this link: it never existed or was revoked.")
         return Response(services.share_payload(trace))
@@ -449,5 +454,6 @@ class IntentCheckView(APIView):
         return Response({"snapshot": snap.pk, "ok": not report["violations"], **report})
 
 
-__all__ = ["TraceViewSet", "SharedTraceView", "MeView", "JobViewSet", "JobCellViewSet",
-           "MatrixStartView", "DiffStartView", "BatchStartView", "IntentJobView", "IntentCheckView"]
+__all__ = ["TraceViewSet", "SharedTraceView", "MeView", "JobViewSet",
+           "JobCellViewSet", "MatrixStartView", "DiffStartView", "BatchStartView", "IntentJobView",
+           "IntentCheckView"]

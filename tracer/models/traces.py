@@ -26,7 +26,12 @@ class Trace(models.Model):
     reason = models.CharField(max_length=64, blank=True, default="", db_index=True)
     source = models.CharField(max_length=512)
     destination = models.CharField(max_length=1024)
+    # Sharing is a decision: no slug until someone presses Share (tracer.services.mint_share), and a link
+    # lives only while the person who shared it may still read the cluster (services.find_shared).
     share_slug = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    shared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    shared_at = models.DateTimeField(null=True, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     created = models.DateTimeField(auto_now_add=True)
 
