@@ -346,17 +346,24 @@ def test_two_default_classes_is_flagged():
     assert "2 IngressClasses are marked default" in res.detail
 
 
-@pytest.mark.parametrize("annotations,words", [
-    ({"nginx.ingress.kubernetes.io/use-regex": "true"}, "regular expressions"),
-    ({"nginx.ingress.kubernetes.io/rewrite-target": "/$2"}, "regular expressions"),
-    ({"nginx.ingress.kubernetes.io/canary": "true"}, "canary"),
+@pytest.mark.parametrize("annotations", [
+    {"nginx.ingress.kubernetes.io/use-regex": "true"},
+    {"nginx.ingress.kubernetes.io/rewrite-target": "/"},
 ])
-def test_ingress_nginx_annotations_the_tracer_does_not_model_are_warned_about(annotations, words):
-    """[client] → [nginx] → rule: regex paths and canary weights are not modelled, and the result says so."""
+def test_ingress_nginx_regex_paths_are_applied(annotations):
+    """[client] → [nginx] → rule: use-regex / rewrite-target make the host's paths regular expressions (D13)."""
     ing = web_ingress(cls="nginx", annotations=annotations)
     m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
     d = route_request(m, "shop.example.com", "/")
-    assert d.matched and any(words in w for w in d.warnings)
+    assert d.matched and "regular-expression paths" in d.why
+
+
+def test_ingress_nginx_canary_without_a_primary_is_ignored():
+    """A canary Ingress alone routes nothing: ingress-nginx only uses it beside a primary (D12)."""
+    ing = web_ingress(cls="nginx", annotations={"nginx.ingress.kubernetes.io/canary": "true"})
+    m = build(pods=[NGINX_POD], ingresses=[ing], classes=[NGINX_CLASS])
+    d = route_request(m, "shop.example.com", "/")
+    assert not d.matched and d.reason == "ingress-no-match"
 
 
 def test_ingress_nginx_http_to_a_tls_host_mentions_the_redirect():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+from . import ingress_nginx
 from .cluster import ClusterModel
 from .ingress_controllers import (
     CLASSLESS_WITHOUT_CLASSES,
@@ -117,8 +118,11 @@ def _table_of(model: ClusterModel, ctrl: Controller) -> RouteTable:
     table = plan.tables.get(id(ctrl))
     if table is None:
         found = plan.by_controller.get(id(ctrl))
-        table = build_table(found if found is not None else ingresses_for_controller(model, ctrl))
-        if found is not None:
+        found = found if found is not None else ingresses_for_controller(model, ctrl)
+        if ctrl.kind == "ingress-nginx":  # a canary is never a route of its own (D12)
+            found = [i for i in found if not ingress_nginx.is_canary(i)]
+        table = build_table(found)
+        if plan.by_controller.get(id(ctrl)) is not None:
             plan.tables[id(ctrl)] = table
     return table
 
@@ -142,20 +146,28 @@ def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> R
                 "the redirected request takes the same route")
     if ctrl is not None and ctrl.kind == "ingress-nginx" and d.ingress is not None:
         ann = d.ingress.annotations or {}
-        if ann.get("nginx.ingress.kubernetes.io/use-regex", "").lower() == "true" or (
-                "nginx.ingress.kubernetes.io/rewrite-target" in ann):
+        if ann.get("nginx.ingress.kubernetes.io/canary", "").lower() == "true" and d.canary is None:
             d.warnings.append(
-                f"Ingress {d.ingress.key} makes ingress-nginx treat its host's paths as case-insensitive regular "
-                "expressions (use-regex / rewrite-target); the tracer matched them by pathType instead")
-        if ann.get("nginx.ingress.kubernetes.io/canary", "").lower() == "true":
-            d.warnings.append(
-                f"Ingress {d.ingress.key} is an ingress-nginx canary: it only takes a weighted share of the "
-                "matching primary Ingress's traffic, which the tracer does not split")
+                f"Ingress {d.ingress.key} is an ingress-nginx canary but has no primary Ingress for this host and "
+                "path: ingress-nginx ignores it (D12)")
+    return d
+
+
+def _nginx(model: ClusterModel, d: RouteDecision, ctrl: Controller | None, headers: dict | None,
+           regex_done: bool = False) -> RouteDecision:
+    """ingress-nginx's own path and canary rules (ingress_nginx.py, D12/D13) on a decision of its table."""
+    if ctrl is None or ctrl.kind != "ingress-nginx":
+        return d
+    if not regex_done:
+        ingress_nginx.regex_route(model, _table_of(model, ctrl), d)
+    canaries = [i for i in _plan(model).by_controller.get(id(ctrl), []) if ingress_nginx.is_canary(i)]
+    if canaries:
+        ingress_nginx.apply_canary(model, d, canaries, headers or {})
     return d
 
 
 def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
-                  controller: Controller | None = None) -> RouteDecision:
+                  controller: Controller | None = None, headers: dict | None = None) -> RouteDecision:
     """Route an HTTP(S) request. With `controller`, only the Ingresses that controller handles count (the
     client entered through it); without, every controller is tried and the most specific match wins
     (host rule > host-less rule > default backend), since from outside the Host picks the Ingress.
@@ -166,7 +178,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     if controller is not None:
         d = route_in(model, _table_of(model, controller), host, path, scheme,
                      fallthrough=_falls_through(controller))
-        d = _finish(model, d, controller)
+        d = _finish(model, _nginx(model, d, controller, headers), controller)
         if not d.matched:
             _explain_orphans(model, d, controller)
         return d
@@ -179,6 +191,8 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
         if not table.ordered:
             continue
         d = route_in(model, table, host, path, scheme, fallthrough=_falls_through(ctrl))
+        if ctrl.kind == "ingress-nginx":
+            ingress_nginx.regex_route(model, table, d)
         # The controller whose Ingresses name the host is the one the host's DNS points at, even when
         # it answers 404 for this path; otherwise the most specific match wins.
         owns_host = host_tier(table, host_n) != "catch-all"
@@ -186,7 +200,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
         if best is None or rank > best_rank:
             best, best_ctrl, best_rank = d, ctrl, rank
     if best is not None and best.matched:
-        return _finish(model, best, best_ctrl)
+        return _finish(model, _nginx(model, best, best_ctrl, headers, regex_done=True), best_ctrl)
     # Nothing routes it: is there an Ingress that would, if only a controller served it?
     plan = _plan(model)
     if plan.orphans:
@@ -270,7 +284,7 @@ def _known_address(model: ClusterModel, address: str) -> bool:
 
 
 def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
-               via: str | None = None, port: int | None = None) -> Entry:
+               via: str | None = None, port: int | None = None, headers: dict | None = None) -> Entry:
     """From outside: route the request, then pick the controller exposure the client sends to.
 
     `via` (an address, optionally with `port`) overrides the default entry — e.g. one node's NodePort —
@@ -285,16 +299,16 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
         for ctrl in sorted(ctrls, key=lambda c: c.cloud_managed):
             e = _exposure_at(model, ctrl, via, port, scheme)
             if e is not None:
-                d = route_request(model, host, path, scheme, controller=ctrl)
+                d = route_request(model, host, path, scheme, controller=ctrl, headers=headers)
                 return Entry(d, ctrl, e, d.reason, f"the client enters {ctrl.describe()} through {e.detail}")
-        d = route_request(model, host, path, scheme)
+        d = route_request(model, host, path, scheme, headers=headers)
         where = f"{via}{':' + str(port) if port else ''}"
         reason = "no-service-port" if _known_address(model, via) else "unknown-destination"
         return Entry(d, None, None, reason,
                      f"{where} is not an entry of any ingress controller (load balancer, externalIP, NodePort, "
                      "hostNetwork or hostPort)" + ("; that address exists but does not expose an ingress "
                                                    "controller on that port" if reason == "no-service-port" else ""))
-    d = route_request(model, host, path, scheme)
+    d = route_request(model, host, path, scheme, headers=headers)
     ctrl = d.controller if isinstance(d.controller, Controller) else None
     if ctrl is None:
         return Entry(d, None, None, d.reason, d.why)

@@ -229,6 +229,9 @@ class RouteDecision:
     backend_mode_detail: str = ""
     warnings: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    canary: RouteDecision | None = None  # ingress-nginx canary shadowing this route (ingress_nginx.py, D12)
+    canary_share: float = 0.0  # the share of requests the canary takes
+    rewritten_path: str | None = None  # the path the backend sees after rewrite-target (D13)
 
     @property
     def backend_text(self) -> str:

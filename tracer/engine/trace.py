@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass
 
 from . import dns as dnsmod
-from . import ingress
+from . import ingress, ingress_nginx
 from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
@@ -909,7 +909,8 @@ class _Tracer:
         controller's exposure (LB address by default, `--via` overrides), the controller pod then proxies to the
         backend Service's endpoints itself (D9, impl) — as the source NetworkPolicy sees."""
         via_addr, via_port = self.via if self.via else (None, None)
-        entry = ingress.find_entry(self.m, host, path, scheme, via=via_addr, port=via_port if via_addr else port)
+        entry = ingress.find_entry(self.m, host, path, scheme, via=via_addr, port=via_port if via_addr else port,
+                                   headers=dict(self.flow.headers))
         d = entry.decision
         self.notes.extend(d.assumptions)
         ctrl = entry.controller
@@ -947,6 +948,10 @@ class _Tracer:
         return out
 
     def after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
+        split = ingress_nginx.canary_split(d)  # an ingress-nginx canary takes its share of the requests (D12)
+        if len(split) > 1 or split[0][1] is not d:
+            return [p for share, part in split for p in self.after_controller(src, hops, prob * share, cpod, part,
+                                                                               ctrl, url)]
         ing_id = Ref.key("ingress", d.ingress.key) if d.ingress else Ref.key("ingress-controller", ctrl.name)
         if not d.matched:
             return self.drop(src, hops, prob, d.reason or "ingress-no-match",
