@@ -284,22 +284,22 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
             break
 
     # --- labels and the payload ------------------------------------------------------------------------------
+    # Captions stay short (the shape and colour say the kind; the panel and list view say the rest), so
+    # a fitted map keeps its labels readable.
     for id_, n in nodes.items():
         m = members.get(id_)
-        lines = [n["label"]]
+        caption = n["label"]
         if n["kind"] == "workload":
-            lines.append(f"{n['workload_kind']} · {m['pods'] if m else 0} pods")
+            caption = f"{n['label']} ×{m['pods'] if m else 0}"
+        elif n["kind"] == "ingress":
+            caption = n["name"]
         elif n["kind"] in ("namespace", "namespace-group") and not n.get("open"):
             what = [f"{m['pods']} pods"] if m else []
             if m and m["services"]:
-                what.append(f"{m['services']} services")
-            lines.append(" · ".join(what) or "empty")
-        elif n["kind"] == "service":
-            lines.append(f"service ({n['type']})")
-        elif n["kind"] == "ingress":
-            lines.append(f"Ingress {n['name']}")
+                what.append(f"{m['services']} svc")
+            caption = f"{n['label']}\n{' · '.join(what) or 'empty'}"
         n["count"] = m["pods"] if m else 0
-        n["caption"] = "\n".join(lines)
+        n["caption"] = caption
     node_list = list(nodes.values())
     truncated = len(node_list) > MAX_ELEMENTS
     if truncated:

@@ -82,6 +82,14 @@ export const api = {
   uploadUrl: (clusterId) => `/api/clusters/${clusterId}/upload/`,
   // Topology, search and pod details are per snapshot (snapshots are immutable).
   topology: (snapshotId, params) => request("GET", `/api/snapshots/${snapshotId}/topology/${q(params)}`),
+  // `expand` is sent even when empty: an empty list means "everything collapsed", absent means "the default view".
+  map: (snapshotId, { expand, ...params }) => {
+    const rest = q(params);
+    const open = expand === undefined || expand === null ? "" : `${rest ? "&" : "?"}expand=${encodeURIComponent(expand)}`;
+    return request("GET", `/api/snapshots/${snapshotId}/map/${rest}${open}`);
+  },
+  object: (snapshotId, kind, key) =>
+    request("GET", `/api/snapshots/${snapshotId}/objects/${encodeURIComponent(kind)}/${key.split("/").map(encodeURIComponent).join("/")}/`),
   search: (snapshotId, params) => request("GET", `/api/snapshots/${snapshotId}/search/${q(params)}`),
   pod: (snapshotId, namespace, name) =>
     request("GET", `/api/snapshots/${snapshotId}/pods/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/`),

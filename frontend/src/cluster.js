@@ -1,10 +1,13 @@
-// Cluster page: the topology map, the trace builder (autocomplete, port, assumptions, examples) and
-// the pod panel. Everything reads one snapshot: the latest unless the user picks another.
+// Cluster page: the traffic map (who may reach whom), its list view and search, the object panels,
+// and the trace builder. Everything reads one snapshot: the latest unless the user picks another.
+// The whole view is in the URL (snapshot, namespace, expanded groups, selection, search, viewport):
+// reload, Back and a pasted link give the same picture.
 import { api, items } from "./api.js";
-import { el, clear, $, notice, pageConfig, formatDate, showClusterName, verdictBadge } from "./ui.js";
-import { TopologyMap, initMapControls } from "./topology.js";
+import { el, clear, $, notice, pageConfig, formatDate, showClusterName, verdictBadge, debounce } from "./ui.js";
 import { autocomplete } from "./autocomplete.js";
-import { openPodPanel, initPodPanel } from "./podpanel.js";
+import { TrafficMap, describeNode, MAP_KINDS } from "./trafficmap.js";
+import { ObjectPanel } from "./objectpanel.js";
+import { viewState, setViewState } from "./urlstate.js";
 
 const val = (h) => (typeof h === "string" ? h : h.value);
 
@@ -74,7 +77,6 @@ export function init() {
   const hits = (role) => async (text) => (snapSelect.value ? items(await api.search(snapSelect.value, { q: text, role, limit: 12 })) : []);
   autocomplete(fromInput, hits("source"));
   autocomplete(toInput, hits("destination"));
-  initPodPanel();
   showRecentTraces(clusterId);
 
   async function runTrace(values) {
@@ -125,37 +127,199 @@ export function init() {
     runTrace({ ...Object.fromEntries(new FormData(form).entries()), ...ex });
   };
 
-  const map = new TopologyMap($("#map"), null, {
-    onPod: (d) => openPodPanel(map.snapshotId, d.namespace, (d.ref || d.id).replace(/^pod:[^/]*\//, ""), {
-      onTraceFrom: (ref) => { fromInput.value = ref; fromInput.focus(); },
-      onTraceTo: (ref) => { toInput.value = ref; toInput.focus(); },
-    }),
-  });
-  const controls = initMapControls(map);
-  window.__topologyMap = map;
+  // ---- the map, its panel, its list view and search; every change is written to the URL ----------
+  const mapBox = $("#map");
+  const status = $("#map-status");
+  const nsSelect = $("#ns-filter");
+  const search = $("#map-search");
+  const results = $("#map-results");
+  const listView = $("#map-list");
+  let restoring = false; // applying a URL: do not push it again
+  let selected = "";
 
-  async function showSnapshot(snapshotId) {
-    map.snapshotId = snapshotId;
-    map.expanded.clear();
-    buildExamples(snapshotId, submitExample);
+  const panel = new ObjectPanel(null, {
+    onTraceFrom: (ref) => { fromInput.value = ref; fromInput.focus(); },
+    onTraceTo: (ref) => { toInput.value = ref; toInput.focus(); },
+    onOpen: (ref) => { selected = ref; map.select(ref); save(true); },
+    onClose: () => { selected = ""; map.select(""); save(true); },
+  });
+  const map = new TrafficMap(mapBox, {
+    onSelect: (d) => {
+      if (d.source) {
+        selected = `edge:${d.id}`;
+        panel.showEdge(d, (id) => { const n = map.cy.getElementById(id); return n.length ? describeNode(n.data()) : id; });
+        save(true);
+      } else openSelected(d.ref || refOf(d));
+    },
+    onChange: (data) => { describe(data); renderList(); },
+  });
+
+  /** The panel ref of a map element: workloads carry NS/KIND/NAME, open namespaces their name. */
+  function refOf(d) {
+    if (d.kind === "workload") return d.id;
+    if (d.kind === "namespace") return `namespace:${d.namespace}`;
+    return d.ref || d.id;
+  }
+
+  function openSelected(ref) {
+    if (!ref) return;
+    panel.open(ref).then((ok) => { if (!ok) notice(`No details for ${ref}.`, "info"); });
+  }
+
+  function describe(data) {
+    const t = map.timing || {};
+    const total = data.total || {};
+    status.textContent = `${total.pods} pods, ${total.services} services in ${total.namespaces} namespaces; ${map.cy.nodes().length} objects and ${map.cy.edges().length} edges drawn (fetched in ${t.fetchMs} ms, laid out in ${t.drawMs} ms). ${data.message || ""}`;
+  }
+
+  /** The list view: every drawn object as a button, nested like the boxes (keyboard and screen readers). */
+  function renderList() {
+    clear(listView);
+    const cy = map.cy;
+    const item = (n) => {
+      const d = n.data();
+      const kids = n.children().sort((a, b) => String(a.data("label")).localeCompare(String(b.data("label"))));
+      const actions = [el("button", { type: "button", class: "link", dataset: { id: d.id }, onclick: () => focusNode(n) }, describeNode(d))];
+      if (d.expand) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Expand ${d.label}`, onclick: () => map.toggle(d.expand, true, d.id) }, "expand"));
+      if (d.collapse) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Collapse ${d.label}`, onclick: () => map.toggle(d.collapse, false) }, "collapse"));
+      const out = n.outgoers("edge").filter((e) => e.data("kind") === "allow" || e.data("kind") === "route");
+      const reach = out.length ? el("ul", { class: "reach" }, out.map((e) => el("li", {}, `→ may reach ${describeNode(e.target().data())}${e.data("label") ? ` on ${e.data("label")}` : ""}`))) : null;
+      return el("li", {}, ...actions, reach, kids.length ? el("ul", {}, kids.map(item)) : null);
+    };
+    const roots = cy.nodes().orphans().sort((a, b) => String(a.data("label")).localeCompare(String(b.data("label"))));
+    listView.append(...roots.map(item));
+  }
+
+  function focusNode(n) {
+    map.cy.animate({ fit: { eles: n.union(n.descendants()), padding: 80 } }, { duration: 250 });
+    map.activate(n);
+  }
+
+  function save(push) {
+    if (restoring) return;
+    setViewState({
+      snapshot: snapSelect.value, ns: map.namespace, expand: map.expand === null ? null : [...map.expand].join(","),
+      sel: selected, q: search.value.trim(), ...(push ? {} : map.viewport()),
+    }, push);
+  }
+  map.cy.on("viewport", debounce(() => save(false), 400));
+
+  // Search: highlight what is drawn; otherwise ask the server, reveal the namespace, and list the hits.
+  async function runSearch(qv) {
+    clear(results);
+    const found = map.highlight(qv);
+    if (!qv) return;
+    let server = [];
+    if (qv.length >= 2) {
+      try {
+        server = items(await api.search(snapSelect.value, { q: qv, limit: 30 })).filter((h) => /^(pod|svc|workload|node):/.test(h.value));
+      } catch { server = []; }
+    }
+    const drawnIds = new Set(found.map((n) => n.id()));
+    const hidden = server.filter((h) => !drawnIds.has(h.value));
+    const reveal = [...new Set(hidden.map((h) => /^(?:pod|svc|workload):([^/]+)\//.exec(h.value)).filter(Boolean).map((m) => `ns:${m[1]}`))]
+      .filter((t) => !map.expand || !map.expand.has(t)).slice(0, 5);
+    if (!found.length && reveal.length) {
+      reveal.forEach((t) => map.expand ? map.expand.add(t) : null);
+      if (map.expand === null) map.expand = new Set(reveal);
+      await map.load();
+      return runSearch(qv);
+    }
+    if (!found.length && !hidden.length) {
+      results.append(el("li", { class: "no-match" }, `No match for “${qv}”.`));
+      return;
+    }
+    found.slice(0, 30).forEach((n) => results.append(el("li", {}, el("button", { type: "button", class: "link", onclick: () => focusNode(n) }, describeNode(n.data())))));
+    hidden.slice(0, 30).forEach((h) => results.append(el("li", {}, el("button", { type: "button", class: "link", onclick: () => openSelected(h.value) }, `${h.kind} ${h.label}`))));
+  }
+  search.addEventListener("input", debounce(() => { runSearch(search.value.trim()); save(false); }, 250));
+  nsSelect.addEventListener("change", async () => {
+    map.namespace = nsSelect.value;
+    map.expand = null;
+    await map.load({ fit: true });
+    save(true);
+  });
+  $("#collapse-all").addEventListener("click", async () => {
+    map.expand = new Set();
+    await map.load({ fit: true });
+    save(true);
+  });
+  $("#fit-map").addEventListener("click", () => map.cy.animate({ fit: { padding: 30 } }, { duration: 250 }));
+  const origToggle = map.toggle.bind(map);
+  map.toggle = async (...args) => { const r = await origToggle(...args); save(true); return r; };
+
+  async function apply(state) {
+    restoring = true;
     try {
-      const data = await map.load();
-      controls.fillNamespaces(data);
-      controls.describe(data);
+      if (state.snapshot && [...snapSelect.options].some((o) => o.value === state.snapshot)) snapSelect.value = state.snapshot;
+      const changedSnapshot = map.snapshotId !== snapSelect.value;
+      map.snapshotId = snapSelect.value;
+      panel.snapshotId = snapSelect.value;
+      if (changedSnapshot) buildExamples(snapSelect.value, submitExample);
+      map.namespace = state.ns || "";
+      map.expand = state.expand === null || state.expand === undefined ? null : new Set(state.expand.split(",").filter(Boolean));
+      const data = await map.load({ fit: state.z === undefined });
+      fillNamespaces(data);
+      nsSelect.value = map.namespace;
+      if (state.z !== undefined) {
+        map.cy.zoom(Number(state.z));
+        map.cy.pan({ x: Number(state.x || 0), y: Number(state.y || 0) });
+      }
+      search.value = state.q || "";
+      if (state.q) await runSearch(state.q);
+      selected = state.sel || "";
+      if (selected.startsWith("edge:")) {
+        const e = map.cy.getElementById(selected.slice(5));
+        if (e.length) { e.select(); panel.showEdge(e.data(), (id) => describeNode(map.cy.getElementById(id).data())); }
+      } else if (selected) {
+        map.select(selected);
+        await panel.open(selected);
+      } else $("#pod-panel").hidden = true;
     } catch (err) {
-      $("#map-status").textContent = `The map could not be loaded: ${err.message}`;
+      status.textContent = `The map could not be loaded: ${err.message}`;
+    } finally {
+      restoring = false;
     }
   }
 
-  snapSelect.addEventListener("change", () => showSnapshot(snapSelect.value));
+  function fillNamespaces(data) {
+    if (nsSelect.options.length > 1) return;
+    clear(nsSelect).append(el("option", { value: "" }, "all namespaces"));
+    (data.namespaces || []).forEach((ns) => nsSelect.append(el("option", { value: ns }, ns)));
+  }
+
+  snapSelect.addEventListener("change", () => {
+    apply({ snapshot: snapSelect.value });
+    save(true);
+  });
+  window.addEventListener("popstate", () => apply(viewState()));
   api.snapshots(clusterId).then((data) => {
     const snaps = items(data);
     clear(snapSelect);
     snaps.forEach((s, i) => snapSelect.append(el("option", { value: s.id }, `#${s.number}${i === 0 ? " (latest)" : ""} — ${formatDate(s.created)}`)));
     if (!snaps.length) {
-      $("#map-status").textContent = "This cluster has no snapshot yet: upload manifests on the Clusters page.";
+      status.textContent = "This cluster has no snapshot yet: upload manifests on the Clusters page.";
       return;
     }
-    showSnapshot(snapSelect.value);
+    apply(viewState());
   }).catch((err) => notice(`Snapshots unavailable: ${err.message}`));
+  legend();
+}
+
+/** The legend: every shape and edge colour the map uses, in words. */
+function legend() {
+  const box = $("#map-legend");
+  if (!box) return;
+  const shapes = { "round-rectangle": "▢", ellipse: "◯", tag: "⬠", barrel: "⬭" };
+  box.append(el("h3", {}, "Legend"),
+    el("ul", {}, Object.entries(MAP_KINDS).filter(([k]) => k !== "namespace-group").map(([, s]) =>
+      el("li", {}, el("span", { class: "swatch", style: `background:${s.color}`, "aria-hidden": "true" }, shapes[s.shape] || "●"), ` ${s.word}`))),
+    el("ul", {},
+      el("li", {}, el("span", { class: "line allow", "aria-hidden": "true" }), " allowed by a NetworkPolicy rule (label: ports)"),
+      el("li", {}, el("span", { class: "line route", "aria-hidden": "true" }), " Ingress route / service → its pods"),
+      el("li", {}, el("span", { class: "line entry", "aria-hidden": "true" }), " reachable from outside the cluster"),
+      el("li", {}, el("span", { class: "ring iso-in", "aria-hidden": "true" }), " ingress isolated: only the drawn allow edges get in"),
+      el("li", {}, el("span", { class: "ring open", "aria-hidden": "true" }), " open to all: no policy isolates it"),
+      el("li", {}, el("span", { class: "ring iso-out", "aria-hidden": "true" }), " egress isolated: only the drawn allow edges get out"),
+      el("li", {}, el("span", { class: "ring group", "aria-hidden": "true" }), " double border: a group — click to expand")));
 }

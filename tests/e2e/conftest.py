@@ -93,8 +93,8 @@ def new_context(browser, console_errors, live_server):
     contexts = []
 
     def make(**kw):
-        ctx = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900},
-                                  accept_downloads=True, **kw)
+        kw.setdefault("viewport", {"width": 1440, "height": 900})
+        ctx = browser.new_context(base_url=live_server.url, accept_downloads=True, **kw)
         ctx.set_default_timeout(20_000)
         ctx.on("page", console_errors.attach)
         contexts.append(ctx)

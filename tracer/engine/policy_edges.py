@@ -4,7 +4,7 @@ Why a separate view of netpol: a trace asks one packet at a time and a matrix on
 but a map shows every allow rule at once — "peer → selected pods, on these ports" — plus which pods
 are isolated. The rules themselves (selection E2/E3, peers E7, ports E8) stay in `netpol`; this module
 only walks the compiled policies once per snapshot, resolving each rule's selectors against pod
-classes (`netpol.policy_classes`, never pods) with netpol's memoised selector index, so a
+classes (`podclasses.policy_classes`, never pods) with the memoised selector index (`podclasses.class_index`), so a
 150,000-pod snapshot costs one pass over policies × rules × distinct selectors.
 
 An edge with `peer_classes=None` means "every peer" (a rule with no `from`/`to`): the map draws it as
@@ -17,7 +17,8 @@ import weakref
 from dataclasses import dataclass
 
 from .cluster import ClusterModel
-from .netpol import PodClass, _ClassIndex, _describe_ports, effective_policy_types, policy_classes
+from .netpol import _describe_ports, effective_policy_types
+from .podclasses import PodClass, class_index, policy_classes
 
 __all__ = ["RuleEdge", "PolicyEdges", "policy_edges"]
 
@@ -55,7 +56,7 @@ def policy_edges(model: ClusterModel) -> PolicyEdges:
         return got
     classes = policy_classes(model)
     n = len(classes)
-    idx = _ClassIndex(model, classes)
+    idx = class_index(model)
     iso = {"Ingress": [False] * n, "Egress": [False] * n}
     opened = {"Ingress": [False] * n, "Egress": [False] * n}
     edges: list[RuleEdge] = []

@@ -1,0 +1,239 @@
+// The traffic map of the cluster page: who may reach whom. Namespaces are boxes holding workloads,
+// services and Ingresses; edges are what the cluster allows (outside → Ingress / exposed service →
+// service → workload, and every NetworkPolicy allow rule with its ports); badges say which pods are
+// isolated. The server aggregates (namespace groups → namespaces → workloads → pods) and computes
+// every edge; the browser lays out with cytoscape-fcose and keeps what was already placed in place.
+import cytoscape from "cytoscape";
+import fcose from "cytoscape-fcose";
+import { api } from "./api.js";
+
+cytoscape.use(fcose);
+
+const LABEL_FONT = 26; // model units; the on-screen size is this times the zoom
+
+export const MAP_KINDS = {
+  "namespace-group": { color: "#eeeeee", shape: "round-rectangle", word: "namespaces" },
+  namespace: { color: "#eeeeee", shape: "round-rectangle", word: "namespace" },
+  workload: { color: "#8FD1BB", shape: "round-rectangle", word: "workload" },
+  pod: { color: "#009E73", shape: "round-rectangle", word: "pod" },
+  service: { color: "#56B4E9", shape: "ellipse", word: "service" },
+  ingress: { color: "#F0E442", shape: "tag", word: "Ingress" },
+  external: { color: "#bbbbbb", shape: "round-rectangle", word: "outside the cluster" },
+  ipblock: { color: "#bbbbbb", shape: "barrel", word: "IP block" },
+};
+
+export const EDGE_KINDS = {
+  allow: { color: "#007a5a", word: "allowed by NetworkPolicy (ports)", style: "solid" },
+  entry: { color: "#7a7a7a", word: "reachable from outside", style: "dashed" },
+  route: { color: "#a07800", word: "Ingress route", style: "solid" },
+  endpoint: { color: "#3a87c0", word: "service → its endpoints", style: "solid" },
+};
+
+const STYLE = [
+  {
+    selector: "node",
+    style: {
+      label: "data(caption)", "font-size": LABEL_FONT, "text-wrap": "wrap", "text-max-width": 300,
+      "text-overflow-wrap": "whitespace", "text-valign": "bottom", "text-margin-y": 5, color: "#111",
+      "text-background-color": "#fff", "text-background-opacity": 0.85, "text-background-padding": 2,
+      "background-color": "#888", width: 48, height: 48, "border-width": 1, "border-color": "#333",
+      "min-zoomed-font-size": 6,
+    },
+  },
+  ...Object.entries(MAP_KINDS).map(([kind, s]) => ({ selector: `node[kind = "${kind}"]`, style: { "background-color": s.color, shape: s.shape } })),
+  { selector: 'node[kind = "pod"]', style: { width: 32, height: 32 } },
+  { selector: 'node[kind = "namespace"], node[kind = "namespace-group"]', style: { width: 150, height: 90, "font-size": 24, "font-weight": "bold", "text-valign": "center", "text-margin-y": 0, "border-width": 3, "border-style": "double", "border-color": "#555" } },
+  {
+    selector: ":parent",
+    style: { "text-valign": "top", "text-halign": "center", "text-margin-y": -6, "font-size": 28, "font-weight": "bold", "background-opacity": 0.35, "background-color": "#f2f2f2", "border-width": 2, "border-style": "solid", "border-color": "#777", padding: 24, shape: "round-rectangle" },
+  },
+  { selector: 'node[layer = "control-plane"]', style: { "background-color": "#e3ddf0" } },
+  // Isolation: ingress isolated = thick vermillion border; open to all = green dashed; egress isolated = a ring.
+  { selector: "node.iso-in", style: { "border-color": "#D55E00", "border-width": 4, "border-style": "solid" } },
+  { selector: "node.iso-in-some", style: { "border-color": "#D55E00", "border-width": 3, "border-style": "dashed" } },
+  { selector: "node.open", style: { "border-color": "#009E73", "border-width": 3, "border-style": "dashed" } },
+  { selector: "node.iso-out", style: { "outline-width": 3, "outline-color": "#CC79A7", "outline-offset": 2 } },
+  {
+    selector: "edge",
+    style: { width: 3, "curve-style": "bezier", "target-arrow-shape": "triangle", "arrow-scale": 1.4, label: "data(label)", "font-size": 20, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.9, "text-background-padding": 2, "min-zoomed-font-size": 8, color: "#222" },
+  },
+  ...Object.entries(EDGE_KINDS).map(([kind, s]) => ({ selector: `edge[kind = "${kind}"]`, style: { "line-color": s.color, "target-arrow-color": s.color, "line-style": s.style } })),
+  { selector: 'edge[kind = "allow"]', style: { width: 4 } },
+  { selector: 'edge[kind = "endpoint"]', style: { label: "" } },
+  { selector: ".match", style: { "underlay-color": "#F0E442", "underlay-opacity": 0.9, "underlay-padding": 10 } },
+  { selector: "node:selected", style: { "underlay-color": "#0072B2", "underlay-opacity": 0.35, "underlay-padding": 8 } },
+  { selector: "edge:selected", style: { width: 5 } },
+  { selector: ".dim", style: { opacity: 0.2 } },
+];
+
+/** The words of a node for lists and screen readers: "workload cart (Deployment · 2 pods, open to all)". */
+export function describeNode(d) {
+  const kind = (MAP_KINDS[d.kind] || { word: d.kind }).word;
+  const extra = d.kind === "workload" ? [d.workload_kind] : [];
+  if (d.kind === "workload" || (d.kind.startsWith("namespace") && !d.open)) extra.push(`${d.count} pods`);
+  if (d.kind === "service" && d.type) extra.push(d.type);
+  if (d.kind === "ingress" && d.label !== d.name) extra.push(d.label);
+  if (d.badge) extra.push(d.badge);
+  return `${kind} ${d.kind === "ingress" ? d.name : d.label}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
+export class TrafficMap {
+  constructor(container, { onSelect, onChange } = {}) {
+    this.container = container;
+    this.snapshotId = null;
+    this.expand = null; // null ⇒ the server's default view; else a Set of tokens
+    this.namespace = "";
+    this.onSelect = onSelect;
+    this.onChange = onChange;
+    this.cy = cytoscape({ container, style: STYLE, minZoom: 0.05, maxZoom: 3, wheelSensitivity: 0.3, pixelRatio: 1 });
+    this.cy.on("tap", "node", (evt) => this.activate(evt.target));
+    this.cy.on("tap", "edge", (evt) => this.onSelect && this.onSelect(evt.target.data(), evt.target));
+    this.cy.on("dbltap", "node", (evt) => {
+      const d = evt.target.data();
+      if (d.collapse) this.toggle(d.collapse, false);
+    });
+  }
+
+  /** Fetch and draw; nodes already on the map keep their position, new ones start at their parent's. */
+  async load({ fit = false } = {}) {
+    const params = { namespace: this.namespace };
+    if (this.expand !== null) params.expand = [...this.expand].join(",");
+    const t0 = performance.now();
+    this.container.dataset.ready = "0";
+    const data = await api.map(this.snapshotId, params);
+    const t1 = performance.now();
+    this.expand = new Set(data.expanded);
+    const cy = this.cy;
+    const nodes = data.elements.nodes.map((n) => ({ group: "nodes", data: n.data, classes: n.data.badges || "" }));
+    const ids = new Set(nodes.map((n) => n.data.id));
+    const edges = data.elements.edges.filter((e) => ids.has(e.data.source) && ids.has(e.data.target))
+      .map((e) => ({ group: "edges", data: e.data }));
+    const before = new Map(cy.nodes().map((n) => [n.id(), { ...n.position() }]));
+    const fresh = [];
+    cy.batch(() => {
+      const edgeIds = new Set(edges.map((e) => e.data.id));
+      cy.elements().filter((e) => !(e.isNode() ? ids.has(e.id()) : edgeIds.has(e.id()))).remove();
+      for (const n of nodes) {
+        const existing = cy.getElementById(n.data.id);
+        if (existing.length && (existing.data("parent") || null) === (n.data.parent || null)) {
+          existing.data(n.data);
+          existing.classes(n.classes);
+        } else {
+          if (existing.length) existing.remove();
+          fresh.push(n);
+        }
+      }
+      // parents first, so children can reference them
+      fresh.sort((a, b) => (a.data.parent ? 1 : 0) - (b.data.parent ? 1 : 0));
+      // Deterministic start: new children in a small grid around their box's old place (or, the first
+      // time, every top-level box on a grid), so the same view always gets the same picture.
+      const parentOf = new Map(nodes.map((n) => [n.data.id, n.data.parent || ""]));
+      const grid = new Map();
+      const slot = new Map();
+      const baseOf = (id) => {
+        for (let cur = id; cur; cur = parentOf.get(cur)) {
+          if (before.has(cur)) return before.get(cur);
+          if (!parentOf.get(cur)) {
+            if (!grid.has(cur)) grid.set(cur, { x: (grid.size % 5) * 900, y: Math.floor(grid.size / 5) * 700 });
+            return grid.get(cur);
+          }
+        }
+        return { x: 0, y: 0 };
+      };
+      for (const n of fresh) {
+        const key = n.data.parent || n.data.id;
+        const i = slot.get(key) || 0;
+        slot.set(key, i + 1);
+        const base = baseOf(n.data.id);
+        cy.add({ ...n, position: { x: base.x + (i % 4) * 170, y: base.y + Math.floor(i / 4) * 120 } });
+      }
+      cy.add(edges.filter((e) => !cy.getElementById(e.data.id).length));
+    });
+    await this.layout(before.size > 0 && fresh.length < cy.nodes().length, fit || before.size === 0);
+    const t2 = performance.now();
+    this.timing = { fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), elements: cy.elements().length };
+    // the on-screen size of a workload's label, for the layout checks (labels must stay readable)
+    this.container.dataset.labelPx = (LABEL_FONT * cy.zoom()).toFixed(1);
+    Object.assign(this.container.dataset, { fetchMs: this.timing.fetchMs, drawMs: this.timing.drawMs, elements: cy.elements().length, nodes: cy.nodes().length, ready: "1" });
+    this.meta = data;
+    if (this.onChange) this.onChange(data);
+    return data;
+  }
+
+  /** fcose: a fresh layout the first time; after an expansion, the previous positions are the start. */
+  layout(incremental, fit) {
+    const cy = this.cy;
+    if (!cy.nodes().length) return Promise.resolve();
+    const many = cy.nodes().length > 1500;
+    const layout = cy.layout({
+      name: "fcose", quality: many ? "draft" : "proof", randomize: false, animate: false, fit,
+      padding: 20, nodeDimensionsIncludeLabels: true, packComponents: true, nodeRepulsion: () => 450,
+      idealEdgeLength: () => 45, edgeElasticity: () => 0.3, nestingFactor: 0.1, gravity: 0.6,
+      gravityCompound: 4, gravityRangeCompound: 0.6, tile: true, numIter: incremental ? 800 : 2500,
+      tilingPaddingVertical: 8, tilingPaddingHorizontal: 8, componentSpacing: 30,
+    });
+    const done = layout.promiseOn("layoutstop").then(() => {
+      // A small map is never fitted so far out that its labels fall under 12 px: the middle stays
+      // readable and the rest is a pan away (Fit shows everything).
+      if (fit && cy.nodes().length <= 80 && cy.zoom() * LABEL_FONT < 12) {
+        cy.zoom({ level: 12.2 / LABEL_FONT, position: cy.elements().boundingBox() && {
+          x: (cy.elements().boundingBox().x1 + cy.elements().boundingBox().x2) / 2,
+          y: (cy.elements().boundingBox().y1 + cy.elements().boundingBox().y2) / 2 } });
+      }
+    });
+    layout.run();
+    return done;
+  }
+
+  /** Tap: a collapsed group expands; anything else is selected (its panel opens). */
+  async activate(node) {
+    const d = node.data();
+    if (d.expand) return this.toggle(d.expand, true, d.id);
+    if (this.onSelect) this.onSelect(d, node);
+    return null;
+  }
+
+  async toggle(token, open, focusId) {
+    if (this.expand === null) this.expand = new Set();
+    if (open) this.expand.add(token);
+    else {
+      this.expand.delete(token);
+      // closing a namespace group closes its namespaces too
+      if (token.startsWith("nsgroup:")) for (const t of [...this.expand]) if (t.startsWith("ns:")) this.expand.delete(t);
+    }
+    const data = await this.load();
+    const focus = focusId && this.cy.getElementById(focusId);
+    if (focus && focus.length) this.cy.animate({ fit: { eles: focus.union(focus.descendants()), padding: 60 } }, { duration: 250 });
+    return data;
+  }
+
+  /** Mark drawn nodes whose name contains the query; returns them. */
+  highlight(query) {
+    const cy = this.cy;
+    cy.elements().removeClass("match dim");
+    if (!query) return [];
+    const needle = query.toLowerCase();
+    const found = cy.nodes().filter((n) => `${n.id()} ${n.data("label")}`.toLowerCase().includes(needle));
+    if (found.length) {
+      found.addClass("match");
+      cy.elements().not(found).not(found.ancestors()).not(found.connectedEdges()).addClass("dim");
+      cy.animate({ fit: { eles: found, padding: 80 } }, { duration: 250 });
+    }
+    return found.toArray();
+  }
+
+  select(id) {
+    const n = this.cy.getElementById(id);
+    this.cy.elements(":selected").unselect();
+    if (n.length) {
+      n.select();
+      return n;
+    }
+    return null;
+  }
+
+  viewport() {
+    const p = this.cy.pan();
+    return { z: this.cy.zoom().toFixed(3), x: Math.round(p.x), y: Math.round(p.y) };
+  }
+}
