@@ -161,6 +161,9 @@ CELERY_EMBEDDED_BROKER_DIR = VAR_DIR / "broker"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 TRACER_JOB_STALE_SECONDS = env_int("TRACER_JOB_STALE_SECONDS", 600, minimum=10)
 TRACER_JOB_TIME_LIMIT = env_int("TRACER_JOB_TIME_LIMIT", 3600, minimum=10)
+# Address-space budget of every worker process (MiB; 0 = none): a job past it gets MemoryError and fails with
+# a reason instead of growing until the kernel kills the worker. A threshold-size import peaks at ~1.1 GiB.
+TRACER_WORKER_MEMORY_MB = env_int("TRACER_WORKER_MEMORY_MB", 6144, minimum=0)
 
 # Production hardening (docker sets DEBUG=0 and TRACER_SECURE=1).
 if env_bool("TRACER_SECURE", False):

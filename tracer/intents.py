@@ -63,7 +63,7 @@ def parse_intents(text: str | bytes, filename: str = "intents") -> list[Intent]:
     try:  # the project's one loader: alias, depth, size and duplicate-key limits; bounded messages
         data = load_value(text, filename, max_bytes=MAX_BYTES)
     except ManifestError as exc:
-        raise BadRequest(str(exc)) from None
+        raise BadRequest(str(exc).replace("invalid YAML", "not valid YAML", 1)) from None
     if data is None:
         data = []
     if isinstance(data, dict) and isinstance(data.get("intents"), list):
@@ -80,7 +80,8 @@ def parse_intent(item, index: int, filename: str = "intents") -> Intent:
         raise BadRequest(f"{where}: expected a mapping with from, to, expect; got {type(item).__name__}")
     unknown = sorted(set(map(str, item)) - KEYS)
     if unknown:
-        shown = ", ".join(excerpt(key, 40) for key in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        shown = ", ".join(key if len(key) <= 40 else excerpt(key, 40) for key in unknown[:5]) + (
+            " …" if len(unknown) > 5 else "")
         raise BadRequest(f"{where}: unknown field(s) {shown} (allowed: {', '.join(sorted(KEYS))})")
     for key in ("from", "to", "expect"):
         if not item.get(key):

@@ -44,15 +44,20 @@ def import_files(cluster_name: str, paths: list[str | Path], *, owner=None, mate
 
 
 def import_bytes(cluster, payloads: list[tuple[str, bytes]], *, owner=None, materialize: bool = False,
-                 nodes: int = 3, namespace: str = "default") -> ImportResult:
-    """Import in-memory files [(name, bytes)], e.g. an upload. `cluster` is a Cluster or a name."""
+                 nodes: int = 3, namespace: str = "default", checkpoint=None, on_snapshot=None) -> ImportResult:
+    """Import in-memory files [(name, bytes)], e.g. an upload. `cluster` is a Cluster or a name.
+
+    For a background job: `checkpoint(phase)` is called between phases (parsed, validated/materialised, each
+    table stored) and may raise to abandon the import — a cancelled job stops there and its transaction rolls
+    back; `on_snapshot(snapshot)` runs inside the import's transaction, so what it records (the job's
+    snapshot) is committed together with the snapshot or not at all."""
     if not payloads:
         raise ManifestError("no input given")
     docs: list[Document] = []
     for name, data in payloads:
         docs.extend(parse_bytes(data, name))
     return _import(cluster, docs, payloads, owner=owner, materialize=materialize, nodes=nodes,
-                   namespace=namespace)
+                   namespace=namespace, checkpoint=checkpoint, on_snapshot=on_snapshot)
 
 
 def build_objects(docs: list[Document], *, materialize: bool = False, nodes: int = 3,
@@ -90,7 +95,8 @@ def content_hash(payloads: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()
 
 
-def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) -> ImportResult:
+def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, checkpoint=None,
+            on_snapshot=None) -> ImportResult:
     from django.db import transaction
     from django.db.models import Max
 
@@ -98,7 +104,10 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) ->
 
     from .persist import persist
 
+    step = checkpoint or (lambda phase: None)
+    step("parsed")
     res = build_objects(docs, materialize=materialize, nodes=nodes, namespace=namespace)
+    step("validated")
     source = ", ".join(name for name, _ in payloads)
     if len(source) > 2000:
         source = source[:1990] + " …"
@@ -117,7 +126,10 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace) ->
             cluster=cluster_obj, number=last + 1, source=source, content_hash=content_hash(payloads),
             counts=res.counts, skipped=res.skipped, warnings=res.warnings, materialized=bool(materialize),
             cluster_domain=res.objects.cluster_domain)
-        persist(snapshot, res.objects)
+        persist(snapshot, res.objects, checkpoint=checkpoint)
+        step("stored")
+        if on_snapshot is not None:
+            on_snapshot(snapshot)
     return ImportResult(snapshot=snapshot, counts=res.counts, skipped=res.skipped, warnings=res.warnings)
 
 

@@ -52,12 +52,17 @@ def _extra_columns(attr: str, obj) -> dict[str, Any]:
     return {}
 
 
-def persist(snapshot: Snapshot, objects: ClusterObjects, batch_size: int = BATCH_SIZE) -> None:
-    """Insert every object of `objects` as rows of `snapshot` (call inside a transaction)."""
+def persist(snapshot: Snapshot, objects: ClusterObjects, batch_size: int = BATCH_SIZE, checkpoint=None) -> None:
+    """Insert every object of `objects` as rows of `snapshot` (call inside a transaction).
+
+    `checkpoint(phase)` is called before each table: it may raise (a cancelled job) to abandon the import,
+    and the caller's transaction then rolls every row back."""
     for attr, model in OBJECT_MODELS.items():
         items = getattr(objects, attr)
         if not items:
             continue
+        if checkpoint is not None:
+            checkpoint(f"storing {attr}")
         fields = model.dataclass_fields()
         structured = _structured(model.DATACLASS)
         if model is EndpointSlice:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.db.models import Count
 
 from topology.compile import load_model
-from topology.importers import import_bytes
 from tracer.choices import JobKind
 from tracer.engine.errors import BadRequest
 from tracer.engine.reach import classify_change, compute_cell, merge_plans, plan
@@ -18,6 +17,7 @@ from tracer.models import Job, JobChunk, JobOutput, JobUpload, MatrixCell
 from .chunks import DEFAULT_CELLS_PER_CHUNK, ChunkHandlers, plan_chunks, stored_plan
 from .lifecycle import Beater, beat, bounded_int, common_params, save_output
 from .matrix import write_cells
+from .uploads import import_for_job
 
 __all__ = ["params", "run", "compute_chunk", "finalize", "HANDLERS", "cell_traces"]
 
@@ -43,10 +43,7 @@ def _import_candidate(job: Job):
     payloads = [(u.name, bytes(u.data)) for u in JobUpload.objects.filter(job=job).order_by("position")]
     opts = job.params.get("import", {})
     beat(job.pk, f"importing the candidate manifests ({len(payloads)} file(s))")
-    result = import_bytes(job.cluster, payloads, owner=job.owner, materialize=opts.get("materialize", False),
-                          nodes=opts.get("nodes", 3), namespace=opts.get("namespace", "default"))
-    Job.objects.filter(pk=job.pk).update(snapshot=result.snapshot)
-    JobUpload.objects.filter(job=job).delete()
+    result = import_for_job(job, payloads, opts)  # cancel stops it; the job records the snapshot atomically
     job.snapshot = result.snapshot
     job.snapshot_id = result.snapshot.pk
     return result.snapshot

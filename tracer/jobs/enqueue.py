@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from topology.importers import preflight
 from topology.services import UploadOutcome, import_upload, upload_size
 from tracer.choices import JobKind, JobState
 from tracer.models import Job, JobUpload
@@ -57,6 +58,8 @@ def enqueue_diff(base, candidate=None, owner=None, *, uploads: list[tuple[str, b
     the worker first imports as a new candidate snapshot of base's cluster)."""
     params = diff.params(base, candidate, uploads=uploads, materialize=materialize, nodes=nodes,
                          namespace=namespace, cells_per_chunk=cells_per_chunk, time_limit=time_limit)
+    if uploads and materialize:  # budgets before work: refuse (400) now what the worker would build for minutes
+        preflight(uploads, materialize=True, nodes=nodes)
     return submit(JobKind.DIFF, owner=owner, cluster=base.cluster, snapshot=candidate, params=params,
                   uploads=uploads, inline=inline)
 
@@ -79,6 +82,8 @@ def enqueue_import(cluster, payloads: list[tuple[str, bytes]], *, owner=None, ma
                    nodes: int = 3, namespace: str = "default") -> Job:
     """Import a large upload in the background; the job's result names the new snapshot."""
     params = imports.params(payloads, materialize=materialize, nodes=nodes, namespace=namespace)
+    if materialize:  # budgets before work: refuse (400) now what the worker would build for minutes
+        preflight(payloads, materialize=True, nodes=nodes)
     return submit(JobKind.IMPORT, owner=owner, cluster=cluster, total=1, uploads=payloads, params=params)
 
 

@@ -63,8 +63,11 @@ def create(kind: str, *, owner=None, cluster=None, snapshot=None, params: dict |
     return job
 
 
-def claim(job_id: int) -> Job | None:
-    """queued/running → running, counting the attempt. None when there is nothing (more) to do."""
+def claim(job_id: int, resume: bool = False) -> Job | None:
+    """queued/running → running, counting the attempt. None when there is nothing (more) to do.
+
+    `resume`: the same task message retried after the database was lost mid-job (tracer.tasks): the job is
+    still "running" under this very claim, so neither the duplicate-message guard nor a new attempt applies."""
     job = None
     for _ in range(10):  # the web process may not have committed the row yet
         job = Job.objects.filter(pk=job_id).first()
@@ -73,6 +76,11 @@ def claim(job_id: int) -> Job | None:
         time.sleep(0.3)
     if job is None or job.state not in ACTIVE_JOB_STATES:
         return None
+    if resume and job.state == JobState.RUNNING:
+        Job.objects.filter(pk=job_id, state=JobState.RUNNING).update(heartbeat=now(),
+                                                                     progress_message="running (resumed)")
+        job.refresh_from_db()
+        return job if job.state == JobState.RUNNING else None
     if job.state == JobState.RUNNING and job.heartbeat and job.heartbeat > now() - timedelta(
             seconds=settings.TRACER_JOB_STALE_SECONDS / 2):
         return None  # a duplicate message while another worker is busy with it: that one carries on

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
 
 from tracer.choices import JobKind
 from tracer.engine.errors import TracerError
@@ -19,7 +20,7 @@ from .chunks import run_chunk as _run_chunk
 from .lifecycle import Stop, claim, fail
 from .queue import BrokerUnavailable, time_limits
 
-__all__ = ["RUNNERS", "CHUNK_HANDLERS", "run_job", "run_chunk", "run_inline"]
+__all__ = ["RUNNERS", "CHUNK_HANDLERS", "DatabaseLost", "run_job", "run_chunk", "run_inline"]
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,26 @@ RUNNERS = {JobKind.MATRIX: matrix.run, JobKind.DIFF: diff.run, JobKind.BATCH: ba
 CHUNK_HANDLERS: dict[str, ChunkHandlers] = {JobKind.MATRIX: matrix.HANDLERS, JobKind.DIFF: diff.HANDLERS}
 
 
-def run_job(job_id: int) -> None:
-    job = claim(job_id)
+class DatabaseLost(Exception):  # noqa: N818 — a signal to retry, raised with the database error as its cause
+    """The database went away while a job ran (restart, failover): the task retries the job with backoff.
+
+    Nothing is done twice: an import commits its snapshot together with the job's pointer to it (or rolls
+    both back), and chunks are idempotent, so a retry picks up exactly where the committed state says."""
+
+
+def run_job(job_id: int, resume: bool = False) -> None:
+    job = claim(job_id, resume=resume)
     if job is None:
         return
     try:
         RUNNERS[job.kind](job)
     except Stop:
         pass
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseLost(f"job {job_id}: database unavailable ({type(exc).__name__}); retrying") from exc
+    except MemoryError:
+        fail(job.pk, "memory budget exceeded: the job needed more than this worker may use "
+                     "(TRACER_WORKER_MEMORY_MB); run it on a smaller input or a worker with a larger budget")
     except SoftTimeLimitExceeded:
         fail(job.pk, f"time limit: the job ran longer than {time_limits(job)['soft_time_limit']} s and was stopped")
     except BrokerUnavailable as exc:
