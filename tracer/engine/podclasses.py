@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .cluster import ClusterModel
 from .model import LabelSelector, Pod, PolicyPeer, PolicyRule
 from .netpol import _compile_block, _port_matches, effective_policy_types, named_port_numbers
@@ -82,12 +84,31 @@ def policy_classes(model: ClusterModel) -> list[PodClass]:
     return out
 
 
+def bit_indexes(bits: int) -> Iterator[int]:
+    """The set bits of `bits`, ascending."""
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+def to_bits(indexes) -> int:
+    """A bitset (Python int) with the given bits set."""
+    idx = np.fromiter(indexes, dtype=np.int64)
+    if len(idx) == 0:
+        return 0
+    flags = np.zeros(int(idx.max()) + 1, dtype=bool)
+    flags[idx] = True
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+
+
 @dataclass(slots=True)
 class ClassReachability:
     """Who may talk to whom on one port/protocol, by class (default assumptions of `PolicyEngine`).
 
     `egress_to[i]` is None when class i may send to every class (not isolated for egress, or a rule
-    allows every peer), else the set of class indexes it may send to; `ingress_from[j]` likewise
+    allows every peer), else the classes it may send to as a bitset (a Python int, bit j = class j:
+    unions of thousands of classes stay a few machine words each); `ingress_from[j]` likewise
     for receiving. A pair (i, j) is allowed iff both say yes (E5). `class_of` maps "ns/name" to the
     class index. Pods of one class reaching themselves are always allowed (E11); node-sourced
     traffic is outside this relation (it is not pod-to-pod).
@@ -96,13 +117,15 @@ class ClassReachability:
     classes: list[PodClass]
     port: int
     protocol: str
-    egress_to: list[set[int] | None]
-    ingress_from: list[set[int] | None]
+    egress_to: list[int | None]
+    ingress_from: list[int | None]
     class_of: dict[str, int]
+    egress_key: object = None  # equal keys ⇒ equal egress_to (ports no egress rule tells apart)
+    ingress_key: object = None  # likewise for ingress_from
 
     def allowed(self, i: int, j: int) -> bool:
         e, g = self.egress_to[i], self.ingress_from[j]
-        return (e is None or j in e) and (g is None or i in g)
+        return (e is None or (e >> j) & 1 == 1) and (g is None or (g >> i) & 1 == 1)
 
     def allowed_pods(self, src: Pod, dst: Pod) -> bool:
         if src.key == dst.key:
@@ -114,9 +137,9 @@ class ClassReachability:
         n = len(self.classes)
         for i in range(n):
             e = self.egress_to[i]
-            for j in (range(n) if e is None else sorted(e)):
+            for j in (range(n) if e is None else bit_indexes(e)):
                 g = self.ingress_from[j]
-                if g is None or i in g:
+                if g is None or (g >> i) & 1:
                     yield i, j
 
     def count_pod_pairs(self) -> int:
@@ -142,6 +165,8 @@ class _ClassIndex:
         self._ns_sel: dict[str, tuple[str, ...]] = {}
         self._pod_sel: dict[tuple[str, str], frozenset[int]] = {}
         self._peer: dict[tuple, frozenset[int]] = {}
+        self._ns_by_label: dict | None = None  # (key, value) → namespaces, built on first use
+        self._cls_by_label: dict[str, dict] = {}  # per namespace: (key, value) → classes
 
     @staticmethod
     def _sel_key(sel: LabelSelector | None) -> str:
@@ -154,15 +179,30 @@ class _ClassIndex:
         k = self._sel_key(sel)
         got = self._ns_sel.get(k)
         if got is None:
-            got = self._ns_sel[k] = tuple(n for n in self.ns_names if sel.matches(self.model.namespace_labels(n)))
+            if self._ns_by_label is None:
+                self._ns_by_label = _label_index(
+                    (n, self.model.namespace_labels(n)) for n in self.ns_names)
+                self._ns_order = {n: i for i, n in enumerate(self.ns_names)}
+            candidates = _candidates(sel, self._ns_by_label, self.ns_names)
+            got = self._ns_sel[k] = tuple(sorted(
+                (n for n in candidates if sel.matches(self.model.namespace_labels(n))),
+                key=self._ns_order.__getitem__))
         return got
 
     def pods_in(self, ns: str, sel: LabelSelector | None) -> frozenset[int]:
         k = (ns, self._sel_key(sel))
         got = self._pod_sel.get(k)
         if got is None:
-            got = self._pod_sel[k] = frozenset(
-                c.index for c in self.by_ns.get(ns, ()) if sel is None or sel.matches(c.labels))
+            members = self.by_ns.get(ns, ())
+            if sel is not None and len(members) > 16:
+                index = self._cls_by_label.get(ns)
+                if index is None:
+                    index = self._cls_by_label[ns] = _label_index((c.index, c.labels) for c in members)
+                cands = _candidates(sel, index, [c.index for c in members])
+                got = frozenset(i for i in cands if sel.matches(self.classes[i].labels))
+            else:
+                got = frozenset(c.index for c in members if sel is None or sel.matches(c.labels))
+            self._pod_sel[k] = got
         return got
 
     def peer_classes(self, peer: PolicyPeer, policy_ns: str) -> frozenset[int]:
@@ -191,6 +231,29 @@ class _ClassIndex:
         return out
 
 
+def _label_index(items) -> dict[tuple[str, str], set]:
+    """(label key, value) → the items carrying it, from (item, labels) pairs."""
+    out: dict[tuple[str, str], set] = {}
+    for item, labels in items:
+        for kv in labels.items():
+            out.setdefault(kv, set()).add(item)
+    return out
+
+
+def _candidates(sel: LabelSelector, index: dict, everything):
+    """Items that may match `sel`: narrowed by its matchLabels and `In` expressions through the label index
+    (each selected item must carry one of those pairs); callers still check `sel.matches` on each."""
+    narrowed = None
+    for kv in sel.match_labels.items():
+        got = index.get(kv, set())
+        narrowed = set(got) if narrowed is None else narrowed & got
+    for req in sel.match_expressions:
+        if req.operator == "In":
+            got = set().union(*(index.get((req.key, v), ()) for v in req.values)) if req.values else set()
+            narrowed = got if narrowed is None else narrowed & got
+    return everything if narrowed is None else narrowed
+
+
 def _rule_port_ok(rule: PolicyRule, port: int, protocol: str, dst_pod: Pod | None) -> bool:
     return not rule.ports or any(_port_matches(pp, port, protocol, dst_pod) for pp in rule.ports)
 
@@ -212,7 +275,8 @@ class _Rule:
     peers: frozenset[int] | None  # classes the rule's peers select; None: no peers (every peer)
     named: bool  # the rule names a port (resolved per pod: E8)
     port_free: bool  # the rule lists no ports (matches every port)
-    named_index: dict | None = None  # named rules: (port, protocol) → classes it resolves on (lazy)
+    peer_bits: int = 0  # `peers` as a bitset
+    named_index: dict | None = None  # named rules: (port, protocol) → (classes it resolves on, as bits) (lazy)
 
 
 @dataclass(slots=True)
@@ -221,7 +285,9 @@ class _Compiled:
     isolated: dict[str, list[bool]]
     rules: list[_Rule]
     class_of: dict[str, int]  # "ns/name" → class index
-    answers: dict = field(default_factory=dict)  # rule-match signature → (egress_to, ingress_from)
+    port_free: list[bool]  # per rule: it lists no ports (matches every port)
+    answers: dict = field(default_factory=dict)  # (direction, matching rules) → that direction's sets
+    port_index: tuple | None = None  # (exact port → rules, ranged rules, named port → rules): `_matching_rules`
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -247,14 +313,16 @@ def _compiled(model: ClusterModel) -> _Compiled:
                 for ci in selected:
                     isolated[direction][ci] = True
                 for rule in (pol.ingress if direction == "Ingress" else pol.egress):
-                    peers = None
+                    peers, bits = None, 0
                     if rule.peers:
                         acc: set[int] = set()
                         for peer in rule.peers:
                             acc |= idx.peer_classes(peer, pol.namespace)
                         peers = frozenset(acc)
-                    rules.append(_Rule(direction, selected, rule, peers, _has_named(rule), not rule.ports))
-    got = _COMPILED[model] = _Compiled(idx, isolated, rules, {p.key: c.index for c in classes for p in c.pods})
+                        bits = to_bits(peers)
+                    rules.append(_Rule(direction, selected, rule, peers, _has_named(rule), not rule.ports, bits))
+    got = _COMPILED[model] = _Compiled(idx, isolated, rules, {p.key: c.index for c in classes for p in c.pods},
+                                       [r.port_free for r in rules])
     return got
 
 
@@ -275,23 +343,56 @@ def allowed_pairs(model: ClusterModel, port: int, protocol: str = "TCP", *,
                                  {p.key: c.index for c in classes for p in c.pods})
     comp = _compiled(model)
     class_of = comp.class_of
-    # which port-restricted rules match this port (per class for named ports): ports no rule tells
-    # apart share one answer, computed once per model
-    passes = []
-    for r in comp.rules:
-        if r.port_free:
-            passes.append(True)
-        elif r.named:
-            unnamed = any(_port_matches(pp, port, protocol, None) for pp in r.rule.ports)
-            passes.append(True if unnamed else _named_index(r, classes, n).get((port, protocol), frozenset()))
-        else:
-            passes.append(_rule_port_ok(r.rule, port, protocol, None))
-    signature = tuple(passes)
-    got = comp.answers.get(signature)
-    if got is None:
-        got = comp.answers[signature] = _evaluate_rules(comp, passes, n)
-    egress_to, ingress_from = got
-    return ClassReachability(classes, port, protocol, list(egress_to), list(ingress_from), class_of)
+    # which port-restricted rules match this port (per class for named ports): ports no rule of a
+    # direction tells apart share that direction's answer, computed once per model
+    matched = _matching_rules(comp, classes, port, protocol)
+    passes = None
+    sides = []
+    for direction in ("Egress", "Ingress"):
+        key = (direction, tuple(sorted((i, ok) for i, ok in matched.items() if comp.rules[i].direction == direction)))
+        got = comp.answers.get(key)
+        if got is None:
+            if passes is None:
+                passes = list(comp.port_free)
+                for i, ok in matched.items():
+                    passes[i] = ok
+            got = comp.answers[key] = _evaluate_rules(comp, passes, n, direction)
+        sides.append((key, got))
+    (egress_key, egress_to), (ingress_key, ingress_from) = sides
+    return ClassReachability(classes, port, protocol, list(egress_to), list(ingress_from), class_of,
+                             egress_key, ingress_key)
+
+
+def _matching_rules(comp: _Compiled, classes: list[PodClass], port: int, protocol: str) -> dict:
+    """rule index → True (the rule's ports match `port`/`protocol` for every pod) or the classes on which a
+    named port resolves to it; rules without ports are left out (they always match)."""
+    if comp.port_index is None:
+        exact: dict[tuple[int, str], list[int]] = {}
+        ranged: list[tuple[int, object]] = []
+        named: dict[tuple[int, str], list[tuple[int, frozenset]]] = {}
+        for i, r in enumerate(comp.rules):
+            if r.port_free:
+                continue
+            for pp in r.rule.ports:
+                if isinstance(pp.port, str) and not pp.port.isdigit():
+                    continue
+                if pp.port not in (None, "") and not pp.end_port:
+                    exact.setdefault((int(pp.port), (pp.protocol or "TCP").upper()), []).append(i)
+                else:
+                    ranged.append((i, pp))
+            if r.named:
+                for k, cls in _named_index(r, classes, len(classes)).items():
+                    named.setdefault(k, []).append((i, cls))
+        comp.port_index = (exact, ranged, named)
+    exact, ranged, named = comp.port_index
+    out: dict[int, object] = dict.fromkeys(exact.get((port, protocol), ()), True)
+    for i, pp in ranged:
+        if i not in out and _port_matches(pp, port, protocol, None):
+            out[i] = True
+    for i, cls in named.get((port, protocol), ()):
+        if i not in out:
+            out[i] = cls
+    return out
 
 
 def _named_index(r: _Rule, classes: list[PodClass], n: int) -> dict[tuple[int, str], frozenset[int]]:
@@ -309,42 +410,37 @@ def _named_index(r: _Rule, classes: list[PodClass], n: int) -> dict[tuple[int, s
             for name, proto in names:
                 for number in named_port_numbers(c.representative, name, proto):
                     out.setdefault((number, proto), set()).add(ci)
-        r.named_index = {k: frozenset(v) for k, v in out.items()}
+        r.named_index = {k: (frozenset(v), to_bits(v)) for k, v in out.items()}
     return r.named_index
 
 
-def _evaluate_rules(comp: _Compiled, passes: list, n: int):
-    """(egress_to, ingress_from) given which rules match the port (`passes`, see allowed_pairs)."""
-    egress_to: list[set[int] | None] = [None] * n
-    ingress_from: list[set[int] | None] = [None] * n
-    opened = {"Ingress": [False] * n, "Egress": [False] * n}
-    sets: dict[str, list[set[int]]] = {"Ingress": [set() for _ in range(n)], "Egress": [set() for _ in range(n)]}
+def _evaluate_rules(comp: _Compiled, passes: list, n: int, direction: str) -> tuple:
+    """Per class, the classes it may send to (Egress) or receive from (Ingress) as a bitset; None = all
+    (not isolated, or a rule allows every peer). `passes`: which rules match the port (see allowed_pairs):
+    True, or for a named port (classes, bits) on which it resolves."""
+    opened = [False] * n
+    sets: list[int] = [0] * n
     for r, ok_port in zip(comp.rules, passes, strict=True):
-        if not ok_port:
+        if not ok_port or r.direction != direction:
             continue
-        selected = r.selected
-        if r.direction == "Ingress":
+        if direction == "Ingress":
             # ports resolve on the protected pod: the selected class itself
-            targets = ok_port if isinstance(ok_port, frozenset) else selected
+            targets = ok_port[0] if isinstance(ok_port, tuple) else r.selected
             if r.peers is None:
                 for ci in targets:
-                    opened["Ingress"][ci] = True
+                    opened[ci] = True
                 continue
             for ci in targets:
-                sets["Ingress"][ci] |= r.peers
+                sets[ci] |= r.peer_bits
         else:
             if r.peers is None and ok_port is True:  # every peer, on this port
-                for ci in selected:
-                    opened["Egress"][ci] = True
+                for ci in r.selected:
+                    opened[ci] = True
                 continue
             # ports resolve on the peer pod (a hostNetwork peer has no names: it is a node)
-            ok = ok_port if isinstance(ok_port, frozenset) else r.peers
+            ok = ok_port[1] if isinstance(ok_port, tuple) else r.peer_bits
             if ok:
-                for ci in selected:
-                    sets["Egress"][ci] |= ok
-    for ci in range(n):
-        if comp.isolated["Egress"][ci] and not opened["Egress"][ci]:
-            egress_to[ci] = sets["Egress"][ci]
-        if comp.isolated["Ingress"][ci] and not opened["Ingress"][ci]:
-            ingress_from[ci] = sets["Ingress"][ci]
-    return egress_to, ingress_from
+                for ci in r.selected:
+                    sets[ci] |= ok
+    isolated = comp.isolated[direction]
+    return tuple(sets[ci] if isolated[ci] and not opened[ci] else None for ci in range(n))

@@ -117,6 +117,8 @@ class ColumnEvaluator:
         self.n_classes = len(self.classes)
         self._ports: dict[tuple[int, str], tuple] = {}
         self._vectors: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._inversions: dict[object, tuple] = {}  # egress answer → its inversion (per model)
+        self._side: dict[tuple, np.ndarray] = {}  # (answer key, class) → vector over the plan's sources
         self.book = CodeBook()
         self.matrix = None
         if matrix is not None:
@@ -136,6 +138,7 @@ class ColumnEvaluator:
                 self.member_source.setdefault(member, i)
         self.src_pc = src_pc
         self._shared: dict[object, np.ndarray] = {}
+        self._vectors, self._side = {}, {}  # over the previous plan's sources
         self._done: dict[int, Column] = {}  # columns already computed for this plan (chunks of sources reuse them)
         self.eligible = src_pc >= 0
         self._pc_index = np.where(self.eligible, src_pc, 0)
@@ -205,45 +208,53 @@ class ColumnEvaluator:
     # -- vectors -----------------------------------------------------------------------------------
 
     def _port_sets(self, port: int, proto: str):
-        """(egress-open classes, senders sorted by the class they may send to + bounds, ingress sets)."""
+        """(egress key, ingress key, egress bit matrix, ingress bitsets) for a port. Ports that no rule of a
+        direction tells apart share that direction's key (podclasses.allowed_pairs), so the inversion and
+        the vectors below are built once per distinct answer, not once per port."""
         key = (port, proto)
         got = self._ports.get(key)
         if got is None:
             r = allowed_pairs(self.m, port, proto, enforced=self.enforced)
-            open_eg = np.fromiter((a is None for a in r.egress_to), dtype=bool, count=self.n_classes)
-            rows, cols = [], []
-            for i, allowed in enumerate(r.egress_to):
-                if allowed:
-                    cols.append(np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-                    rows.append(np.full(len(allowed), i, dtype=np.int64))
-            if cols:
-                c, rw = np.concatenate(cols), np.concatenate(rows)
-                order = np.argsort(c, kind="stable")
-                senders = rw[order]
-                bounds = np.searchsorted(c[order], np.arange(self.n_classes + 1))
-            else:
-                senders, bounds = np.zeros(0, dtype=np.int64), np.zeros(self.n_classes + 1, dtype=np.int64)
-            got = self._ports[key] = (open_eg, senders, bounds, r.ingress_from)
+            inv = self._inversions.get(r.egress_key)
+            if inv is None or r.egress_key is None:
+                inv = self._inversions[r.egress_key] = self._invert(r.egress_to)
+            got = self._ports[key] = (r.egress_key, r.ingress_key, inv, r.ingress_from)
         return got
+
+    def _invert(self, egress_to):
+        """(egress-open classes, the packed bit matrix of isolated senders × receiving classes)."""
+        n = self.n_classes
+        nb = max(1, (n + 7) // 8)
+        open_eg = np.fromiter((a is None for a in egress_to), dtype=bool, count=n)
+        zero = bytes(nb)
+        rows = b"".join(zero if a is None else a.to_bytes(nb, "little") for a in egress_to)
+        return open_eg, np.frombuffer(rows, dtype=np.uint8).reshape(n, nb)
+
+    def _unpack(self, bits: int) -> np.ndarray:
+        nb = max(1, (self.n_classes + 7) // 8)
+        raw = np.frombuffer(bits.to_bytes(nb, "little"), dtype=np.uint8)
+        return np.unpackbits(raw, bitorder="little")[:self.n_classes].astype(bool)
 
     def vectors(self, cls: int, port: int, proto: str) -> tuple[np.ndarray, np.ndarray]:
         """(egress lets source i send to class `cls`, both directions allow it) over the plan's sources."""
         key = (cls, port, proto)
         got = self._vectors.get(key)
         if got is None:
-            open_eg, senders, bounds, ingress_from = self._port_sets(port, proto)
-            eg_pc = open_eg.copy()
-            eg_pc[senders[bounds[cls]:bounds[cls + 1]]] = True
-            g = ingress_from[cls]
-            if g is None:
-                ing_pc = np.ones(self.n_classes, dtype=bool)
-            else:
-                ing_pc = np.zeros(self.n_classes, dtype=bool)
-                if g:
-                    ing_pc[np.fromiter(g, dtype=np.int64, count=len(g))] = True
-            eg = eg_pc[self._pc_index]
-            ok = eg & ing_pc[self._pc_index]
-            got = self._vectors[key] = (eg, ok)
+            eg_key, ing_key, (open_eg, matrix), ingress_from = self._port_sets(port, proto)
+            eg = self._side.get((eg_key, cls)) if eg_key is not None else None
+            if eg is None:
+                eg_pc = open_eg | ((matrix[:, cls >> 3] >> (cls & 7)) & 1).astype(bool)
+                eg = eg_pc[self._pc_index]
+                if eg_key is not None:
+                    self._side[(eg_key, cls)] = eg
+            ing = self._side.get((ing_key, cls)) if ing_key is not None else None
+            if ing is None:
+                g = ingress_from[cls]
+                ing = (np.ones(len(self._pc_index), dtype=bool) if g is None
+                       else self._unpack(g)[self._pc_index])
+                if ing_key is not None:
+                    self._side[(ing_key, cls)] = ing
+            got = self._vectors[key] = (eg, eg & ing)
         return got
 
     # -- columns -----------------------------------------------------------------------------------
