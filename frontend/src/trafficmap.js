@@ -91,6 +91,7 @@ export class TrafficMap {
     this.cy.on("dbltap", "node", (evt) => {
       const d = evt.target.data();
       if (d.collapse) this.toggle(d.collapse, false);
+      else if (d.expand) this.toggle(d.expand, true, d.id);
     });
   }
 
@@ -185,10 +186,11 @@ export class TrafficMap {
     return done;
   }
 
-  /** Tap: a collapsed group expands; anything else is selected (its panel opens). */
+  /** Tap: a collapsed namespace (group) opens; anything else is selected and its panel opens (a
+   * workload opens into its pods on double-click or from the list view's "expand"). */
   async activate(node) {
     const d = node.data();
-    if (d.expand) return this.toggle(d.expand, true, d.id);
+    if (d.expand && d.kind !== "workload") return this.toggle(d.expand, true, d.id);
     if (this.onSelect) this.onSelect(d, node);
     return null;
   }
