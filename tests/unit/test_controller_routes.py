@@ -133,3 +133,8 @@ def test_emissary_mapping():
     assert backends(r) == {f"{APP}/blog": 1.0}
     assert {p["http"]["backend_request"]["path"] for p in r["paths"]} == {"/2024/post"}
     assert http(go(m, key, "http://other.example.com/2024/post")) == {404}
+
+
+def test_without_via_a_controller_route_takes_the_url():
+    r = trace(traefik_model(), make_flow(CLIENT, "url:http://test.example.com/api/x")).to_dict()
+    assert r["verdict"] == "delivered" and backends(r) == {f"{APP}/api": 1.0}

@@ -90,3 +90,11 @@ def test_virtualservice_binding_shows_in_status():
     gw = next(g for g in status["gateways"] if g["gateway"] == f"{NS}/bookinfo-gateway")
     assert gw["implementation"] == "Istio" and gw["listeners"][0]["attached_routes"] == 1
     assert BASE  # the shared node and GatewayClass are part of the cluster
+
+
+def test_without_via_the_gateway_whose_routes_take_the_url_is_entered():
+    """The cluster routes with Istio, not Ingress: a client of http://bookinfo.example/productpage (port 80 of the
+    ingressgateway Service → server port 8080) reaches productpage without naming the Gateway."""
+    r = trace(bookinfo(), make_flow(CLIENT, "url:http://bookinfo.example/productpage")).to_dict()
+    assert r["verdict"] == "delivered" and backends(r) == {f"{NS}/productpage": 1.0}
+    assert any("routes of Gateway bookinfo/bookinfo-gateway" in a for a in r["assumptions"])

@@ -242,3 +242,27 @@ def is_ip(host: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def gateway_for_url(m, dest_parts, flow) -> tuple[str, int] | None:
+    """The Gateway (any kind in the view) whose routes take this URL, for a url: destination given without
+    `--via`: (gateway key, listener port) or None. A listener counts when its port is the URL's port, or when
+    the Service in front of the gateway pods maps the URL's port to it (Istio servers listen on pod ports).
+    Gateway API Gateways are tried before Istio Gateways and controllers; then by namespace/name."""
+    view = gateway_view(m)
+    scheme, _host, port_s, _path = dest_parts
+    url_port = int(port_s)
+    order = {"Gateway": 0, "IstioGateway": 1}
+    for key, gw in sorted(view.gateways.items(), key=lambda kv: (order.get(kv[1].obj.kind, 2), kv[0])):
+        svc, _pods = data_plane(m, gw)
+        ports = {url_port}
+        if svc is not None:
+            ports |= {p.effective_target for p in svc.ports if p.port == url_port and isinstance(p.effective_target,
+                                                                                                  int)}
+        for port in sorted(ports):
+            if not any(x.port == port for x in gw.listeners):
+                continue
+            d = decide(m, key, request_of(flow, dest_parts, port))
+            if d.outcome not in ("no-route", "no-listener"):
+                return key, port
+    return None

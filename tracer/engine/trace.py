@@ -21,7 +21,7 @@ from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import BadRequest
 from .flow import Flow, parse_gateway_via
-from .gateway_trace import gateway_paths
+from .gateway_trace import gateway_for_url, gateway_paths
 from .model import Pod, Service, ServicePort
 from .netpol import Peer, policy_engine
 from .result import DELIVERED, DROPPED, Hop, Path, Ref, TraceResult
@@ -871,6 +871,13 @@ class _Tracer:
         gw_via = parse_gateway_via(self.flow.via)
         if gw_via:
             return gateway_paths(self, src, hops, prob, dest, gw_via[0], gw_via[1])
+        if src.kind != "pod" and not self.via and (dest.parts[0] in ("grpc", "tls") or not self.is_ingress_host(
+                dest.parts[1], dest.parts[3], dest.parts[0])):
+            found = gateway_for_url(self.m, dest.parts, self.flow)  # no Ingress takes it: a Gateway's routes may
+            if found:
+                self.notes.append(f"no Ingress takes {dest.parts[1]}, but the routes of Gateway {found[0]} do: the "
+                                  f"client is assumed to reach that Gateway (pass --via gateway:NS/NAME to choose)")
+                return gateway_paths(self, src, hops, prob, dest, found[0], found[1])
         if dest.parts[0] in ("grpc", "tls"):
             raise BadRequest(f"{dest.parts[0]}:// destinations are routed by a Gateway: add --via gateway:NS/NAME[:PORT]")
         # -- end of the Gateway API hook
