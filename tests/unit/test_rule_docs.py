@@ -24,8 +24,9 @@ from tracer.engine.trace import trace
 REPO = Path(__file__).resolve().parents[2]
 SEMANTICS = REPO / "docs" / "semantics.md"
 ANCHORS = set(re.findall(r'<a id="([^"]+)"></a>', SEMANTICS.read_text()))
-# Where explanation strings are written: the engine, and the importer's warnings.
-SOURCES = sorted((REPO / "tracer" / "engine").glob("*.py")) + sorted((REPO / "topology" / "importers").glob("*.py"))
+# Where explanation strings are written: the engine, the importer's warnings, the API and the pages.
+SOURCES = sorted(p for app in ("tracer", "topology", "frontend") for p in (REPO / app).rglob("*.py")
+                 if "migrations" not in p.parts)
 ANY_ID = re.compile(r"(?<![\w.:-])([A-K][1-9]\d?)(?![\w.:-])")
 
 
