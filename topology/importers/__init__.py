@@ -18,6 +18,7 @@ from .budget import check_documents, check_materialize
 from .errors import ManifestError
 from .load import Document, load_documents, load_paths, parse_bytes
 from .parse import ParseResult, dedupe_documents, parse_objects
+from .secret_values import secret_value_warning
 
 __all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects", "preflight",
            "load_documents", "parse_objects"]
@@ -108,6 +109,9 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, ch
     step("parsed")
     res = build_objects(docs, materialize=materialize, nodes=nodes, namespace=namespace)
     step("validated")
+    secret_warning = secret_value_warning(docs)
+    if secret_warning:
+        res.warnings = [*res.warnings, secret_warning]
     source = ", ".join(name for name, _ in payloads)
     if len(source) > 2000:
         source = source[:1990] + " …"
