@@ -248,3 +248,14 @@ def test_request_attributes_are_validated():
         make_flow(CLIENT, "url:http://h/", via="gateway:no-namespace")
     f = make_flow(CLIENT, "url:http://h/p?a=1&a=2&b", method="post", headers={"X": "1"})
     assert (f.method, f.headers, f.query) == ("POST", (("X", "1"),), {"a": "1", "b": ""})
+
+
+def test_tie_break_oldest_route_then_import_order():
+    """Two routes with the same match: the older one wins; without creationTimestamps (desired-state manifests)
+    the one imported first does, as `kubectl apply` would have created it first (K3)."""
+    first = route([{"backendRefs": [{"name": "v1", "port": 8080}]}], name="zz-first")
+    second = route([{"backendRefs": [{"name": "v2", "port": 8080}]}], name="aa-second")
+    assert backends(run(model(gateway([HTTP]), first, second), "http://h/")) == {f"{NS}/v1": 1.0}
+    second["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z"
+    first["metadata"]["creationTimestamp"] = "2024-06-01T00:00:00Z"
+    assert backends(run(model(gateway([HTTP]), first, second), "http://h/")) == {f"{NS}/v2": 1.0}

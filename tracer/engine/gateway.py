@@ -467,8 +467,12 @@ class GatewayView:
 
 
 def route_order(route: RouteObject) -> tuple[str, str, str]:
-    """Oldest first, then namespace/name alphabetical (K3's tie-break)."""
-    return (route.created or "~", route.namespace, route.name)
+    """Oldest first, then namespace/name alphabetical (K3's tie-break). Routes without a creationTimestamp
+    (desired-state manifests) all compare equal here, so callers keep them in import order — the order
+    `kubectl apply` would create them in."""
+    if not route.created:
+        return ("~", "", "")
+    return (route.created, route.namespace, route.name)
 
 
 _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

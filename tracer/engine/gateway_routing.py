@@ -292,10 +292,10 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
 
 def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request) -> GatewayDecision:
     cands = []
-    for a in atts:
+    for ai, a in enumerate(atts):
         pat = _host_pattern(a, req.server_name)
         if pat is not None:
-            cands.append(((tuple(-v for v in host_specificity(pat)), route_order(a.route)), a, pat))
+            cands.append(((tuple(-v for v in host_specificity(pat)), route_order(a.route), ai), a, pat))
         else:
             d.losers.append(f"TLSRoute {a.route.key}: SNI {req.server_name or '(none)'} is not one of "
                             f"{', '.join(a.hostnames)}")
@@ -316,7 +316,7 @@ def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request) 
 def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request, grpc: bool) -> GatewayDecision:
     matcher = grpc_match if grpc else http_match
     cands, misses = [], []
-    for a in atts:
+    for ai, a in enumerate(atts):
         pat = _host_pattern(a, req.host)
         label = f"{a.route.kind} {a.route.key}"
         if pat is None:
@@ -333,7 +333,7 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
                     _precedence(match, pat, grpc)
                 if a.route.kind in ("HTTPProxy", "Mapping"):
                     prec = (*prec, *_precedence(match, pat, grpc))
-                key = (prec, route_order(a.route), ri, mi)
+                key = (prec, route_order(a.route), ai, ri, mi)
                 cands.append((key, a, ri, match, pat, where))
     if not cands:
         d.why += "; no rule matches: " + "; ".join(misses[:6]) if misses else "; no rule matches"
