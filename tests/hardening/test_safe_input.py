@@ -12,6 +12,7 @@ Replays of the probe's findings, each through the door it used:
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -251,3 +252,44 @@ def test_chunked_middleware_leaves_sized_bodies_alone():
     request.META["wsgi.input"] = io.BytesIO(b"should not be read")
     seen = ChunkedBodyMiddleware(lambda r: r.body)(request)
     assert seen == b"abc"
+
+
+# -- batch lines, database loss ---------------------------------------------------------------------------
+
+
+def test_batch_lines_go_through_the_safe_loader(api, tmp_path):
+    """`manage.py trace --batch`: a 100,000-deep line and a line with a duplicate key are errors of their own
+    line; the good line after them is still traced."""
+    from django.core.management import call_command
+
+    good = '{"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}'
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("[" * 100_000 + "\n" + '{"from": "pod:a/b", "from": "pod:c/d", "to": "svc:x/y"}\n' + good + "\n")
+    out = io.StringIO()
+    call_command("trace", "--cluster", "blog", "--batch", str(batch), "--format", "json", stdout=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert "nested too deeply" in lines[0]["error"] and lines[0]["line"] == 1
+    assert "duplicate key 'from'" in lines[1]["error"]
+    assert lines[2]["verdict"] in ("delivered", "dropped", "partial")
+
+
+def test_database_lost_mid_upload_is_503_with_retry_after(api, monkeypatch):
+    """The connection drops while the snapshot's rows are written: 503 + Retry-After (the client retries), and
+    the import's transaction leaves nothing behind."""
+    import importlib
+
+    from django.db import OperationalError
+
+    persist = importlib.import_module("topology.importers.persist")
+    client, cluster, _snap = api
+
+    def lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(persist, "insert_rows", lost)
+    before = row_counts()
+    resp = client.post(f"/api/clusters/{cluster.pk}/upload/", data=CLUSTER_B.read_bytes(),
+                       content_type="application/yaml")
+    assert resp.status_code == 503 and resp["Retry-After"]
+    assert resp.json()["code"] == "unavailable"
+    assert row_counts() == before

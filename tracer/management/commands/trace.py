@@ -16,6 +16,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from topology.compile import load_model
+from topology.importers.errors import ManifestError
+from topology.importers.load import load_json
 from topology.models import Cluster, Snapshot
 from tracer.engine.assumptions import PROXY_MODES, Assumptions
 from tracer.engine.errors import BadRequest, TracerError
@@ -106,14 +108,14 @@ class Command(BaseCommand):
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = load_json(line, f"line {n}")  # the one safe loader: depth, duplicate keys
                 if isinstance(data, dict):
                     data = {**defaults, **data}
                 flow, assumptions = parse_flow_request(data)
                 result = trace(model, flow, assumptions)
                 out = result.to_dict() if fmt == "json" else None
-            except json.JSONDecodeError as exc:
-                out = {"error": f"line {n}: not JSON: {exc.msg}", "line": n}
+            except ManifestError as exc:
+                out = {"error": f"line {n}: not JSON: {exc.problem}", "line": n}
             except TracerError as exc:
                 out = {"error": f"line {n}: {exc}", "line": n}
             except Exception as exc:  # one broken request must not lose the rest of the batch
