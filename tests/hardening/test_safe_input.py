@@ -293,3 +293,13 @@ def test_database_lost_mid_upload_is_503_with_retry_after(api, monkeypatch):
     assert resp.status_code == 503 and resp["Retry-After"]
     assert resp.json()["code"] == "unavailable"
     assert row_counts() == before
+
+
+def test_batch_job_lines_go_through_the_safe_loader(api):
+    client, cluster, _snap = api
+    before = row_counts()
+    for line, says in (("[" * 100_000, "nested too deeply"), ('{"from": "pod:a/b", "from": "pod:c/d"}', "duplicate key")):
+        resp = client.post("/api/jobs/batch", {"cluster": cluster.pk, "lines": line}, format="json")
+        assert resp.status_code == 400 and says in resp.json()["detail"] and "line 1" in resp.json()["detail"]
+        assert len(resp.content) < 1000
+    assert row_counts() == before
