@@ -303,3 +303,15 @@ def test_batch_job_lines_go_through_the_safe_loader(api):
         assert resp.status_code == 400 and says in resp.json()["detail"] and "line 1" in resp.json()["detail"]
         assert len(resp.content) < 1000
     assert row_counts() == before
+
+
+def test_a_hostile_neg_annotation_is_ignored_not_a_crash():
+    """The one JSON the engine parses itself (a Service's cloud.google.com/neg annotation): nested 100,000 deep
+    or huge, it reads as "not set" instead of raising RecursionError in the middle of a trace."""
+    from types import SimpleNamespace
+
+    from tracer.engine.ingress_controllers import _neg_ingress
+
+    for raw in ("[" * 100_000, '{"ingress": true}' + " " * 2000):
+        assert _neg_ingress(SimpleNamespace(annotations={"cloud.google.com/neg": raw})) is None
+    assert _neg_ingress(SimpleNamespace(annotations={"cloud.google.com/neg": '{"ingress": true}'})) is True

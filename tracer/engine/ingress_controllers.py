@@ -509,11 +509,11 @@ def ingresses_for_controller(model: ClusterModel, ctrl: Controller) -> list[Ingr
 def _neg_ingress(svc: Service) -> bool | None:
     """The Service's cloud.google.com/neg {"ingress": …} setting: True, False, or None when absent/unreadable."""
     raw = (svc.annotations or {}).get("cloud.google.com/neg", "")
-    if not raw:
+    if not raw or len(raw) > 1024:  # the real value is ~20 bytes; a huge one is no setting GKE would read
         return None
     try:
         value = json.loads(raw).get("ingress")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return None if value is None else bool(value)
 
