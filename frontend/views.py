@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from tracer.services import find_shared
+
 from .docs import DOCS, render_doc
 
 
@@ -40,8 +42,6 @@ def shared_trace(request, slug: str):
     The share payload carries no trace id (an anonymous reader needs none); when the visitor is the
     trace's owner, the page gets the id so it can offer "re-run on latest snapshot" through the API.
     """
-    from tracer.services import find_shared
-
     config = {"slug": slug}
     shared = find_shared(slug)  # as the API decides: unknown, revoked, or its sharer lost the cluster → 404
     if shared and request.user.is_authenticated and shared.owner_id == request.user.pk:

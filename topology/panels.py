@@ -8,6 +8,8 @@ Every function returns None when the snapshot has no such object (the view answe
 from __future__ import annotations
 
 from tracer.engine.cluster import ClusterModel
+from tracer.engine.kubeproxy import categorize, condition_text, proxy_skip_reason, service_endpoints
+from tracer.engine.netpol import _describe_peer, _describe_ports, effective_policy_types, policies_selecting
 
 KINDS = ("svc", "node", "ingress", "netpol", "namespace", "workload")
 
@@ -18,7 +20,6 @@ def _selector_text(sel: dict | None) -> str:
 
 def service_panel(model: ClusterModel, key: str) -> dict | None:
     """A service, its ports and, per port, each endpoint with whether kube-proxy uses it and why."""
-    from tracer.engine.kubeproxy import categorize, condition_text, proxy_skip_reason, service_endpoints
 
     svc = model.services.get(key)
     if svc is None:
@@ -104,7 +105,6 @@ def ingress_panel(model: ClusterModel, key: str) -> dict | None:
 
 def policy_panel(model: ClusterModel, key: str) -> dict | None:
     """A NetworkPolicy as a table: per rule, direction, who (peers, resolved to namespaces), ports."""
-    from tracer.engine.netpol import _describe_peer, _describe_ports, effective_policy_types
 
     ns, _, name = key.partition("/")
     pol = next((p for p in model.policies_by_namespace.get(ns, ()) if p.name == name), None)
@@ -147,7 +147,6 @@ def namespace_panel(model: ClusterModel, name: str) -> dict | None:
 
 def workload_panel(model: ClusterModel, key: str) -> dict | None:
     """key is NS/KIND/NAME."""
-    from tracer.engine.netpol import policies_selecting
 
     parts = key.split("/")
     if len(parts) != 3:

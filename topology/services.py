@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from tracer.engine.dns import DNS_SERVICE, resolver_for
+from tracer.engine.envvars import service_env
+from tracer.engine.netpol import policies_selecting
+
 from .importers import import_bytes
 from .models import OBJECT_MODELS, Cluster, Endpoint, Snapshot
 from .models import Ingress as IngressRow
@@ -278,10 +282,6 @@ def pod_details(model, namespace: str, name: str) -> dict | None:
     Returns None when the snapshot has no such pod. Each derived part comes from the engine module
     that owns the rule (envvars.py, dns.py, netpol.py); nothing is re-implemented here.
     """
-    from tracer.engine.dns import DNS_SERVICE, resolver_for
-    from tracer.engine.envvars import service_env
-    from tracer.engine.netpol import policies_selecting
-
     pod = model.pods.get(f"{namespace}/{name}")
     if pod is None:
         return None

@@ -26,8 +26,12 @@ def pending(cluster: Cluster) -> list[str]:
 
 
 @transaction.atomic
-def set_team(cluster: Cluster, usernames: list[str], *, by) -> None:
-    """Make `usernames` the cluster's team: keep members, remove the others, invite the new names."""
+def set_team(cluster: Cluster, usernames: list[str], *, by) -> list:
+    """Make `usernames` the cluster's team: keep members, remove the others, invite the new names.
+
+    Returns the users removed. Their share links on this cluster must die with their access: the traces
+    are the tracer's, a layer above this app, so the caller withdraws them
+    (tracer.services.set_cluster_team does both in one transaction)."""
     wanted = {u for u in usernames if u}
     if cluster.owner is not None:
         wanted.discard(cluster.owner.get_username())
@@ -35,21 +39,12 @@ def set_team(cluster: Cluster, usernames: list[str], *, by) -> None:
     gone = [user for name, user in current.items() if name not in wanted]
     if gone:
         cluster.shared_with.remove(*gone)
-        _withdraw_links(cluster, gone)
     cluster.invitations.exclude(username__in=wanted).delete()
     invited = set(cluster.invitations.values_list("username", flat=True))
     ClusterInvitation.objects.bulk_create(
         [ClusterInvitation(cluster=cluster, username=name, invited_by=by)
          for name in sorted(wanted - current.keys() - invited)], ignore_conflicts=True)
-
-
-def _withdraw_links(cluster: Cluster, users: list) -> None:
-    """Share links the removed users made on this cluster die with their access (tracer.services.find_shared
-    also refuses them; clearing the slug makes the trace say so too)."""
-    from tracer.models import Trace
-
-    Trace.objects.filter(snapshot__cluster=cluster, shared_by__in=users, share_slug__isnull=False)\
-        .update(share_slug=None, shared_by=None, shared_at=None)
+    return gone
 
 
 def invitations_for(user) -> QuerySet[ClusterInvitation]:

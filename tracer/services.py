@@ -16,17 +16,15 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from topology.models import Snapshot
-from tracer.engine.errors import BadRequest, TracerError
+from topology.compile import load_model
+from topology.models import Ingress, NetworkPolicy, Node, Pod, Service, Snapshot
+from topology.services import can_manage, visible_clusters
+from topology.sharing import set_team
+from tracer.engine.errors import BadRequest
+from tracer.engine.flow import parse_flow_request
 from tracer.engine.result import TraceResult
+from tracer.engine.trace import trace
 from tracer.models import Trace, TraceObject, new_share_slug
-
-
-class EngineUnavailable(TracerError):
-    """A part of the engine is not installed/ready on this server (→ 503, not a client mistake)."""
-
-    http_status = 503
-
 
 # Reference kinds (result.Ref) → the object kind recorded in TraceObject (the API's `object=` filter).
 _OBJECT_KIND = {
@@ -60,16 +58,6 @@ def normalize_request(request: dict) -> dict:
     return request
 
 
-def _engine():
-    try:
-        from topology.compile import load_model
-        from tracer.engine.flow import parse_flow_request
-        from tracer.engine.trace import trace
-    except ImportError as exc:  # an engine module has not landed / failed to import
-        raise EngineUnavailable(f"the trace engine is not available: {exc}") from None
-    return load_model, parse_flow_request, trace
-
-
 def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, *,
               rerun_of: Trace | None = None) -> Trace:
     """Trace `request` ({from, to, port, protocol, via, assumptions}) on `snapshot` and store it.
@@ -78,7 +66,6 @@ def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, 
     The stored request is the normalised one (parsed port/protocol, explicit assumptions), so that
     a re-run asks exactly the same question.
     """
-    load_model, parse_flow_request, trace = _engine()
     flow, assumptions = parse_flow_request(request)
     result = trace(load_model(snapshot.pk), flow, assumptions).to_dict()
     stored_request = flow.stored_request(assumptions)
@@ -159,11 +146,19 @@ def trace_changes(old: Trace, new: Trace) -> dict:
 
 def can_change_share(user, trace: Trace) -> bool:
     """Mint/revoke a share link: the trace's owner or the cluster's manager."""
-    from topology.services import can_manage
-
     if user is None or not user.is_authenticated:
         return False
     return trace.owner_id == user.pk or can_manage(user, trace.snapshot.cluster)
+
+
+@transaction.atomic
+def set_cluster_team(cluster, usernames: list[str], *, by) -> None:
+    """Change a cluster's team (topology.sharing.set_team); the share links that removed members made on
+    it die with their access (find_shared refuses them too; clearing the slug makes the trace say so)."""
+    gone = set_team(cluster, usernames, by=by)
+    if gone:
+        Trace.objects.filter(snapshot__cluster=cluster, shared_by__in=gone, share_slug__isnull=False)\
+            .update(share_slug=None, shared_by=None, shared_at=None)
 
 
 def mint_share(trace: Trace, user=None) -> Trace:
@@ -189,8 +184,6 @@ def find_shared(slug: str) -> Trace | None:
     Why the last check: a link is the sharer's decision and lives only while they may still read the
     cluster — removing a teammate (or deleting their account) withdraws every link they shared, at once.
     """
-    from topology.services import visible_clusters
-
     valid = bool(slug) and len(slug) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in slug)
     trace = Trace.objects.select_related("snapshot", "shared_by").filter(share_slug=slug).first() if valid else None
     if trace is None or trace.shared_by is None or not trace.shared_by.is_active:
@@ -213,8 +206,6 @@ _SHARE_FIELDS = {
 
 
 def _row_models():
-    from topology.models import Ingress, NetworkPolicy, Node, Pod, Service
-
     return {"pod": Pod, "service": Service, "node": Node, "network-policy": NetworkPolicy, "ingress": Ingress}
 
 

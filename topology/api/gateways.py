@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from topology import services
+from topology.compile import load_model
+from tracer.engine.gateway import gateway_status
 
 
 class SnapshotGatewaysView(APIView):
@@ -23,7 +25,4 @@ class SnapshotGatewaysView(APIView):
         snapshot = services.visible_snapshots(request.user).filter(pk=pk).first()
         if snapshot is None:
             raise NotFound(f"No snapshot {pk} that you can read.")
-        from topology.compile import load_model
-        from tracer.engine.gateway import gateway_status
-
         return Response(gateway_status(load_model(snapshot.pk)))

@@ -8,8 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from topology import sharing
-from topology.models import Cluster, Snapshot
+from topology.models import OBJECT_MODELS, Cluster, Snapshot
 from topology.services import can_manage
+from tracer.services import set_cluster_team
 
 USERNAME = re.compile(r"[\w.@+-]{1,150}")
 
@@ -92,14 +93,14 @@ class ClusterSerializer(serializers.ModelSerializer):
         team = validated_data.pop("shared_with", None)
         cluster = super().create(validated_data)
         if team is not None:
-            sharing.set_team(cluster, team, by=self.context["request"].user)
+            set_cluster_team(cluster, team, by=self.context["request"].user)
         return cluster
 
     def update(self, instance, validated_data):
         team = validated_data.pop("shared_with", None)
         cluster = super().update(instance, validated_data)
         if team is not None:
-            sharing.set_team(cluster, team, by=self.context["request"].user)
+            set_cluster_team(cluster, team, by=self.context["request"].user)
         return cluster
 
     def validate_name(self, value: str) -> str:
@@ -161,8 +162,6 @@ class CompareQuerySerializer(serializers.Serializer):
                                             "ingresses, ingress_classes, network_policies, secrets.")
 
     def validate_kinds(self, value: str) -> list[str]:
-        from topology.models import OBJECT_MODELS
-
         kinds = [k.strip() for k in value.split(",") if k.strip()]
         unknown = [k for k in kinds if k not in OBJECT_MODELS]
         if unknown or not kinds:

@@ -16,8 +16,12 @@ from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.response import Response
 
 from topology import services
+from topology.compile import load_model
+from topology.elements import Filters, topology_elements
 from topology.models import Cluster, Snapshot
-from tracer.api.errors import PayloadTooLarge, ServiceUnavailable
+from topology.panels import KINDS, object_panel
+from topology.trafficmap import MapQuery, traffic_map
+from tracer.api.errors import PayloadTooLarge
 from tracer.api.parsers import SafeJSONParser, read_limited
 from tracer.jobs import import_or_enqueue
 
@@ -67,10 +71,6 @@ def _payloads(request, options: dict) -> list[tuple[str, bytes]]:
 
 
 def _model(snapshot):
-    try:
-        from topology.compile import load_model
-    except ImportError as exc:
-        raise ServiceUnavailable(f"the topology compiler is not available: {exc}") from None
     return load_model(snapshot.pk)
 
 
@@ -79,8 +79,6 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 
 def topology_response(request, snapshot) -> Response:
-    from topology.elements import Filters, topology_elements
-
     query = s.TopologyQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     q = query.validated_data
@@ -100,11 +98,7 @@ def search_response(request, snapshot) -> Response:
 
 
 def pod_response(snapshot, namespace: str, pod: str) -> Response:
-    model = _model(snapshot)
-    try:
-        details = services.pod_details(model, namespace, pod)
-    except ImportError as exc:
-        raise ServiceUnavailable(f"the pod panel needs an engine module that is not available: {exc}") from None
+    details = services.pod_details(_model(snapshot), namespace, pod)
     if details is None:
         raise NotFound(f"Snapshot {snapshot.pk} has no pod {namespace}/{pod}.")
     details["snapshot"] = snapshot.pk
@@ -113,8 +107,6 @@ def pod_response(snapshot, namespace: str, pod: str) -> Response:
 
 def map_response(request, snapshot) -> Response:
     """The traffic map (topology.trafficmap): namespaces as boxes, allow edges, isolation badges."""
-    from topology.trafficmap import MapQuery, traffic_map
-
     raw = request.query_params.get("expand")
     if raw is not None and len(raw) > 20_000:
         raise ParseError("`expand` is too long: expand fewer groups at once.")
@@ -126,8 +118,6 @@ def map_response(request, snapshot) -> Response:
 
 
 def object_response(snapshot, kind: str, key: str) -> Response:
-    from topology.panels import KINDS, object_panel
-
     if kind not in KINDS:
         raise ParseError(f"Unknown object kind {kind!r}: use one of {', '.join(KINDS)}.")
     panel = object_panel(_model(snapshot), kind, key)

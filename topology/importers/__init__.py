@@ -14,10 +14,17 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import transaction
+from django.db.models import Max
+
+from topology.models import Cluster, Snapshot
+
 from .budget import check_documents, check_materialize
 from .errors import ManifestError
 from .load import Document, load_documents, load_paths, parse_bytes
+from .materialize import materialize as run_materialize
 from .parse import ParseResult, dedupe_documents, parse_objects
+from .persist import persist as persist_objects
 from .secret_values import secret_value_warning
 
 __all__ = ["ImportResult", "ManifestError", "Document", "import_files", "import_bytes", "build_objects", "preflight",
@@ -79,10 +86,6 @@ def build_objects(docs: list[Document], *, materialize: bool = False, nodes: int
     check_materialize(docs, nodes)  # budgets before work: count the pods it would build, refuse past the limits
     docs, dup_warnings = dedupe_documents(docs, namespace)
     parse_objects(docs, default_namespace=namespace, derive_endpoints=False)  # validate the input as written
-    try:
-        from .materialize import materialize as run_materialize
-    except ImportError as exc:  # pragma: no cover - materialize ships with the importer
-        raise ManifestError("--materialize is not available in this installation") from exc
     out, warnings = run_materialize(docs, nodes=nodes, namespace=namespace)
     res = parse_objects(out, default_namespace=namespace, allow_duplicates=True)
     res.warnings = dup_warnings + list(warnings) + res.warnings
@@ -98,13 +101,6 @@ def content_hash(payloads: list[tuple[str, bytes]]) -> str:
 
 def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, checkpoint=None,
             on_snapshot=None) -> ImportResult:
-    from django.db import transaction
-    from django.db.models import Max
-
-    from topology.models import Cluster, Snapshot
-
-    from .persist import persist
-
     step = checkpoint or (lambda phase: None)
     step("parsed")
     res = build_objects(docs, materialize=materialize, nodes=nodes, namespace=namespace)
@@ -130,7 +126,7 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, ch
             cluster=cluster_obj, number=last + 1, source=source, content_hash=content_hash(payloads),
             counts=res.counts, skipped=res.skipped, warnings=res.warnings, materialized=bool(materialize),
             cluster_domain=res.objects.cluster_domain)
-        persist(snapshot, res.objects, checkpoint=checkpoint)
+        persist_objects(snapshot, res.objects, checkpoint=checkpoint)
         step("stored")
         if on_snapshot is not None:
             on_snapshot(snapshot)

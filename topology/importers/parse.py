@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.engine.endpointslices import derive_endpoint_slices
 from tracer.engine.model import (
     ClusterObjects,
     Container,
@@ -58,6 +59,7 @@ from tracer.engine.model import (
 from .errors import ManifestError
 from .fields import PROTOCOLS, Ctx
 from .gateway import CLUSTER_SCOPED_ROUTE_KINDS, ROUTE_GROUPS, ROUTE_KINDS, parse_route_object, qualified_kind
+from .legacy import slices_from_endpoints
 from .load import Document, load_documents
 
 __all__ = ["Document", "ParseResult", "parse_objects", "load_documents", "parse_pod", "dedupe_documents",
@@ -198,8 +200,6 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     _resolve_workloads(o)
     _check_endpoint_slices(o, res)
     if legacy:
-        from .legacy import slices_from_endpoints
-
         res.objects.endpoint_slices.extend(slices_from_endpoints(list(legacy.values()), o, res.warnings))
     if derive_endpoints:
         _derive_endpoints(o)
@@ -681,10 +681,6 @@ def _check_endpoint_slices(o: ClusterObjects, res: ParseResult) -> None:
 
 def _derive_endpoints(o: ClusterObjects) -> None:
     """Selector services with no slice (and no legacy Endpoints): what the EndpointSlice controller writes."""
-    try:
-        from tracer.engine.endpointslices import derive_endpoint_slices
-    except ImportError:  # pragma: no cover - the module ships with the engine
-        return
     o.endpoint_slices.extend(derive_endpoint_slices(o))
 
 
