@@ -98,6 +98,7 @@ export const api = {
   traces: (params) => request("GET", `/api/traces/${q(params)}`),
   rerun: (id) => request("POST", `/api/traces/${id}/rerun/`, {}),
   share: (id) => request("POST", `/api/traces/${id}/share/`, {}),
+  unshare: (id) => request("DELETE", `/api/traces/${id}/share/`),
   shared: (slug) => request("GET", `/api/share/${encodeURIComponent(slug)}`),
   startMatrix: (payload) => request("POST", "/api/jobs/matrix/", payload),
   startDiff: (payload) => request("POST", "/api/jobs/diff/", payload),

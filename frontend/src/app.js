@@ -3,6 +3,7 @@ import * as clusters from "./clusters.js";
 import * as cluster from "./cluster.js";
 import * as matrix from "./matrix.js";
 import { initTrace, initShared } from "./tracepage.js";
+import { loadReasons } from "./ui.js";
 
 const PAGES = {
   clusters: clusters.init,
@@ -12,7 +13,8 @@ const PAGES = {
   shared: initShared,
 };
 
-document.addEventListener("DOMContentLoaded", () => {
+document.addEventListener("DOMContentLoaded", async () => {
   const init = PAGES[document.body.dataset.page];
+  if (["trace", "shared", "matrix"].includes(document.body.dataset.page)) await loadReasons();
   if (init) init();
 });

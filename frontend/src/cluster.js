@@ -52,14 +52,16 @@ async function buildExamples(snapshotId, submit) {
     el("button", { type: "button", class: "example", id: `example-${i}`, onclick: () => submit(ex) }, `▶ ${ex.label}`))));
 }
 
-/** The cluster's latest traces, newest first: a way back to earlier results (and their share links). */
-async function showRecentTraces(clusterId) {
+/** The cluster's latest traces, newest first: a way back to earlier results. Shared ones carry a badge;
+ * the filter shows only shared (or only private) traces. */
+async function showRecentTraces(clusterId, shared = "") {
   const box = $("#recent-traces");
   try {
-    const traces = items(await api.traces({ cluster: clusterId, limit: 8 }));
+    const traces = items(await api.traces({ cluster: clusterId, limit: 8, shared }));
     clear(box);
-    if (!traces.length) box.append(el("li", { class: "muted" }, "None yet."));
+    if (!traces.length) box.append(el("li", { class: "muted" }, shared === "true" ? "No shared trace." : "None yet."));
     traces.forEach((t) => box.append(el("li", {}, el("a", { href: `/traces/${t.id}/` }, verdictBadge(t.verdict), ` ${t.source} → ${t.destination}`),
+      t.shared ? el("span", { class: "shared-badge", title: "Anyone with its link can read it" }, " 🔗 shared") : null,
       el("span", { class: "muted" }, ` #${t.snapshot_number ?? ""} · ${formatDate(t.created)}`))));
   } catch {
     clear(box).append(el("li", { class: "muted" }, "Unavailable."));
@@ -78,6 +80,7 @@ export function init() {
   autocomplete(fromInput, hits("source"));
   autocomplete(toInput, hits("destination"));
   showRecentTraces(clusterId);
+  $("#recent-filter").addEventListener("change", (e) => showRecentTraces(clusterId, e.target.value));
 
   async function runTrace(values) {
     const button = $("#trace-submit");

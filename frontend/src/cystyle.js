@@ -92,9 +92,10 @@ export const STYLE = [
   // The topology map: layers already say which way traffic flows, so edges are plain straight lines
   // (haystack: the fastest edge Cytoscape draws) instead of arrows.
   { selector: "edge.topo", style: { "curve-style": "haystack", "target-arrow-shape": "none", "haystack-radius": 0, label: "" } },
-  { selector: ".faded", style: { opacity: 0.25 } },
+  // Faded paths stay underneath: the active path is always drawn on top of them.
+  { selector: ".faded", style: { opacity: 0.25, "z-index": 0 } },
   { selector: "node.on-path", style: { "border-width": 3, "border-color": "#0072B2", "font-size": 16, "min-zoomed-font-size": 0, "z-index": 10 } },
-  { selector: "edge.on-path", style: { width: 4, "line-color": "#0072B2", "target-arrow-color": "#0072B2" } },
+  { selector: "edge.on-path", style: { width: 4, "line-color": "#0072B2", "target-arrow-color": "#0072B2", "z-index": 9 } },
   { selector: "node.drop", style: { "background-color": "#D55E00", "border-color": "#8b0000", "border-width": 4, shape: "octagon" } },
   { selector: "edge.drop", style: { "line-color": "#D55E00", "target-arrow-color": "#D55E00", "line-style": "dashed" } },
   { selector: "node.delivered", style: { "border-color": "#0072B2", "border-width": 4 } },

@@ -5,41 +5,46 @@
 import { makeCy } from "./cystyle.js";
 import { toElements } from "./topology.js";
 
-/** Namespaces named by the hops (pod:NS/NAME, svc:NS/NAME, ingress:NS/NAME, ingress-controller:NS/POD). */
+// The engine's typed hop reference {kind, namespace, name} → the id the topology map gives that object.
+const MAP_PREFIX = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "load-balancer": "lb", "ingress-controller": "ingress-controller" };
+
+export function refId(ref) {
+  if (!ref || !MAP_PREFIX[ref.kind]) return null;
+  return `${MAP_PREFIX[ref.kind]}:${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+}
+
+/** Namespaces named by the hops' references (and the paths' endpoint references). */
 export function namespacesOf(result) {
   const out = new Set();
   for (const p of result.paths || []) {
-    for (const h of p.hops || []) {
-      const m = /^(pod|svc|ingress|ingress-controller|endpoint):([^/]+)\//.exec(h.id || "");
-      if (m) out.add(m[2]);
-    }
-    const m = /^pod:([^/]+)\//.exec(p.endpoint || "");
-    if (m) out.add(m[1]);
+    for (const h of p.hops || []) if (h.ref && h.ref.namespace) out.add(h.ref.namespace);
+    if (p.endpoint_ref && p.endpoint_ref.namespace) out.add(p.endpoint_ref.namespace);
   }
   return [...out];
 }
 
 /** The topology element id that draws a hop's object, or null. */
 export function elementFor(cy, hop) {
-  const id = hop.id || "";
-  const direct = cy.getElementById(id);
+  const ref = hop.ref || {};
+  const id = refId(ref);
+  const direct = id ? cy.getElementById(id) : cy.collection();
   if (direct.length) return direct;
-  if (hop.kind === "kube-proxy" || id.startsWith("kube-proxy")) return cy.getElementById("kube-proxy");
-  if (hop.kind === "external" || id.startsWith("external:")) return cy.getElementById("external");
-  if (hop.kind === "ingress-controller") {
-    const pod = cy.getElementById(`pod:${id.replace(/^ingress-controller:/, "")}`);
-    if (pod.length) return pod;
+  if (ref.kind === "kube-proxy") return cy.getElementById("kube-proxy");
+  if (ref.kind === "external") return cy.getElementById("external");
+  if (ref.kind === "ingress-controller") {
+    // an in-cluster controller is drawn as its pod when the hop names one, else as its controller element
+    const pods = cy.nodes('[kind = "pod"]').filter((n) => String(n.id()).startsWith(`pod:${ref.namespace}/${ref.name}`));
+    if (pods.length) return pods[0];
   }
-  if (hop.kind === "load-balancer") {
-    const addr = id.replace(/^lb:/, "");
-    const lb = cy.nodes('[kind = "load-balancer"]').filter((n) => String(n.data("label")).includes(addr));
+  if (ref.kind === "load-balancer") {
+    const lb = cy.nodes('[kind = "load-balancer"]').filter((n) => String(n.data("label")).includes(ref.name));
     if (lb.length) return lb[0];
   }
-  if (hop.kind === "network-policy" && id.startsWith("pod:")) return cy.getElementById(id);
-  if (id.startsWith("node:")) {
+  if (ref.kind === "node") {
     const nodes = cy.getElementById("nodes");
     if (nodes.length) return nodes;
   }
+  // a policy hop naming a policy has no element of its own: the step stays on the previous object
   return null;
 }
 

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { el, $, clear, notice, pageConfig, formatDate } from "./ui.js";
 import { renderTrace } from "./traceview.js";
+import { ObjectPanel } from "./objectpanel.js";
 
 /** The API's trace object → the pieces the view needs (tolerant of nesting choices). */
 export function normTrace(t) {
@@ -17,8 +18,12 @@ export function normTrace(t) {
     snapshot: { id: snap.id ?? t.snapshot, number: snap.number ?? t.snapshot_number, created: snap.created ?? t.snapshot_created },
     cluster,
     slug: t.share_slug || t.slug || null,
-    shareUrl: t.share_url || null,
+    shareUrl: t.share_url ? new URL(t.share_url, window.location.origin).href : null,
     isOwner: Boolean(t.is_owner ?? t.can_edit ?? false),
+    canEdit: Boolean(t.can_edit),
+    shared: Boolean(t.shared),
+    sharedBy: t.shared_by || null,
+    sharedAt: t.shared_at || null,
     created: t.created,
     rerunOf: t.rerun_of || null,
     reruns: t.reruns || [],
@@ -34,13 +39,18 @@ function snapshotLine(tr) {
 }
 
 /** The API's {verdict: {before, after}, endpoints: {added, removed}, …} → one sentence. */
-function describeChanges(c) {
+export function describeChanges(c) {
   const parts = [];
   if (c.verdict && c.verdict.before !== c.verdict.after) parts.push(`verdict ${c.verdict.before} → ${c.verdict.after}`);
   if (c.reason && c.reason.before !== c.reason.after) parts.push(`reason ${c.reason.before || "none"} → ${c.reason.after || "none"}`);
   const ep = c.endpoints || {};
-  if ((ep.added || []).length) parts.push(`new endpoints ${ep.added.join(", ")}`);
-  if ((ep.removed || []).length) parts.push(`endpoints gone ${ep.removed.join(", ")}`);
+  // entries are {endpoint, port, probability}: name each one with its port and share
+  const epText = (e) => (typeof e === "string" ? e
+    : `${e.endpoint}${e.port ? `:${e.port}` : ""}${e.probability !== undefined ? ` (${Math.round(e.probability * 1000) / 10}%)` : ""}`);
+  if ((ep.added || []).length) parts.push(`new endpoints ${ep.added.map(epText).join(", ")}`);
+  if ((ep.removed || []).length) parts.push(`endpoints gone ${ep.removed.map(epText).join(", ")}`);
+  (ep.probability_changed || []).forEach((e) => parts.push(
+    `${e.endpoint}${e.port ? `:${e.port}` : ""} now gets ${Math.round(e.after * 1000) / 10}% (was ${Math.round(e.before * 1000) / 10}%)`));
   const hops = c.hops || {};
   if ((hops.added || []).length || (hops.removed || []).length) parts.push(`${(hops.added || []).length} hops added, ${(hops.removed || []).length} removed`);
   return parts.join("; ") || "the path changed.";
@@ -63,7 +73,10 @@ export async function initTrace() {
   try {
     const tr = normTrace(await api.trace(cfg.trace_id));
     document.title = `${tr.request.from || ""} → ${tr.request.to || ""} · trace`;
+    // Every hop's object has a panel, read from the snapshot the trace is pinned to.
+    const panel = tr.snapshot.id && $("#pod-panel") ? new ObjectPanel(tr.snapshot.id) : null;
     renderTrace(root, {
+      openObject: panel ? (ref) => panel.open(ref) : null,
       result: tr.result,
       request: tr.request,
       fileStem: tr.id,
@@ -72,13 +85,17 @@ export async function initTrace() {
         tr.reruns.length ? el("p", {}, "Re-run since: ", tr.reruns.map((id) => el("a", { href: `/traces/${id}/` }, `#${id} `))) : null,
         tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null),
       topology: tr.snapshot.id ? (namespaces) => api.topology(tr.snapshot.id, { namespace: namespaces.join(","), expand: "all,nodes" }) : null,
-      shareLink: async () => {
-        if (!tr.slug) {
-          // The link was revoked: mint a new one (only the owner may; the API says so otherwise).
-          const shared = await api.share(tr.id);
-          tr.slug = shared.share_slug;
-        }
-        return shareLinkFor(tr.slug);
+      sharing: {
+        shared: tr.shared, url: tr.shareUrl, by: tr.sharedBy, at: tr.sharedAt, canEdit: tr.canEdit,
+        async share() {
+          const made = await api.share(tr.id);
+          const url = made.share_url ? new URL(made.share_url, window.location.origin).href : shareLinkFor(made.share_slug);
+          Object.assign(this, { shared: true, url, at: new Date().toISOString(), by: null });
+        },
+        async revoke() {
+          await api.unshare(tr.id);
+          Object.assign(this, { shared: false, url: null });
+        },
       },
       onRerun: async () => {
         const fresh = await api.rerun(tr.id);

@@ -52,6 +52,14 @@ export function dropIndex(path, hops) {
 
 const pct = (p) => `${Math.round(p * 1000) / 10}%`;
 
+// A hop's typed reference (the engine's {kind, namespace, name}) → the panel ref of its object, or null.
+const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol" };
+export function hopRef(hop) {
+  const r = hop.ref;
+  if (!r || !PANEL_OF_REF[r.kind] || !r.name) return null;
+  return `${PANEL_OF_REF[r.kind]}:${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+}
+
 /**
  * Merge paths into a tree: hops with the same prefix share one node, so where kube-proxy (or DNS, or an
  * ingress rule) picks one of several endpoints the drawing forks, and each fork edge carries the share of
@@ -166,11 +174,20 @@ export function renderTrace(root, opts) {
   const req = opts.request || {};
   const reason = result.reason;
   const [meaning, fix] = reasonText(reason);
+  // The engine's own explanation of the drop (which policy, which field to change), shown in full.
+  const dropped = paths.find((p) => p.verdict === "dropped");
+  const dropHops = dropped ? pathHops(dropped) : [];
+  const engineFix = dropped ? (dropHops[dropIndex(dropped, dropHops)] || {}).detail || "" : "";
   const header = el("section", { class: "trace-summary", "aria-label": "Trace summary" },
     el("h2", {}, verdictBadge(result.verdict), " ",
       el("span", { class: "trace-flow" }, `${req.from || req.source || "?"} → ${req.to || req.destination || "?"}`,
         req.port ? `:${req.port}` : "", req.protocol && req.protocol !== "TCP" ? `/${req.protocol}` : "")),
     reason ? el("p", { class: "reason" }, el("strong", {}, "✖ ", reason, ": "), meaning, " ", el("span", { class: "fix" }, "Fix: ", fix)) : null,
+    engineFix ? el("div", { class: "engine-fix" }, el("p", { id: "engine-fix-text" }, engineFix),
+      el("button", { type: "button", id: "copy-fix", onclick: async (e) => {
+        const ok = await copyText(engineFix);
+        e.target.textContent = ok ? "✔ Copied" : "Select and copy the text above";
+      } }, "⧉ Copy the fix")) : null,
     opts.context || null,
   );
 
@@ -182,20 +199,53 @@ export function renderTrace(root, opts) {
   const fitBtn = el("button", { type: "button", id: "fit-path", title: "Show the whole path" }, "Fit");
   const jsonBtn = el("button", { type: "button", id: "export-json" }, "↓ JSON");
   const pngBtn = el("button", { type: "button", id: "export-png" }, "↓ PNG");
+  // Sharing is a decision: no link exists until Share is pressed; a shared trace shows a badge, its link
+  // and a Revoke button (opts.sharing: {shared, url, by, at, canEdit, share(), revoke()}).
+  const sharing = opts.sharing || null;
   const shareField = el("input", { type: "text", id: "share-url", readonly: true, class: "share-url", "aria-label": "Share link", hidden: true });
-  const shareBtn = opts.shareLink ? el("button", { type: "button", id: "share", class: "primary" }, "↗ Share") : null;
+  const shareBtn = sharing && sharing.canEdit ? el("button", { type: "button", id: "share", class: "primary" }, "↗ Share") : null;
+  const revokeBtn = sharing && sharing.canEdit ? el("button", { type: "button", id: "revoke", hidden: true }, "✖ Revoke link") : null;
+  const sharedBadge = sharing ? el("span", { id: "shared-badge", class: "shared-badge", hidden: true, role: "status" }) : null;
+  function showSharing() {
+    if (!sharing) return;
+    sharedBadge.hidden = !sharing.shared;
+    sharedBadge.textContent = sharing.shared ? `🔗 Shared${sharing.by ? ` by ${sharing.by}` : ""}${sharing.at ? ` on ${sharing.at.slice(0, 10)}` : ""}: anyone with the link can read this trace` : "";
+    shareField.hidden = !sharing.shared;
+    shareField.value = sharing.shared ? sharing.url || "" : "";
+    if (shareBtn) shareBtn.textContent = sharing.shared ? "↻ New link" : "↗ Share";
+    if (revokeBtn) revokeBtn.hidden = !sharing.shared;
+  }
   const rerunBtn = opts.onRerun ? el("button", { type: "button", id: "rerun" }, "↻ Re-run on latest snapshot") : null;
   const toolbar = el("div", { class: "toolbar", role: "toolbar", "aria-label": "Step through the path" },
-    prevBtn, playBtn, nextBtn, fitBtn, stepLabel, el("span", { class: "spacer" }), jsonBtn, pngBtn, shareBtn, rerunBtn, shareField);
+    prevBtn, playBtn, nextBtn, fitBtn, stepLabel, el("span", { class: "spacer" }), jsonBtn, pngBtn, shareBtn, revokeBtn, rerunBtn,
+    sharedBadge, shareField);
 
-  // ---- path picker
+  // ---- path picker: paths that read the same (verdict, source, endpoint, reason) form one row with their
+  // total share and count; choosing the row shows its first path.
   const pathList = el("div", { class: "path-list", role: "radiogroup", "aria-label": "Paths" });
+  const groups = [];
+  const byKey = new Map();
   paths.slice(0, MAX_PATHS_DRAWN).forEach((p, i) => {
-    const id = `path-${i}`;
-    const input = el("input", { type: "radio", name: "path", id, value: i, checked: i === pathIndex });
-    input.addEventListener("change", () => selectPath(i));
+    const key = [p.verdict, p.source, p.endpoint, p.endpoint_port, p.reason].join("|");
+    let g = byKey.get(key);
+    if (!g) {
+      g = { first: i, members: [], share: 0 };
+      byKey.set(key, g);
+      groups.push(g);
+    }
+    g.members.push(i);
+    g.share += Number(p.probability || 0);
+  });
+  const groupOf = new Map();
+  groups.forEach((g, gi) => {
+    g.members.forEach((i) => groupOf.set(i, gi));
+    const p = paths[g.first];
+    const id = `path-${gi}`;
+    const input = el("input", { type: "radio", name: "path", id, value: g.first, checked: g.members.includes(pathIndex) });
+    input.addEventListener("change", () => selectPath(g.first));
     pathList.append(el("label", { for: id, class: `path-choice path-${p.verdict}` }, input,
-      verdictBadge(p.verdict), ` ${pct(Number(p.probability || 0))} `,
+      verdictBadge(p.verdict), ` ${pct(g.share)} `,
+      g.members.length > 1 ? el("span", { class: "path-count", title: "identical paths (e.g. through different nodes or rules) grouped" }, `(${g.members.length} paths) `) : null,
       el("span", { class: "muted" }, p.source ? `${p.source} → ` : ""),
       p.endpoint ? `${p.endpoint}${p.endpoint_port ? `:${p.endpoint_port}` : ""}` : p.reason || ""));
   });
@@ -224,6 +274,10 @@ export function renderTrace(root, opts) {
   const cy = makeCy(mapBox, graph.elements, { autoungrabify: true });
   cy.add({ group: "nodes", data: { id: "packet" }, classes: "packet", position: { x: 0, y: 0 } });
   cy.fit(cy.elements().not(".packet"), 30);
+  if (cy.zoom() > 1.1) { // a short path: readable size, centred, not blown up
+    cy.zoom(1.1);
+    cy.center(cy.elements().not(".packet"));
+  }
   root._cy = cy;
 
   function currentHops() {
@@ -242,7 +296,9 @@ export function renderTrace(root, opts) {
       const li = el("li", { class: `hop${isDrop ? " hop-drop" : ""}`, tabindex: "0", dataset: { step: i } },
         el("div", { class: "hop-head" },
           el("span", { class: "hop-kind", style: `border-color:${s.color}` }, `${s.glyph} ${hop.kind}`),
-          " ", el("code", {}, hop.id), " ", el("span", { class: "hop-action" }, isDrop ? `✖ ${hop.action}` : hop.action)),
+          " ", el("code", {}, hop.id), " ", el("span", { class: "hop-action" }, isDrop ? `✖ ${hop.action}` : hop.action),
+          opts.openObject && hopRef(hop) ? el("button", { type: "button", class: "small hop-details", "aria-label": `Details of ${hop.id}`,
+            onclick: (e) => { e.stopPropagation(); opts.openObject(hopRef(hop)); } }, "details") : null),
         hop.detail ? el("p", { class: "hop-detail" }, withRuleLinks(hop.detail)) : null,
         isDrop ? el("p", { class: "hop-fix" }, el("strong", {}, `✖ Dropped: ${p.reason || "dropped"}. `),
           reasonText(p.reason)[0], " ", el("strong", {}, "Fix: "), reasonText(p.reason)[1]) : null,
@@ -387,16 +443,26 @@ export function renderTrace(root, opts) {
   if (shareBtn) {
     shareBtn.addEventListener("click", async () => {
       try {
-        const url = await opts.shareLink();
-        shareField.value = url;
-        shareField.hidden = false;
-        const copied = await copyText(url, shareField);
-        notice(copied ? `Link copied: ${url}` : "Link ready: copy it from the field.", "info");
+        await sharing.share();
+        showSharing();
+        const copied = await copyText(sharing.url, shareField);
+        notice(copied ? `Link copied: ${sharing.url}` : "Link ready: copy it from the field.", "info");
       } catch (err) {
         notice(`Could not make a share link: ${err.message}`);
       }
     });
+    revokeBtn.addEventListener("click", async () => {
+      try {
+        await sharing.revoke();
+        showSharing();
+        notice("The share link is revoked: it now answers 404.", "info");
+        shareBtn.focus();
+      } catch (err) {
+        notice(`Could not revoke the link: ${err.message}`);
+      }
+    });
   }
+  showSharing();
   if (rerunBtn) {
     rerunBtn.addEventListener("click", async () => {
       rerunBtn.disabled = true;
@@ -411,7 +477,7 @@ export function renderTrace(root, opts) {
   }
 
   selectPath(pathIndex);
-  const check = pathList.querySelector(`input[value="${pathIndex}"]`);
+  const check = pathList.querySelector(`#path-${groupOf.get(pathIndex) ?? 0}`);
   if (check) check.checked = true;
   return { cy, goTo, selectPath, stop };
 }

@@ -40,32 +40,23 @@ export function verdictBadge(verdict, extra = "") {
     el("span", { class: "verdict-icon", "aria-hidden": "true" }, v.icon), ` ${v.label}${extra}`);
 }
 
-/** What each contract reason code means, and where a person would start fixing it. */
-export const REASONS = {
-  "dns-nxdomain": ["The name does not resolve from the source.",
-    "Check the spelling and namespace: short names resolve only in the source's own namespace (use name.namespace)."],
-  "unknown-destination": ["The address belongs to nothing in the cluster model.",
-    "Check the IP: no pod, service, node or load balancer owns it."],
-  "no-service-port": ["The service, NodePort or load-balancer address does not expose that port.",
-    "Use one of the service's spec.ports[].port values (not its targetPort), or add the port to the Service."],
-  "no-endpoints": ["The service has no usable endpoints.",
-    "Make spec.selector match the pods' labels, check the pods are Ready, and that a named targetPort exists on them."],
-  "no-local-endpoints": ["externalTrafficPolicy/internalTrafficPolicy is Local and no endpoint runs on that node.",
-    "Enter through a node that runs an endpoint, or set the traffic policy to Cluster."],
-  "source-range-denied": ["loadBalancerSourceRanges excludes the client.",
-    "Add the client's range to spec.loadBalancerSourceRanges of the Service."],
-  "policy-egress-denied": ["A NetworkPolicy isolating the source pod for egress allows none of this traffic.",
-    "Add an egress rule (to the destination and port, and to DNS on 53/UDP) in a policy selecting the source pod."],
-  "policy-ingress-denied": ["A NetworkPolicy isolating the destination pod for ingress allows none of this traffic.",
-    "Add an ingress rule allowing this source (podSelector/namespaceSelector/ipBlock) and port to a policy selecting the destination pod."],
-  "ingress-no-match": ["No Ingress rule matches the host and path, and there is no default backend.",
-    "Add a rule for this host/path or a spec.defaultBackend to the Ingress."],
-  "no-ingress-controller": ["The Ingress's class has no controller pods in the cluster.",
-    "Deploy the ingress controller for that IngressClass, or change spec.ingressClassName."],
-};
+/** What each contract reason code means and where to start fixing it: the engine's one table
+ * (GET /api/reasons/), loaded once per page by `loadReasons()` before the page draws. */
+const REASONS = new Map();
+
+export async function loadReasons() {
+  if (REASONS.size) return;
+  try {
+    const response = await fetch("/api/reasons/", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) return;
+    for (const row of await response.json()) REASONS.set(row.code, [row.meaning, row.fix]);
+  } catch {
+    // offline or refused: reasonText falls back to the bare code
+  }
+}
 
 export function reasonText(code) {
-  return REASONS[code] || [code ? `Dropped: ${code}.` : "", ""];
+  return REASONS.get(code) || [code ? `Dropped: ${code}.` : "", ""];
 }
 
 /** A dismissable message at the top of the page (role=alert so screen readers announce it). */

@@ -74,7 +74,7 @@ def test_demo_in_local_mode_ingress_trace_blocked_pod_and_pod_panel(local_mode_d
     page.go_back()
     page.wait_for_selector("#map[data-ready='1']")
     page.fill("#map-search", "frontend")
-    pod_button = page.locator("#map-results button", has_text=re.compile(r"pod frontend-"))
+    pod_button = page.locator("#map-results button", has_text=re.compile(r"pod shop/frontend-"))
     pod_button.first.wait_for()
     pod_button.first.focus()
     page.keyboard.press("Enter")

@@ -148,7 +148,10 @@ def test_upload_trace_step_share(logged_in_page, new_context):
     assert screenshot_path.exists()
 
     # 3) Share: the link lands in the field; a fresh logged-out browser opens the same picture.
+    assert page.locator("#shared-badge").is_hidden()  # nothing is shared until someone chooses to
     page.click("#share")
+    page.wait_for_selector("#shared-badge:not([hidden])")
+    assert "Shared" in page.inner_text("#shared-badge")
     link = page.input_value("#share-url")
     assert re.search(r"/t/[A-Za-z0-9_-]{40,}$", link), link
     anon = new_context().new_page()
