@@ -159,7 +159,10 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_EMBEDDED_BROKER_DIR = VAR_DIR / "broker"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-TRACER_JOB_STALE_SECONDS = env_int("TRACER_JOB_STALE_SECONDS", 600, minimum=10)
+# A running job whose heartbeat (a thread in the worker: tracer/jobs/heartbeat.py) is older than this is
+# requeued once, then failed: a killed worker's job is picked up again within a minute (45 s + one reaper
+# round of 15 s). Not lower by default: on SQLite a long import transaction blocks the heartbeat's write.
+TRACER_JOB_STALE_SECONDS = env_int("TRACER_JOB_STALE_SECONDS", 45, minimum=10)
 TRACER_JOB_TIME_LIMIT = env_int("TRACER_JOB_TIME_LIMIT", 3600, minimum=10)
 # Address-space budget of every worker process (MiB; 0 = none): a job past it gets MemoryError and fails with
 # a reason instead of growing until the kernel kills the worker. A threshold-size import peaks at ~1.1 GiB.

@@ -17,7 +17,7 @@ from celery.signals import worker_init, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
 
-from tracer.jobs import reaper, runner
+from tracer.jobs import heartbeat, reaper, runner
 from tracer.jobs.queue import RUN_CHUNK, RUN_JOB
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ def run_job(self, job_id: int, resume: bool = False) -> None:
     exponential backoff — an import that was rolled back by the loss is imported again, exactly once."""
     close_old_connections()
     try:
-        runner.run_job(job_id, resume=resume)
+        with heartbeat.beating(job_id):  # a killed worker stops beating: the reaper requeues within seconds
+            runner.run_job(job_id, resume=resume)
     except runner.DatabaseLost as exc:
         close_old_connections()  # drop the broken connection; the retry opens a fresh one
         delay = min(60, 2 ** (self.request.retries + 1))
@@ -47,7 +48,8 @@ def run_job(self, job_id: int, resume: bool = False) -> None:
 def run_chunk(self, job_id: int, index: int) -> None:
     close_old_connections()
     try:
-        runner.run_chunk(job_id, index, self.request.hostname or "")
+        with heartbeat.beating(job_id):
+            runner.run_chunk(job_id, index, self.request.hostname or "")
     finally:
         close_old_connections()
 

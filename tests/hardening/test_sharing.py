@@ -144,3 +144,23 @@ def test_a_teammate_cannot_invite(world):
                                          format="json")
     assert response.status_code == 403
     assert not ClusterInvitation.objects.exists()
+
+
+def test_removing_a_teammate_revokes_their_own_jobs_at_once(world):
+    """M1: bob ran a matrix and a batch on alice's cluster; once alice removes him, his own jobs, plans,
+    cells, cell traces and results answer 404 like everything else of the cluster (before, `visible_jobs`
+    also matched the job's owner)."""
+    from tracer import jobs
+
+    matrix = jobs.enqueue_matrix(world["snapshot"], owner=world["bob"], inline=True)
+    batch = jobs.enqueue_batch(world["snapshot"], [ALLOWED], owner=world["bob"], inline=True)
+    assert (matrix.state, batch.state) == ("done", "done")
+    bob = world["api"]("bob")
+    cell = bob.get(f"/api/jobs/{matrix.pk}/cells/?limit=1").json()["results"][0]
+    paths = [f"/api/jobs/{matrix.pk}/", f"/api/jobs/{matrix.pk}/plan", f"/api/jobs/{matrix.pk}/cells/",
+             cell["links"]["trace"], f"/api/jobs/{batch.pk}/", f"/api/jobs/{batch.pk}/results"]
+    assert [bob.get(p).status_code for p in paths] == [200] * len(paths)
+    world["api"]("alice").patch(f"/api/clusters/{world['cluster'].pk}/", {"shared_with": []}, format="json")
+    assert [bob.get(p).status_code for p in paths] == [404] * len(paths)
+    assert [j["id"] for j in bob.get("/api/jobs/").json()["results"]] == []
+    assert bob.post(f"/api/jobs/{matrix.pk}/cancel").status_code == 404

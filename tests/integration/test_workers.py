@@ -136,14 +136,16 @@ def test_kill_9_of_a_pool_process_mid_chunk_reruns_that_chunk(workers, alice):
 
 
 def test_a_job_whose_worker_is_lost_twice_fails_with_a_reason_never_stays_running(workers, alice):
-    """One chunk that hangs (no heartbeat) longer than TRACER_JOB_STALE_SECONDS, on two workers in turn."""
+    """The worker running the job is killed twice (its heartbeat thread dies with it each time)."""
     first = workers.start(pause=60)
     job_id = alice.post("/api/jobs/matrix", {"cluster": "blog"}, format="json").json()["job"]["id"]
     poll(alice, job_id, lambda b: b["state"] == "running" and JobChunk.objects.filter(
         job_id=job_id, state="running").exists())
     first.kill9()
-    workers.start(pause=60)  # its reaper requeues the job, then runs it, and hangs the same way
-    seen = poll(alice, job_id, ended, timeout=55, every=0.5)
+    second = workers.start(pause=60)  # its reaper requeues the job, then runs it: attempt 2
+    poll(alice, job_id, lambda b: b["attempts"] == 2 and b["state"] == "running", timeout=55, every=0.5)
+    second.kill9()
+    seen = poll(alice, job_id, ended, timeout=55, every=0.5)  # no worker left: reading the job reaps it
     job = Job.objects.get(pk=job_id)
     assert job.state == "failed", seen
     assert job.attempts == 2  # requeued exactly once, then given up
