@@ -88,3 +88,22 @@ def test_a_trace_follows_the_canary_shares():
 
     assert endpoints() == {"prod-0": 0.8, "canary-0": 0.2}
     assert endpoints({"X-Canary": "always"}) == {"canary-0": 1.0}
+
+
+def test_ingress_paths_carry_the_http_answer():
+    from tracer.engine.flow import make_flow
+    from tracer.engine.trace import trace
+
+    m = model(*NGINX, CLASS, *APPS,
+              ing("rewrite", "canary", path="/something(/|$)(.*)", path_type="ImplementationSpecific",
+                  annotations={A + "rewrite-target": "/$2"}), ing("prod", "prod", path="/shop", path_type="Exact"))
+
+    def answer(url: str) -> list:
+        return [p.http for p in trace(m, make_flow("external:203.0.113.9", f"url:{url}")).paths]
+
+    assert answer("http://shop.example.com/something/new") == [
+        {"status": 200, "backend": f"{NS}/canary", "location": None, "route": f"Ingress {NS}/rewrite",
+         "backend_request": {"path": "/new"}}]
+    assert [h["status"] for h in answer("http://shop.example.com/shop")] == [200]
+    assert answer("http://shop.example.com/nothing") == [
+        {"status": 404, "backend": None, "location": None, "route": None}]

@@ -218,6 +218,8 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
             for p in paths:
                 p.source = src.ref
                 _mark(p, http)
+                if p.verdict == DROPPED and p.http is not None and p.http["status"] == 200:
+                    p.http["status"] = 502  # the Gateway cannot reach that endpoint (e.g. NetworkPolicy)
             out += paths
     return out
 

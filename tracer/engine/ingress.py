@@ -239,6 +239,18 @@ def _explain_orphans(model: ClusterModel, d: RouteDecision, ctrl: Controller) ->
                   f"{res.detail}.)")
 
 
+def http_answer(d: RouteDecision) -> dict:
+    """The path's `http` object after an ingress controller (contract): 404 when no rule (or default backend)
+    takes the request, 503 when the chosen backend cannot serve, else 200 from the backend Service; with
+    rewrite-target (D13) the path the backend sees."""
+    status = 404 if not d.matched else 503 if d.backend_problem else 200
+    out = {"status": status, "backend": d.service.key if d.service is not None and d.matched else None,
+           "location": None, "route": f"Ingress {d.ingress.key}" if d.ingress is not None else None}
+    if d.rewritten_path is not None:
+        out["backend_request"] = {"path": d.rewritten_path}
+    return out
+
+
 @dataclass(slots=True)
 class Entry:
     """Where a client outside the cluster enters for a URL, and what happens there."""

@@ -959,6 +959,16 @@ class _Tracer:
         if len(split) > 1 or split[0][1] is not d:
             return [p for share, part in split for p in self.after_controller(src, hops, prob * share, cpod, part,
                                                                                ctrl, url)]
+        paths = self._after_controller(src, hops, prob, cpod, d, ctrl, url)
+        answer = ingress.http_answer(d)  # the HTTP status the client gets from the controller (contract `http`)
+        for p in paths:
+            if p.http is None:
+                p.http = dict(answer)
+                if p.verdict == DROPPED and answer["status"] == 200:
+                    p.http["status"] = 502  # the controller cannot reach that endpoint (e.g. NetworkPolicy)
+        return paths
+
+    def _after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
         ing_id = Ref.key("ingress", d.ingress.key) if d.ingress else Ref.key("ingress-controller", ctrl.name)
         if not d.matched:
             return self.drop(src, hops, prob, d.reason or "ingress-no-match",
