@@ -164,6 +164,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # round of 15 s). Not lower by default: on SQLite a long import transaction blocks the heartbeat's write.
 TRACER_JOB_STALE_SECONDS = env_int("TRACER_JOB_STALE_SECONDS", 45, minimum=10)
 TRACER_JOB_TIME_LIMIT = env_int("TRACER_JOB_TIME_LIMIT", 3600, minimum=10)
+# Per-user quotas (tracer/jobs/quotas.py): jobs queued or running at once (429 past it), and bytes of
+# manifests imported into the clusters one user owns (413 past it).
+TRACER_MAX_ACTIVE_JOBS = env_int("TRACER_MAX_ACTIVE_JOBS", 8, minimum=1)
+TRACER_USER_STORAGE_LIMIT = env_int("TRACER_USER_STORAGE_LIMIT", 2 * 1024**3, minimum=1024)
 # Address-space budget of every worker process (MiB; 0 = none): a job past it gets MemoryError and fails with
 # a reason instead of growing until the kernel kills the worker. A threshold-size import peaks at ~1.1 GiB.
 TRACER_WORKER_MEMORY_MB = env_int("TRACER_WORKER_MEMORY_MB", 6144, minimum=0)

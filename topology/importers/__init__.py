@@ -124,6 +124,7 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, ch
         last = cluster_obj.snapshots.aggregate(n=Max("number"))["n"] or 0
         snapshot = Snapshot.objects.create(
             cluster=cluster_obj, number=last + 1, source=source, content_hash=content_hash(payloads),
+            input_bytes=sum(len(data) for _name, data in payloads),
             counts=res.counts, skipped=res.skipped, warnings=res.warnings, materialized=bool(materialize),
             cluster_domain=res.objects.cluster_domain)
         persist_objects(snapshot, res.objects, checkpoint=checkpoint)

@@ -70,6 +70,9 @@ class Snapshot(models.Model):
     warnings = models.JSONField(default=list)
     materialized = models.BooleanField(default=False)
     cluster_domain = models.CharField(max_length=253, default="cluster.local")
+    # Bytes of the imported files: what the snapshot costs its cluster's owner (TRACER_USER_STORAGE_LIMIT).
+    # 0 for snapshots imported before it was recorded.
+    input_bytes = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["cluster_id", "-number"]

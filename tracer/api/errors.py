@@ -84,7 +84,7 @@ def exception_handler(exc, context):
                         status=status.HTTP_400_BAD_REQUEST)
     http_status = getattr(exc, "http_status", None) if isinstance(exc, TracerError) else None
     if http_status:  # a domain error that says its own status (503 engine/broker down, 409 conflict)
-        code = {503: "unavailable", 409: "conflict"}.get(http_status, "error")
+        code = {503: "unavailable", 409: "conflict", 429: "quota_exceeded", 413: "too_large"}.get(http_status, "error")
         return Response(_body(str(exc), code), status=http_status)
     if isinstance(exc, BadRequest | TracerError):
         return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)

@@ -12,7 +12,7 @@ from topology.services import UploadOutcome, import_upload, upload_size
 from tracer.choices import JobKind, JobState
 from tracer.models import Job, JobUpload
 
-from . import batch, diff, imports, intents, matrix
+from . import batch, diff, imports, intents, matrix, quotas
 from .lifecycle import create, now
 from .queue import RUN_JOB, BrokerUnavailable, broker_check, eager, publish
 from .runner import run_inline
@@ -26,6 +26,7 @@ def submit(kind: str, *, owner=None, cluster=None, snapshot=None, params: dict |
     """Create a queued job (and its uploads) and publish it. BrokerUnavailable ⇒ the job is failed.
 
     `inline=True` (or CELERY_TASK_ALWAYS_EAGER) runs it to the end in this process instead (no broker)."""
+    quotas.check_active_jobs(owner)  # 429 before anything is created
     inline = inline or eager()
     if not inline:
         broker_check()  # before creating anything: nothing to clean up, and the answer is immediate
@@ -60,6 +61,8 @@ def enqueue_diff(base, candidate=None, owner=None, *, uploads: list[tuple[str, b
                          namespace=namespace, cells_per_chunk=cells_per_chunk, time_limit=time_limit)
     if uploads and materialize:  # budgets before work: refuse (400) now what the worker would build for minutes
         preflight(uploads, materialize=True, nodes=nodes)
+    if uploads:
+        quotas.check_storage(base.cluster, upload_size(uploads))  # the candidate becomes a snapshot
     return submit(JobKind.DIFF, owner=owner, cluster=base.cluster, snapshot=candidate, params=params,
                   uploads=uploads, inline=inline)
 
@@ -95,6 +98,7 @@ def import_or_enqueue(cluster, payloads: list[tuple[str, bytes]], *, owner=None,
     caller before the body is read (413). Invalid input raises the importer's ManifestError (→ 400).
     """
     options = {"materialize": materialize, "nodes": nodes, "namespace": namespace}
+    quotas.check_storage(cluster, upload_size(payloads))  # 413 before anything is stored
     if upload_size(payloads) > settings.TRACER_ASYNC_IMPORT_THRESHOLD:
         return UploadOutcome(job=enqueue_import(cluster, payloads, owner=owner, **options))
     return import_upload(cluster, payloads, owner=owner, **options)
