@@ -14,6 +14,7 @@ SQLite run as well), reached through TRACER_TEST_POSTGRES_URL if set.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,7 +31,8 @@ from bench.load import FLOWS, Gunicorn, _postgres_database, free_port, prepare, 
 from tests.integration.workers import STALE_SECONDS, Broker, Workers
 from topology.importers import import_bytes
 from topology.models import Cluster
-from tracer.models import Job, JobOutput, MatrixCell
+from tracer.jobs import batch as batch_job
+from tracer.models import BatchResultChunk, Job, MatrixCell
 from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B
@@ -173,7 +175,7 @@ def test_redis_restart_mid_matrix_job_ends_done_without_duplicate_cells(redis_wo
 def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alice):
     """A 6,000-trace batch (one task, no chunks): the worker is SIGKILLed as soon as it has claimed the job; a new
     worker picks the job up after the reaper requeues it → done on attempt 2, exactly 6,000 results in request
-    order (one `results` output, nothing appended twice), and the web answers throughout."""
+    order (stored chunks cover 0…n-1 once, nothing appended twice), and the web answers throughout."""
     n = 6000
     requests = [dict(FLOWS[i % len(FLOWS)]) for i in range(n)]
     first = workers.start()
@@ -188,9 +190,11 @@ def test_kill_9_mid_batch_then_a_new_worker_gives_each_result_once(workers, alic
     body = _poll(alice, job_id, _ended, timeout=150)
     assert body["state"] == "done", body
     assert body["attempts"] == 2
-    outputs = JobOutput.objects.filter(job_id=job_id, name="results")
-    assert outputs.count() == 1
-    results = outputs.get().data
+    chunks = list(BatchResultChunk.objects.filter(job_id=job_id).order_by("index").values_list(
+        "index", "first_line", "count"))
+    assert [c[0] for c in chunks] == list(range(len(chunks)))
+    assert [c[1] for c in chunks] == [sum(c[2] for c in chunks[:i]) for i in range(len(chunks))]
+    results = [json.loads(line) for line in "".join(batch_job.iter_lines(Job.objects.get(pk=job_id))).splitlines()]
     assert len(results) == n
     for i in (0, 1, n - 1):
         assert results[i]["request"]["from"] == requests[i]["from"], i

@@ -30,6 +30,7 @@ from tracer import jobs
 from tracer.engine.errors import BadRequest
 from tracer.engine.flow import make_flow
 from tracer.engine.trace import trace
+from tracer.jobs import batch as batch_job
 from tracer.jobs import matrix as matrix_job
 from tracer.jobs import queue as job_queue
 from tracer.models import Job, JobChunk, JobOutput, MatrixCell
@@ -293,11 +294,12 @@ def test_batch_job_returns_one_result_per_request_in_order(broker, snapshot, peo
                 {"from": "pod:monitoring/prometheus-0", "to": "svc:payments/ledger", "port": 443}]
     job = jobs.enqueue_batch(snapshot, requests, owner=people["alice"], inline=True)
     assert job.state == "done"
-    results = JobOutput.objects.get(job=job, name="results").data
+    results = [json.loads(line) for line in "".join(batch_job.iter_lines(job)).splitlines()]
     assert [r.get("verdict") for r in results] == ["delivered", None, "dropped"]
     assert results[1]["line"] == 2 and "nosuchpod" in results[1]["error"]
     assert job.result == {"count": 3, "verdicts": {"delivered": 1, "error": 1, "dropped": 1}}
-    lines = client(people["alice"]).get(f"/api/jobs/{job.pk}/results?output=jsonl").content.decode().splitlines()
+    resp = client(people["alice"]).get(f"/api/jobs/{job.pk}/results?output=jsonl")
+    lines = b"".join(resp.streaming_content).decode().splitlines()
     assert [json.loads(line).get("verdict") for line in lines] == ["delivered", None, "dropped"]
 
 
@@ -597,7 +599,7 @@ def test_batch_api_takes_the_cli_batch_format(broker, snapshot, people):
     assert resp.status_code == 202, resp.content
     job_id = resp.json()["job"]["id"]
     jobs.run_job(job_id)
-    results = api.get(f"/api/jobs/{job_id}/results").json()["results"]
+    results = json.loads(b"".join(api.get(f"/api/jobs/{job_id}/results").streaming_content))["results"]
     assert [r["verdict"] for r in results] == ["delivered", "dropped"]
     bad = api.post("/api/jobs/batch", {"cluster": "blog", "lines": '{"from": "pod:a/b"}\nnot json\n'}, format="json")
     assert bad.status_code == 400 and "line 2: not JSON" in bad.json()["detail"]

@@ -12,6 +12,7 @@ Each worker is a `celery worker` subprocess sharing this test's database (transa
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import time
@@ -169,7 +170,7 @@ def test_cancel_stops_the_worker_writing_and_it_takes_the_next_job(workers, alic
     batch = alice.post("/api/jobs/batch", {"cluster": "blog", "requests": [
         {"from": "pod:blog/wordpress-0", "to": "svc:payments/ledger", "port": 443}]}, format="json").json()
     poll(alice, batch["job"]["id"], ended)
-    results = alice.get(f"/api/jobs/{batch['job']['id']}/results").json()["results"]
+    results = json.loads(b"".join(alice.get(f"/api/jobs/{batch['job']['id']}/results").streaming_content))["results"]
     assert [r["verdict"] for r in results] == ["delivered"]
 
 

@@ -373,6 +373,16 @@ def parse_json_lines(text: str) -> list[dict]:
     return out
 
 
+class BatchResultsQuerySerializer(serializers.Serializer):
+    output = serializers.ChoiceField(choices=["json", "jsonl"], default="json",
+                                     help_text="json: one JSON document {job, count, offset, limit, next, results}; "
+                                               "jsonl: one result a line (the `trace --batch` format)")
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_BATCH_REQUESTS,
+                                      help_text="First result to return (0-based)")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BATCH_REQUESTS,
+                                     help_text="At most this many results (default: all of them, streamed)")
+
+
 class IntentRequestSerializer(SnapshotRefSerializer):
     intents = serializers.JSONField(help_text="A list of {from, to, port, protocol, via, expect, reason, name}, "
                                               "or the YAML text of an intents file")

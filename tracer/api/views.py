@@ -6,10 +6,8 @@ reads). `GET /api/share/<slug>` needs no login and returns only that trace and i
 """
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, status, viewsets
@@ -35,7 +33,6 @@ from tracer.models import Job, MatrixCell, Trace
 from . import serializers as s
 from .errors import PayloadTooLarge
 from .parsers import SafeJSONParser
-from .throttling import PostScopedRateThrottle
 
 OBJECT_FILTER = OpenApiParameter(
     "object", str, description="Only traces that passed through this object: KIND:NS/NAME or KIND:NAME, "
@@ -279,21 +276,35 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise NotFound("The job has not been planned yet: poll the job until it is running.")
         return Response({"job": job.pk, "state": job.state, **data})
 
-    @extend_schema(summary="Batch results, in request order (JSON list; `?output=jsonl` for JSON lines)",
-                   parameters=[OpenApiParameter("output", str, enum=["json", "jsonl"])],
+    @extend_schema(summary="Batch results in request order, streamed (a JSON document, or `?output=jsonl` for JSON "
+                           "lines); `offset`/`limit` page through them", parameters=[s.BatchResultsQuerySerializer],
                    responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="results")
     def results(self, request, pk=None):
         job = self.get_object()
         if job.kind != JobKind.BATCH:
             raise NotFound("Only batch jobs have results; see the job's `result`.")
-        results = batch_job.results(job)
-        if results is None:
+        if job.state != JobState.DONE:
             raise NotFound(f"The batch is {job.state}: results appear when it is done.")
-        if request.query_params.get("output") == "jsonl":
-            body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in results)
-            return HttpResponse(body, content_type="application/x-ndjson")
-        return Response({"job": job.pk, "results": results})
+        query = s.BatchResultsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        offset, limit, total = q["offset"], q.get("limit"), batch_job.result_count(job)
+        next_url = None
+        if limit is not None and offset + limit < total:
+            params = request.query_params.copy()
+            params["offset"] = str(offset + limit)
+            next_url = f"{request.path}?{params.urlencode()}"
+        if q["output"] == "jsonl":
+            response = StreamingHttpResponse(batch_job.iter_lines(job, offset, limit),
+                                             content_type="application/x-ndjson")
+            if next_url:
+                response["Link"] = f'<{next_url}>; rel="next"'
+        else:
+            response = StreamingHttpResponse(batch_job.iter_json(job, offset, limit, next_url),
+                                             content_type="application/json")
+        response["X-Result-Count"] = str(total)
+        return response
 
 
 class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -348,12 +359,7 @@ class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class _StartView(APIView):
-    """Every job start: throttled per user (DEFAULT_THROTTLE_RATES["jobs"], 429) and under the active-jobs
-    quota (tracer.jobs.quotas, 429)."""
-
-    error_codes = ("503", "429")
-    throttle_classes = [PostScopedRateThrottle]
-    throttle_scope = "jobs"
+    error_codes = ("503",)
 
 
 class MatrixStartView(_StartView):
