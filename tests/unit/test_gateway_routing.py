@@ -259,3 +259,19 @@ def test_tie_break_oldest_route_then_import_order():
     second["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z"
     first["metadata"]["creationTimestamp"] = "2024-06-01T00:00:00Z"
     assert backends(run(model(gateway([HTTP]), first, second), "http://h/")) == {f"{NS}/v2": 1.0}
+
+
+def test_the_route_hop_says_why_the_others_lost():
+    m = model(gateway([HTTP]), route([
+        {"matches": [{"path": {"type": "PathPrefix", "value": "/a"}}], "backendRefs": [{"name": "v1", "port": 8080}]},
+        {"matches": [{"path": {"type": "Exact", "value": "/a/b"}}], "backendRefs": [{"name": "v2", "port": 8080}]},
+        {"matches": [{"path": {"type": "PathPrefix", "value": "/a"}, "headers": [{"name": "x", "value": "1"}]}],
+         "backendRefs": [{"name": "v1", "port": 8080}]}]))
+    r = run(m, "http://h/a/b", headers={"x": "1"})
+    (detail,) = {h["detail"] for p in r["paths"] for h in p["hops"] if h["kind"] == "route"}
+    assert "rule 2 wins with Exact /a/b" in detail
+    assert "rule 1 (PathPrefix /a) also matches but loses on path match type" in detail
+    r = run(m, "http://h/a/c", headers={"x": "1"})
+    (detail,) = {h["detail"] for p in r["paths"] for h in p["hops"] if h["kind"] == "route"}
+    assert "rule 3 wins" in detail and "loses on number of header matches" in detail
+    assert "rule 2: path /a/c is not Exact /a/b" in detail

@@ -233,6 +233,29 @@ def _precedence(match: dict, host_pattern: str, grpc: bool) -> tuple:
             -len(match.get("headers", [])), -len(match.get("queryParams", [])))
 
 
+HTTP_CRITERIA = ("hostname specificity", "hostname length", "path match type (Exact > RegularExpression > "
+                 "PathPrefix)", "path length", "method match", "number of header matches", "number of query matches")
+GRPC_CRITERIA = ("hostname specificity", "hostname length", "service length", "method length",
+                 "number of header matches")
+
+
+def _lost_on(win: tuple, lose: tuple, grpc: bool) -> str:
+    """Name the first precedence criterion (K3/K6) on which `lose` ranks below `win`."""
+    (wp, wr, wa, wri, _wm), (lp, lr, la, lri, _lm) = win, lose
+    names = GRPC_CRITERIA if grpc else HTTP_CRITERIA
+    if wp != lp:
+        if len(wp) != len(lp) or len(wp) != len(names):
+            return "the controller's rule order or priority"
+        i = next(i for i, (a, b) in enumerate(zip(wp, lp, strict=True)) if a != b)
+        return names[i]
+    if wr != lr:
+        return "route age (the older route wins)"
+    if wa != la:
+        return "import order of routes without creationTimestamp" if wr == ("~", "", "") else \
+            "namespace/name order"
+    return "rule order" if wri != lri else "match order"
+
+
 def _own_precedence(kind: str, rule: dict) -> tuple:
     """Istio: rule order (first match); Traefik: the highest priority; Emissary: the highest precedence; Contour:
     Gateway API-like specificity (appended by the caller)."""
@@ -344,8 +367,8 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
     d.route, d.rule_index = att.route, ri
     d.why += (f"; {where} wins with {_describe_match(match, grpc)}"
               f"{' for hostname ' + pat if pat else ''}")
-    d.losers = [f"{c[5]} ({_describe_match(c[3], grpc)}) also matches but ranks lower" for c in cands[1:]
-                if c[1] is not att or c[2] != ri] + misses
+    d.losers = [f"{c[5]} ({_describe_match(c[3], grpc)}) also matches but loses on {_lost_on(cands[0][0], c[0], grpc)}"
+                for c in cands[1:] if c[1] is not att or c[2] != ri] + misses
     rule = att.route.spec["rules"][ri]
     filters = rule.get("filters", [])
     redirect = next((f["requestRedirect"] for f in filters if f["type"] == "RequestRedirect"), None)

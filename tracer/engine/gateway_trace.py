@@ -164,11 +164,11 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
         what = ("the TLS connection is rejected" if d.status is None else
                 "the Gateway answers 404" if req.scheme != "grpc" else "the Gateway answers gRPC UNIMPLEMENTED (404)")
         return [_mark(p, http_of(d)) for p in t.drop(src, hops, prob, "no-route",
-                                                      Hop("route", route_ref, "no-match", f"{d.why}: {what}"
+                                                      Hop("route", route_ref, "no-match", f"{_route_part(d.why)}: {what}"
                                                           f"{losers}"))]
     if d.outcome == "redirect":
         return [_mark(p, http_of(d)) for p in t.drop(src, hops, prob, "http-redirect",
-                                                      Hop("route", route_ref, "redirect", d.why + losers))]
+                                                      Hop("route", route_ref, "redirect", _route_part(d.why) + losers))]
     out: list[Path] = []
     if d.failed_share:
         status = {**http_of(d), "status": 500} if d.status is not None else None
@@ -176,7 +176,7 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
         what = "answers 500" if d.status is not None else "rejects the TLS connection"
         out += [_mark(p, status) for p in
                 t.drop(src, hops, prob * share, "backend-unavailable",
-                       Hop("route", route_ref, "bad-backend", f"{d.why}; {share:.0%} of requests: "
+                       Hop("route", route_ref, "bad-backend", f"{_route_part(d.why)}; {share:.0%} of requests: "
                                                               f"{d.failed_detail}, so the Gateway {what}{losers}"))]
     if gpod is not None:
         csrc = type(src)(Ref.key("pod", gpod.key), "pod", gpod, t.pod_source(gpod, 1).ip, gpod.node_name or None,
@@ -189,7 +189,7 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
         bprob = prob * b.share
         request = {"host": b.host, "path": b.path, "headers": b.headers} if req.scheme != "tls" else None
         route_hop = Hop("route", route_ref, "route",
-                        f"{d.why}; backendRef Service {svc.key} port {sp.port} takes {b.share:.0%} of requests"
+                        f"{_route_part(d.why)}; backendRef Service {svc.key} port {sp.port} takes {b.share:.0%} of requests"
                         f"{_rewrite_text(req, b)}{losers}")
         eps = [ep for ep in kp.service_endpoints(t.m, svc, sp) if ep.ready]
         if not eps:
@@ -222,6 +222,11 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
                     p.http["status"] = 502  # the Gateway cannot reach that endpoint (e.g. NetworkPolicy)
             out += paths
     return out
+
+
+def _route_part(why: str) -> str:
+    """The decision sentence without its first clause (the listener, already said by the listener hop)."""
+    return why.split("; ", 1)[1] if "; " in why else why
 
 
 def _rewrite_text(req: Request, b) -> str:
