@@ -14,20 +14,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracer import matrix_blocks as mb
-from tracer.engine.reach import MatrixPlan, cell_request, compute_columns
+from tracer.engine.reach import MatrixPlan, cell_request
+from tracer.engine.reach_columns import column_evaluator
 from tracer.models import MatrixBlock
 
 __all__ = ["compute_block", "has_blocks", "overview", "Filters", "query_cells", "get_cell", "iter_cells",
-           "totals", "stored_bytes", "MAX_PAGE_SIZE", "DEFAULT_PAGE_SIZE"]
+           "totals", "stored_bytes", "pair_grid", "DEFAULT_PAGE_SIZE"]
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def compute_block(model, plan: MatrixPlan, job_id: int, index: int, start: int, end: int,
-                  assumptions=None) -> int:
-    """Compute destinations [start, end) for every source class and store them as one block. → cells."""
-    ev, cols = compute_columns(model, plan, (start, end), assumptions)
+                  assumptions=None, tick=None) -> int:
+    """Compute destinations [start, end) for every source class and store them as one block. → cells.
+    `tick` is called after each column (the job's heartbeat; it raises when the job was cancelled)."""
+    ev = column_evaluator(model, assumptions, plan)
+    cols = []
+    for _, col in ev.columns(start, min(end, len(plan.destinations))):
+        cols.append(col)
+        if tick is not None:
+            tick()
     data, slots, _ = mb.encode(c.codes for c in cols)
     names, src_ns, dst_ns = _axes(plan)
     book = ev.book.to_list()
@@ -144,11 +150,16 @@ def _cell(plan: MatrixPlan, i: int, j: int, entry) -> dict:
             "reason": reason, "request": cell_request(plan.sources[i], plan.destinations[j])}
 
 
-def query_cells(job, plan: MatrixPlan, filters: Filters, offset: int = 0,
-                limit: int = DEFAULT_PAGE_SIZE) -> tuple[int, list[dict]]:
-    """(how many cells match, the page [offset, offset+limit)) in (source, destination) order."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
+def query_cells(job, plan: MatrixPlan, filters: Filters, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE, *,
+                sources: list[int] | None = None, destinations: list[int] | None = None) -> tuple[int, list[dict]]:
+    """(how many cells match, the page [offset, offset+limit)) in (source, destination) order.
+    `sources`/`destinations` restrict to those indexes (on top of the filters)."""
     src, dst = filters.sources(plan), filters.destinations(plan)
+    if sources is not None:
+        src = np.intersect1d(src, np.asarray(sources, dtype=np.int64))
+    if destinations is not None:
+        dst = np.intersect1d(dst, np.asarray(destinations, dtype=np.int64))
+    limit = max(1, limit)
     if len(src) == 0 or len(dst) == 0:
         return 0, []
     codes, entries = _columns(job, dst, len(plan.sources))
@@ -170,6 +181,27 @@ def query_cells(job, plan: MatrixPlan, filters: Filters, offset: int = 0,
     return total, out
 
 
+def pair_grid(job, plan: MatrixPlan, source_namespace: str, destination_namespace: str, offset: int = 0,
+              limit: int = 0, max_cells: int = 200_000) -> dict:
+    """One namespace pair as a grid: its source classes (rows [offset, offset+limit)) × its destinations,
+    each cell a code into `codes` ([verdict, reason]). Rows are capped so a grid stays under `max_cells`."""
+    src = Filters(source_namespace=source_namespace).sources(plan)
+    dst = Filters(destination_namespace=destination_namespace).destinations(plan)
+    per = max(1, max_cells // max(1, len(dst)))
+    limit = min(limit or per, per)
+    rows = src[offset:offset + limit]
+    codes, entries = _columns(job, dst, len(plan.sources))
+    return {
+        "total_sources": int(len(src)), "offset": offset, "limit": limit,
+        "sources": [{"index": int(i), "key": plan.sources[i].key, "label": plan.sources[i].label,
+                     "size": plan.sources[i].size, "representative": plan.sources[i].representative} for i in rows],
+        "destinations": [{"index": int(j), "key": plan.destinations[j].key, "label": plan.destinations[j].label,
+                          "kind": plan.destinations[j].kind, "size": plan.destinations[j].size} for j in dst],
+        "codes": [[v, r] for v, r in entries],
+        "cells": codes[:, rows].T.tolist() if len(rows) and len(dst) else [[] for _ in rows],
+    }
+
+
 def get_cell(job, plan: MatrixPlan, cell_id: int) -> dict | None:
     n_dest = len(plan.destinations)
     if cell_id < 0 or n_dest == 0 or cell_id >= len(plan.sources) * n_dest:
@@ -181,13 +213,25 @@ def get_cell(job, plan: MatrixPlan, cell_id: int) -> dict | None:
     return _cell(plan, i, j, entries[codes[0, i]])
 
 
+ORDERED_UP_TO = 5_000_000  # cells: up to this many, `iter_cells` keeps (source, destination) order
+
+
 def iter_cells(job, plan: MatrixPlan) -> Iterator[dict]:
-    """Every cell, block after block (destination-major within a block): memory stays one block."""
+    """Every cell as the contract's cell dict. Up to ORDERED_UP_TO cells in (source, destination) order
+    (all columns decoded at once, a byte per cell); past that block after block, destination-major within a
+    block, so memory stays one block however large the matrix."""
+    n_src, n_dst = len(plan.sources), len(plan.destinations)
+    if n_src * n_dst <= ORDERED_UP_TO:
+        codes, entries = _columns(job, np.arange(n_dst, dtype=np.int64), n_src)
+        for i in range(n_src):
+            row = codes[:, i].tolist()
+            for j in range(n_dst):
+                yield _cell(plan, i, j, entries[row[j]])
+        return
     for b in MatrixBlock.objects.filter(job_id=job.pk).order_by("start").iterator(chunk_size=1):
         cells = mb.decode(b.data, b.slots, b.sources)
         book = [tuple(e) for e in b.book]
         for k in range(b.end - b.start):
-            j = b.start + k
-            col = cells[k]
+            col = cells[k].tolist()
             for i in range(b.sources):
-                yield _cell(plan, i, j, book[col[i]])
+                yield _cell(plan, i, b.start + k, book[col[i]])

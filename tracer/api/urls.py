@@ -2,8 +2,9 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from .tokens import TokenDetailView, TokenView
+from .matrix import MatrixOverviewView, MatrixPairView
 from .reasons import ReasonsView
+from .tokens import TokenDetailView, TokenView
 from .views import (
     BatchStartView,
     DiffStartView,
@@ -46,6 +47,8 @@ urlpatterns += [
     re_path(r"^jobs/(?P<pk>\d+)/cancel/?$", JobViewSet.as_view({"post": "cancel"}), name="job-cancel"),
     re_path(r"^jobs/(?P<pk>\d+)/plan/?$", JobViewSet.as_view({"get": "plan"}), name="job-plan"),
     re_path(r"^jobs/(?P<pk>\d+)/results/?$", JobViewSet.as_view({"get": "results"}), name="job-results"),
+    re_path(r"^jobs/(?P<pk>\d+)/matrix/?$", MatrixOverviewView.as_view(), name="job-matrix-overview"),
+    re_path(r"^jobs/(?P<pk>\d+)/matrix/pair/?$", MatrixPairView.as_view(), name="job-matrix-pair"),
     re_path(r"^jobs/(?P<job_pk>\d+)/cells/$", JobCellViewSet.as_view({"get": "list"}), name="job-cells"),
     re_path(r"^jobs/(?P<job_pk>\d+)/cells/(?P<pk>\d+)/$", JobCellViewSet.as_view({"get": "retrieve"}),
             name="job-cell"),

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from topology.services import find_cluster, visible_clusters, visible_snapshots
-from tracer import jobs, services
+from tracer import jobs, matrix_store, services
 from tracer.choices import CHUNKED_KINDS, JobKind, JobState
 from tracer.engine.errors import BadRequest
 from tracer.intents import check_snapshot, parse_intents_input
@@ -30,6 +30,7 @@ from tracer.jobs.access import can_change as can_change_job
 from tracer.jobs.access import visible_jobs
 from tracer.models import Job, MatrixCell, Trace
 
+from . import matrix as matrix_api
 from . import serializers as s
 from .errors import PayloadTooLarge
 from .parsers import SafeJSONParser
@@ -333,7 +334,10 @@ class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return qs.order_by("source", "destination")
 
     def get_object(self):
-        cell = MatrixCell.objects.filter(job=self._job(), pk=_id_or_404(self.kwargs.get("pk"), "cell")).first()
+        job = self._job()
+        if matrix_store.has_blocks(job):  # stored as columns: the id is source × destinations + destination
+            return matrix_api.cell_by_id(job, self.kwargs.get("pk"))
+        cell = MatrixCell.objects.filter(job=job, pk=_id_or_404(self.kwargs.get("pk"), "cell")).first()
         if cell is None:
             raise NotFound("No such cell.")
         return cell
@@ -342,15 +346,24 @@ class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         OpenApiParameter("verdict", str, enum=["delivered", "dropped", "partial", "error"]),
         OpenApiParameter("reason", str), OpenApiParameter("change", str,
                                                           enum=["opened", "closed", "changed", "added", "removed"]),
-        OpenApiParameter("source", int), OpenApiParameter("destination", int)])
+        *matrix_api.FILTER_PARAMETERS])
     def list(self, request, *args, **kwargs):
+        job = self._job()
+        if matrix_store.has_blocks(job):
+            return Response(matrix_api.cell_page(request, job))
         return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        cell = self.get_object()
+        return Response(cell if isinstance(cell, dict) else self.get_serializer(cell).data)
 
     @extend_schema(summary="The full trace behind a cell: the same flow `manage.py trace` would run",
                    responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def trace(self, request, job_pk=None, pk=None):
         cell = self.get_object()
+        if isinstance(cell, dict):  # a matrix stored as columns
+            return Response({"cell": cell, **matrix_job.cell_trace(self._job(), cell)})
         job = cell.job
         body = diff_job.cell_traces(job, cell) if job.kind == JobKind.DIFF else matrix_job.cell_trace(job, cell)
         return Response({"cell": s.CellSerializer(cell).data, **body})

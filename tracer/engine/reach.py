@@ -47,7 +47,7 @@ from .model import Pod
 __all__ = [
     "SourceClass", "Destination", "Cell", "MatrixPlan", "plan", "source_classes", "destinations",
     "cell_request", "compute_cell", "compute_cells", "compute_columns", "column_ranges", "chunk_ranges",
-    "diff_cells", "MATRIX_ASSUMPTIONS",
+    "diff_cells", "MATRIX_ASSUMPTIONS", "peer_paths", "peer_verdict", "combine",
     "ERROR",
 ]
 
@@ -464,6 +464,13 @@ def peer_paths(result, sender: str) -> tuple[list, bool]:
 
     kept = [p for p in result.paths if not (p.verdict == DELIVERED and _endpoint_id(p) == sender)]
     return kept, len(kept) != len(result.paths)
+
+
+def peer_verdict(result, sender: str) -> tuple[str, str | None]:
+    """(verdict, reason) of one trace as a matrix cell counts it: without a path to the sender itself,
+    unless that is the only path (a lone pod reaching itself: E11)."""
+    paths = peer_paths(result, sender)[0]
+    return combine(paths) if paths else (result.verdict, result.reason)
 
 
 def combine(paths) -> tuple[str, str | None]:

@@ -89,10 +89,13 @@ def chunk_counts(job: Job) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in ChunkState.values}
 
 
-def plan_chunks(job: Job, n_sources: int, n_dests: int, handlers: ChunkHandlers) -> None:
-    """Create the job's chunk rows (once) and run or publish every chunk not done yet."""
+def plan_chunks(job: Job, n_sources: int, n_dests: int, handlers: ChunkHandlers, *, by: str = "sources") -> None:
+    """Create the job's chunk rows (once) and run or publish every chunk not done yet. A chunk is a range
+    of sources, or (`by="destinations"`: matrices, stored as columns) a range of destinations."""
     if not JobChunk.objects.filter(job=job).exists():
-        ranges = chunk_ranges(n_sources, n_dests, job.params.get("cells_per_chunk", DEFAULT_CELLS_PER_CHUNK))
+        per_chunk = job.params.get("cells_per_chunk", DEFAULT_CELLS_PER_CHUNK)
+        ranges = ((chunk_ranges(n_dests, n_sources, per_chunk) if n_sources else []) if by == "destinations"
+                  else chunk_ranges(n_sources, n_dests, per_chunk))
         JobChunk.objects.bulk_create([JobChunk(job=job, index=i, start=a, end=b) for i, (a, b) in enumerate(ranges)],
                                      ignore_conflicts=True)
     total = JobChunk.objects.filter(job=job).count()

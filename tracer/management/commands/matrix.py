@@ -13,10 +13,13 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracer import jobs
+from tracer import jobs, matrix_store
 from tracer.engine.errors import BadRequest
+from tracer.engine.reach import MatrixPlan
 from tracer.management.commands.trace import find_snapshot
 from tracer.models import Job, JobOutput, MatrixCell
+
+CELL_FIELDS = ("source", "destination", "verdict", "reason", "request")
 
 
 def follow(job: Job, write, interval: float = 0.5, timeout: float | None = None) -> Job:
@@ -81,11 +84,26 @@ class Command(BaseCommand):
         if job.state != "done":
             raise CommandError(f"matrix job {job.pk} {job.state}: {job.error or job.progress_message}", returncode=1)
         if opts["format"] == "json":
-            plan = JobOutput.objects.get(job=job, name="plan").data
-            cells = list(MatrixCell.objects.filter(job=job).order_by("source", "destination")
-                         .values("source", "destination", "verdict", "reason", "request"))
-            self.stdout.write(json.dumps({"job": job.pk, "snapshot": snap.pk, "result": job.result, **plan,
-                                          "cells": cells}, indent=1, sort_keys=True))
+            self.write_json(job, snap)
             return
         for line in summary_lines(job):
             self.stdout.write(line)
+
+    def write_json(self, job: Job, snap) -> None:
+        """The contract's shape — job, snapshot, result, sources, destinations, assumptions, cells — streamed:
+        the head first, then one cell per line, so a matrix of millions of cells never sits in memory."""
+        data = JobOutput.objects.get(job=job, name="plan").data
+        head = {"job": job.pk, "snapshot": snap.pk, "result": job.result, **data}
+        out = self.stdout
+        out.write(json.dumps(head, indent=1, sort_keys=True)[:-2] + ',\n "cells": [', ending="")
+        if matrix_store.has_blocks(job):
+            plan = MatrixPlan.from_dict(data)
+            cells = ({k: c[k] for k in CELL_FIELDS} for c in matrix_store.iter_cells(job, plan))
+        else:  # a job stored as rows by an older release
+            cells = MatrixCell.objects.filter(job=job).order_by("source", "destination").values(
+                *CELL_FIELDS).iterator(chunk_size=2000)
+        sep = "\n  "
+        for cell in cells:
+            out.write(sep + json.dumps(cell, sort_keys=True), ending="")
+            sep = ",\n  "
+        out.write("\n ]\n}")
