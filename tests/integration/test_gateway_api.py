@@ -52,3 +52,24 @@ def test_gateway_status_endpoint(setup):
     routes = r.json()["routes"]
     assert routes and all(rt["accepted"] for rt in routes)
     assert _client(stranger).get(f"/api/snapshots/{snap.pk}/gateways/").status_code == 404
+
+
+def test_batch_lines_carry_method_and_headers(setup, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    base = {"from": "external:203.0.113.9", "to": "url:http://192.0.2.1/",
+            "via": "gateway:gateway-conformance-infra/same-namespace:80"}
+    lines = [{**base, "headers": {"version": "two"}}, {**base, "headers": {"version": "one"}, "method": "POST"},
+             {**base, "headers": ["bad header"]}]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines))
+    out = io.StringIO()
+    call_command("trace", "--cluster", "gw", "--batch", str(path), "--format", "json", stdout=out)
+    results = [json.loads(x) for x in out.getvalue().splitlines() if x.strip()]
+    assert {p["http"]["backend"] for p in results[0]["paths"]} == {"gateway-conformance-infra/infra-backend-v2"}
+    assert {p["http"]["backend"] for p in results[1]["paths"]} == {"gateway-conformance-infra/infra-backend-v1"}
+    assert results[1]["request"]["method"] == "POST"
+    assert "error" in results[2] and "header" in results[2]["error"]

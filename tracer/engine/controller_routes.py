@@ -74,8 +74,11 @@ def controller_gateways(view) -> list:
         services = [s for s in m.services_by_namespace.get(ns, []) if s.selector and any(
             all(p.labels.get(k) == v for k, v in s.selector.items()) for p in pods)]
         found.append((key, "emissary", pods, services))
+    own = {"traefik": "IngressRoute", "contour": "HTTPProxy", "emissary": "Mapping"}
     out = []
     for key, kind, pods, services in found:
+        if not m.route_objects.get(own[kind]):
+            continue  # a controller that serves only Ingresses (D) has no routes of its own here
         ns, name = key.split("/", 1)
         obj = RouteObject(kind=CONTROLLER_KIND, namespace=ns, name=name, spec={"controller": kind})
         listeners, seen = [], set()
