@@ -366,8 +366,8 @@ def test_load_balancer_cluster_with_topology_hints_weighs_zones_by_node_count(tr
     """[external] → LB (Cluster; hints web-a→z1, web-b→z2, web-c→z2): zone z1 holds n1+n3 (2/3 of the nodes)
     and sends to web-a only; z2 holds n2 (1/3) and splits over web-b and web-c. Large clusters show one node
     per zone, weighted by the zone's share of nodes; the outcome is the same."""
-    from tracer.engine import trace as trace_mod
-    monkeypatch.setattr(trace_mod, "LB_SPREAD_LIMIT", spread_limit)
+    from tracer.engine import loadbalancer
+    monkeypatch.setattr(loadbalancer, "SPREAD_LIMIT", spread_limit)
     m = web_model(type="LoadBalancer", lb_ips=["198.51.100.5"], hints={"web-a": ["z1"], "web-b": ["z2"],
                                                                        "web-c": ["z2"]})
     r = trace_dict(m, "external:203.0.113.7", "svc:shop/web", 80)

@@ -17,7 +17,7 @@ import pytest
 from tests.unit.conftest import build, endpoints_of, eps, ingress, node, pod, policy, rule, svc
 from tracer.engine.errors import BadRequest
 from tracer.engine.flow import make_flow, parse_flow_request
-from tracer.engine.graph import forwarding_graph, hop_walk, walk_is_valid
+from tracer.engine.graph import forwarding_graph, is_path, path_of
 from tracer.engine.model import Container, ContainerPort, IngressClass, IngressTLS, Secret
 from tracer.engine.result import REASONS, TraceResult
 from tracer.engine.trace import trace
@@ -290,7 +290,7 @@ def test_probabilities_sum_to_one_and_hops_follow_graph_edges(source, dest, port
     assert sum(p.probability for p in r.paths) == pytest.approx(1.0)
     g = forwarding_graph(m)
     for p in r.paths:
-        ok, why = walk_is_valid(g, hop_walk(p.hops))
+        ok, why = is_path(g, path_of(p.hops))
         assert ok, f"{[h.id for h in p.hops]}: {why}"
         assert all(h.kind and h.id and h.action and h.detail for h in p.hops)
     again = TraceResult.from_dict(r.to_dict())
@@ -328,7 +328,7 @@ def test_cloud_managed_ingress_goes_to_node_ports():
     r = run(m, "external:203.0.113.5", "url:http://gce.example.com/")
     assert endpoints_of(r.to_dict()) == {"pod:shop/web-0": (8080, 1.0)}
     assert "NodePort 30081" in next(h.detail for h in r.paths[0].hops if h.kind == "ingress-rule")
-    ok, why = walk_is_valid(forwarding_graph(m), hop_walk(r.paths[0].hops))
+    ok, why = is_path(forwarding_graph(m), path_of(r.paths[0].hops))
     assert ok, why
 
 

@@ -1,14 +1,14 @@
 """kube-proxy: which endpoints a packet to a service address can reach, with what probability (docs/semantics.md §A).
 
 Each rule lives in one function here:
-- `find_service_port`  A3 (port by number or name, protocol), `no-service-port`
+- `find_service_port` / `find_node_port`  A3 (port by number or name, protocol), `no-service-port`
 - `service_endpoints`  A7 (slice ports joined to service ports by name AND protocol, slice port = DNAT port,
                        first address only), A5/A6 (nil conditions), A19
-- `categorize`         A17 (Cluster / Local, serving+terminating fallback), A18 (topology hints, PreferClose),
-                       A16 (internalTrafficPolicy), A15 (externalTrafficPolicy)
-- `balance`            A12 / A20 (uniform 1/n; the iptables 1/(n-i) chain, IPVS rr, nftables numgen), A11
-- `snat`               A13 (external + Cluster ⇒ masquerade to the node IP; hairpin)
-- `proxied`            A2 (headless), A22 (service-proxy-name), A9 (ipMode Proxy)
+- `categorize`         A17 (Cluster / Local, serving+terminating fallback), A18 (topology hints, PreferClose via
+                       `hint_zones`), applying the Local scope that traffic_policy.endpoint_scope (A15/A16) chose
+- `balance_detail`     A12 / A20 (uniform 1/n; the iptables 1/(n-i) chain, IPVS rr, nftables numgen), A11
+- `source_nat`         A13 (external + Cluster ⇒ masquerade to the node IP; hairpin; Local keeps the client IP)
+- `proxy_skip_reason`  A2 (headless), A22 (service-proxy-name): services kube-proxy programs no rules for
 Nothing here scans all pods or services: it reads one service's slices through `ClusterModel` indexes.
 """
 from __future__ import annotations
@@ -198,6 +198,9 @@ def _hints(svc: Service, ep: ProxyEndpoint) -> tuple[str, ...]:
     return ()
 
 
+hint_zones = _hints  # the zones an endpoint is hinted for (EndpointSlice hints or PreferClose)
+
+
 def topology_filter(svc: Service, ready: list[ProxyEndpoint], zone: str | None) -> tuple[list[ProxyEndpoint], str]:
     """A18: keep endpoints hinted for `zone` only if every ready endpoint has a hint and one names the zone."""
     if not ready or not zone:
@@ -316,6 +319,33 @@ def balance_detail(svc: Service, sp: ServicePort, eps: list[ProxyEndpoint], i: i
 
 
 # -- A13 -----------------------------------------------------------------------------------------------------------
+
+_ENTRY_WORDS = {"node-port": "NodePort", "lb": "load-balancer address", "external-ip": "externalIP"}
+
+
+def source_nat(svc: Service, entry: str, *, src_kind: str, src_ip: str, node: str | None, node_addr: str | None,
+               hairpin: bool, local_scope: bool, external_client: bool) -> tuple[str | None, str]:
+    """A13: (the source address the backend sees when kube-proxy masquerades, else None; the sentence saying so).
+
+    Traffic entering through an external address (NodePort, LB, externalIP) is masqueraded to the node's IP
+    unless externalTrafficPolicy Local keeps the client IP; a pod reaching itself through its service (hairpin)
+    is masqueraded too; ClusterIP traffic keeps the client IP. A node's own processes already use its IP.
+    """
+    masquerade = entry != "cluster-ip" and not local_scope and (
+        src_kind == "external" or svc.external_traffic_policy != "Local")
+    if masquerade and node_addr and src_kind != "node":
+        return node_addr, (f"; SNAT: traffic entering through the {_ENTRY_WORDS.get(entry, entry)} with "
+                           f"externalTrafficPolicy: {svc.external_traffic_policy} is masqueraded to node {node}'s IP "
+                           f"{node_addr}, so the backend (and its NetworkPolicy) sees {node_addr}, not {src_ip} (A13)")
+    if hairpin:
+        addr = node_addr or src_ip
+        return addr, f"; hairpin: the pod reaches itself through its service, so it is masqueraded to {addr} (A13)"
+    if local_scope and external_client:
+        return None, f"; externalTrafficPolicy: Local keeps the client IP {src_ip} (A15)"
+    if entry == "cluster-ip":
+        return None, f"; no SNAT: the backend sees the client IP {src_ip} (A13)"
+    return None, ""
+
 
 def node_ip(model: ClusterModel, node_name: str | None) -> str | None:
     node = model.nodes.get(node_name or "")

@@ -1,0 +1,164 @@
+"""Every hop sequence a trace returns is a path of the forwarding graph (tracer/engine/graph.py).
+
+    trace(model, flow) ──► paths ──► hops ──► vertices (graph.path_of) ──► consecutive vertices joined by an edge
+                                                                           of forwarding_graph(model) (or one relay)
+
+Property-based (hypothesis) over random flows on the demo cluster (materialised), the example cluster
+(tests/fixtures/examples/cluster-b.yaml) and generated clusters (bench/generate.py, two seeds). Also: the map's
+graph is built from the same successor functions the trace walks (graph.adjacency), and a load balancer's
+backend nodes in a trace are exactly the graph's lb → node edges (externalTrafficPolicy lives in one function).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tests.fixtures import FIXTURES
+from tracer.engine import graph as graphmod
+from tracer.engine import traffic_policy
+from tracer.engine.cluster import ClusterModel
+from tracer.engine.errors import TracerError
+from tracer.engine.flow import make_flow
+from tracer.engine.graph import adjacency, forwarding_graph, is_path, path_of, vertex_id
+from tracer.engine.trace import trace
+
+from .conftest import build, eps, node, pod, svc
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _materialized(docs, materialize=True) -> ClusterModel:
+    from topology.importers import build_objects
+
+    return ClusterModel(build_objects(docs, materialize=materialize).objects)
+
+
+@functools.cache
+def cluster(name: str) -> ClusterModel:
+    from topology.importers.load import load_documents
+
+    if name == "demo":
+        return _materialized(load_documents(REPO / "demo"))
+    if name == "example":
+        return _materialized(load_documents(FIXTURES / "examples" / "cluster-b.yaml"), materialize=False)
+    from bench.generate import Size, generate
+
+    seed = int(name.split("-")[1])
+    c = generate(Size(nodes=4, pods=120, services=14, policies=10, ingresses=3, seed=seed))
+    docs = load_documents(json.dumps(c).encode(), "cluster.json")
+    return _materialized(docs, materialize=False)
+
+
+CLUSTERS = ["demo", "example", "generated-3", "generated-8"]
+
+
+def flows(m: ClusterModel):
+    """(sources, destinations) that exist in `m`: pods, nodes and a client outside; services, names, pod and
+    node and load-balancer addresses (with their ports), Ingress URLs."""
+    pods = [p for p in m.objects.pods if p.ip and p.phase not in ("Pending", "Succeeded", "Failed")]
+    sources = [f"pod:{p.key}" for p in pods[:40]] + [f"node:{n}" for n in sorted(m.nodes)[:3]]
+    sources += ["external:203.0.113.9", "external:192.0.2.10"]
+    dests: list[tuple[str, int | None, str | None]] = []
+    for s in m.objects.services:
+        for sp in s.ports[:2]:
+            dests.append((f"svc:{s.key}", sp.port, None))
+            dests.append((f"dns:{s.name}.{s.namespace}", sp.port, None))
+            if s.cluster_ip and s.cluster_ip != "None":
+                dests.append((f"ip:{s.cluster_ip}", sp.port, None))
+            for ing in s.lb_ingress:
+                if ing.ip:
+                    dests.append((f"ip:{ing.ip}", sp.port, None))
+            if sp.node_port:
+                for n in sorted(m.nodes)[:2]:
+                    ip = m.nodes[n].internal_ip
+                    if ip:
+                        dests.append((f"ip:{ip}", sp.node_port, None))
+                        dests.append((f"svc:{s.key}", sp.port, f"{ip}:{sp.node_port}"))
+    for p in pods[:20]:
+        dests.append((f"ip:{p.ip}", 8080, None))
+    for ing in m.ingresses:
+        for r in ing.rules:
+            for path in r.paths[:2]:
+                host = r.host or "example.org"
+                dests.append((f"url:http://{host}{path.path or '/'}", None, None))
+                dests.append((f"url:https://{host}{path.path or '/'}", None, None))
+    dests.append(("dns:example.org", 443, None))
+    return sources, dests
+
+
+@SETTINGS
+@given(data=st.data())
+@pytest.mark.parametrize("name", CLUSTERS)
+def test_every_trace_path_is_a_path_of_the_forwarding_graph(name, data):
+    m = cluster(name)
+    sources, dests = flows(m)
+    source = data.draw(st.sampled_from(sources), label="from")
+    dest, port, via = data.draw(st.sampled_from(dests), label="to")
+    if via and not source.startswith("external:"):
+        via = None
+    try:
+        result = trace(m, make_flow(source, dest, port, None, via))
+    except TracerError as exc:  # an unusable request (e.g. a pod that cannot send): not a path to check
+        event(f"refused: {type(exc).__name__}")
+        return
+    g = forwarding_graph(m)
+    assert result.paths
+    for p in result.paths:
+        # a dropped path's last hop is the refusal (which object, which field), not a place the packet reached
+        walk = path_of(p.hops[:-1] if p.verdict == "dropped" else p.hops)
+        ok, why = is_path(g, walk)
+        assert ok, f"{source} → {dest}: {[h.id for h in p.hops]}: {why}"
+        first = graphmod.ref_vertex(p.source)
+        assert walk[0] == first, (walk, first)
+        for u, v in zip(walk, walk[1:], strict=False):  # an LB hands its traffic only to its backend nodes
+            if u.startswith("lb:") and v.startswith("node:"):
+                assert g.edges[u, v]["kind"] == "backend"
+    event(f"verdict {result.verdict}")
+
+
+@pytest.mark.parametrize("name", CLUSTERS)
+def test_the_map_graph_and_the_walk_share_their_edges(name):
+    """forwarding_graph (the map) is the union of the successor functions the trace walks, vertex by vertex."""
+    m = cluster(name)
+    g = forwarding_graph(m)
+    adj = adjacency(m)
+    for v, attrs in list(g.nodes(data=True))[:400]:
+        kind = attrs["kind"]
+        key = "" if kind in graphmod.SINGLETONS else v.split(":", 1)[1]
+        walked = {u: e for u, (_k, _key, e) in adj.successors(kind, key).items()}
+        assert walked == {u: d["kind"] for u, d in g.adj[v].items()}, v
+
+
+def _local_lb_model():
+    """[external] → LB 198.51.100.5 (externalTrafficPolicy Local) → only n2 holds a web endpoint."""
+    return build(node("n1", "172.20.0.1"), node("n2", "172.20.0.2"), node("n3", "172.20.0.3"),
+                 pod("shop", "web-0", "10.244.2.7", "n2", {"app": "web"}),
+                 svc("shop", "web", "10.96.0.30", [(80, 8080, "TCP", "http", 30081)], type="LoadBalancer",
+                     selector={"app": "web"}, lb_ips=["198.51.100.5"], external_traffic_policy="Local"),
+                 eps("shop", "web", [("10.244.2.7", "n2", "web-0")], [("http", 8080, "TCP")]))
+
+
+def test_external_traffic_policy_local_is_one_function_the_map_and_the_trace_follow(monkeypatch):
+    """traffic_policy.lb_backend_nodes decides the LB's nodes: the map's lb → node edges and the trace's nodes
+    change together when it does."""
+    m = _local_lb_model()
+    lb = vertex_id("load-balancer", "198.51.100.5")
+    assert sorted(forwarding_graph(m).successors(lb)) == ["node:n2", "svc:shop/web"]
+    r = trace(m, make_flow("external:203.0.113.9", "ip:198.51.100.5", 80))
+    assert {h.ref.name for p in r.paths for h in p.hops if h.kind == "node"} == {"n2"}
+
+    monkeypatch.setattr(traffic_policy, "lb_backend_nodes", lambda model, s: ["n1", "n2"])
+    monkeypatch.setattr(graphmod, "lb_backend_nodes", traffic_policy.lb_backend_nodes)
+    m = _local_lb_model()  # a fresh model: graphs are cached per model
+    assert sorted(forwarding_graph(m).successors(lb)) == ["node:n1", "node:n2", "svc:shop/web"]
+    r = trace(m, make_flow("external:203.0.113.9", "ip:198.51.100.5", 80))
+    assert {h.ref.name for p in r.paths for h in p.hops if h.kind == "node" and h.action == "receive"} == {"n1", "n2"}
+    dropped = [p for p in r.paths if p.verdict == "dropped"]
+    assert [p.reason for p in dropped] == ["no-local-endpoints"]  # n1 has no endpoint: kube-proxy drops it there

@@ -1,0 +1,177 @@
+"""URLs through an Ingress (docs/semantics.md D1-D9): the trace walk's steps for `url:` destinations.
+
+A mixin of the trace walk (`trace._Tracer`): ingress.find_entry / ingress.route_request decide which controller,
+which Ingress rule and which backend; this module reaches the controller (an address, like any packet), then
+follows the backend mode the controller uses.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from . import dns as dnsmod
+from . import ingress, ingress_nginx
+from . import kubeproxy as kp
+from .errors import BadRequest
+from .flow import parse_gateway_via
+from .gateway_trace import gateway_for_url, gateway_paths
+from .model import Pod
+from .result import DELIVERED, DROPPED, Hop, Path, Ref
+from .trace_state import Source
+
+
+class IngressWalk:
+    """url: destinations."""
+
+    def to_url(self, src: Source, hops, prob, dest) -> list[Path]:
+        # -- Gateway API entry hook (gateway_trace.py, K7): kept separate until the graph walk offers entry kinds
+        gw_via = parse_gateway_via(self.flow.via)
+        if gw_via:
+            return gateway_paths(self, src, hops, prob, dest, gw_via[0], gw_via[1])
+        if src.kind != "pod" and not self.via and (dest.parts[0] in ("grpc", "tls") or not self.is_ingress_host(
+                dest.parts[1], dest.parts[3], dest.parts[0])):
+            found = gateway_for_url(self.m, dest.parts, self.flow)  # no Ingress takes it: a Gateway's routes may
+            if found:
+                self.notes.append(f"no Ingress takes {dest.parts[1]}, but the routes of Gateway {found[0]} do: the "
+                                  f"client is assumed to reach that Gateway (pass --via gateway:NS/NAME to choose)")
+                return gateway_paths(self, src, hops, prob, dest, found[0], found[1])
+        if dest.parts[0] in ("grpc", "tls"):
+            raise BadRequest(f"{dest.parts[0]}:// destinations are routed by a Gateway: add --via gateway:NS/NAME[:PORT]")
+        # -- end of the Gateway API hook
+        scheme, host, port_s, path = dest.parts
+        port = int(port_s)
+        if src.kind == "pod":
+            self.notes.append(f"from a pod, the URL host {host} is resolved like dns:{host} and the request goes "
+                              f"to port {port}")
+            try:
+                ipaddress.ip_address(host)
+                return self.to_ip(src, hops, prob, host, port)
+            except ValueError:
+                pass
+            ans = dnsmod.resolve(self.m, src.pod, host)
+            if ans.kind == "EXTERNAL" and self.is_ingress_host(host, path, scheme):
+                # a public name served by this cluster's Ingress: public DNS points it at the controller's entry
+                if ans.resolver is not None and ans.resolver.kind == "cluster":
+                    hops, dropped = self.dns_query(src, hops, prob)
+                    if dropped:
+                        return dropped
+                self.notes.append(f"{host} is outside the cluster domain but matches an Ingress rule: assumed its "
+                                  f"public DNS record points at the Ingress controller's entry (impl)")
+                hops = [*hops, Hop("dns", Ref("dns", "", host), "answer",
+                                   f"{host} is answered by the upstream resolver; it is an Ingress host of this "
+                                   f"cluster, so it leads back in through the controller's entry")]
+                return self.via_ingress(src, hops, prob, scheme, host, port, path)
+            return self.to_name(src, hops, prob, host, port, http=True)
+        return self.via_ingress(src, hops, prob, scheme, host, port, path)
+
+    def is_ingress_host(self, host: str, path: str, scheme: str) -> bool:
+        d = ingress.route_request(self.m, host, path, scheme)
+        return bool(d.matched and d.rule_host) or d.reason == "no-ingress-controller"
+
+    def via_ingress(self, src: Source, hops, prob, scheme: str, host: str, port: int, path: str) -> list[Path]:
+        """From outside (or a node): the Host picks the Ingress (D3–D5); the client enters through that Ingress's
+        controller's exposure (LB address by default, `--via` overrides), the controller pod then proxies to the
+        backend Service's endpoints itself (D9, impl) — as the source NetworkPolicy sees."""
+        via_addr, via_port = self.via if self.via else (None, None)
+        entry = ingress.find_entry(self.m, host, path, scheme, via=via_addr, port=via_port if via_addr else port,
+                                   headers=dict(self.flow.headers))
+        d = entry.decision
+        self.notes.extend(d.assumptions)
+        ctrl = entry.controller
+        url = f"{scheme}://{host}{':' + str(port) if port not in (80, 443) else ''}{path}"
+        if ctrl is None:
+            reason = entry.reason or d.reason or "ingress-no-match"
+            return self.drop(src, hops, prob, reason,
+                             Hop("ingress-rule", Ref.key("ingress", d.ingress.key) if d.ingress else Ref("url", "", url),
+                                 "no-route", entry.detail or d.why))
+        self.notes.extend(ctrl.assumptions)
+        ctrl_hop_id = Ref.key("ingress-controller", ctrl.name)
+        if entry.exposure is None:
+            return self.drop(src, hops, prob, "no-service-port",
+                             Hop("ingress-controller", ctrl_hop_id, "not-exposed", entry.detail))
+        exp = entry.exposure
+        if ctrl.cloud_managed:
+            lb_hop = Hop("load-balancer", ctrl_hop_id, "route",
+                         f"{entry.detail}; the cloud load balancer itself applies the Ingress rules")
+            return self.after_controller(src, [*hops, lb_hop], prob, None, d, ctrl, url)
+        # reach a controller pod through its exposure, with kube-proxy/NetworkPolicy as for any packet
+        self.notes.append(f"the client enters {ctrl.describe()} through {exp.detail or exp.kind}")
+        reached = self.to_ip(src, hops, prob, exp.address, exp.port)
+        out: list[Path] = []
+        ctrl_pods = {p.key for p in ctrl.pods}
+        for p in reached:
+            ep = p.endpoint
+            if p.verdict != DELIVERED or ep is None or ep.kind != "pod" or f"{ep.namespace}/{ep.name}" not in ctrl_pods:
+                out.append(p)
+                continue
+            cpod = self.m.pods[f"{ep.namespace}/{ep.name}"]
+            phops = p.hops[:-1] + [Hop("ingress-controller", ctrl_hop_id, "accept",
+                                       f"{ctrl.describe()}: pod {cpod.key} accepts {scheme.upper()} on port "
+                                       f"{p.endpoint_port} for Host {host} (evidence: {ctrl.evidence or 'discovery'})")]
+            out.extend(self.after_controller(src, phops, p.probability, cpod, d, ctrl, url))
+        return out
+
+    def after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
+        split = ingress_nginx.canary_split(d)  # an ingress-nginx canary takes its share of the requests (D12)
+        if len(split) > 1 or split[0][1] is not d:
+            return [p for share, part in split for p in self.after_controller(src, hops, prob * share, cpod, part,
+                                                                               ctrl, url)]
+        paths = self._after_controller(src, hops, prob, cpod, d, ctrl, url)
+        answer = ingress.http_answer(d)  # the HTTP status the client gets from the controller (contract `http`)
+        for p in paths:
+            if p.http is None:
+                p.http = dict(answer)
+                if p.verdict == DROPPED and answer["status"] == 200:
+                    p.http["status"] = 502  # the controller cannot reach that endpoint (e.g. NetworkPolicy)
+        return paths
+
+    def _after_controller(self, src: Source, hops, prob, cpod: Pod | None, d, ctrl, url: str) -> list[Path]:
+        ing_id = Ref.key("ingress", d.ingress.key) if d.ingress else Ref.key("ingress-controller", ctrl.name)
+        if not d.matched:
+            return self.drop(src, hops, prob, d.reason or "ingress-no-match",
+                             Hop("ingress-rule", ing_id, "no-match", d.why))
+        tls = ""
+        if d.tls is not None:
+            tls = "; " + d.tls.detail
+        warn = ("; " + "; ".join(d.warnings)) if d.warnings else ""
+        if d.backend_problem:
+            return self.drop(src, hops, prob, d.backend_problem,
+                             Hop("ingress-rule", ing_id, "bad-backend", f"{d.why} {d.backend_detail}{tls}"))
+        svc, sp = d.service, d.service_port
+        rule_hop = Hop("ingress-rule", ing_id, "route",
+                       f"{d.why} {d.backend_detail}{tls}{warn}. {d.backend_mode_detail}".strip())
+        hops = [*hops, rule_hop]
+        mode = d.backend_mode or "endpoints"
+        if cpod is not None:
+            csrc = Source(src.ref, "pod", cpod, self.pod_source(cpod, 1).ip, cpod.node_name or None, src.weight)
+        else:
+            csrc = src
+        if mode == "external-name":
+            return self.to_external(csrc, hops, prob, svc.external_name.rstrip("."), sp.port)
+        if mode == "cluster-ip":
+            return self.via_cluster_ip(csrc, hops, prob, svc, sp)
+        if mode == "node-port":
+            nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
+            if not nodes or not sp.node_port:
+                return self.drop(src, hops, prob, "no-service-port",
+                                 Hop("service", Ref.key("service", svc.key), "no-port",
+                                     f"Service {svc.key} port {sp.port} has no NodePort on a ready node"))
+            self.notes.append(f"the cloud load balancer's traffic is shown entering node {nodes[0].name} (first "
+                              f"ready by name); every node behaves the same with externalTrafficPolicy: Cluster")
+            return self.to_ip(src, hops, prob, nodes[0].internal_ip, sp.node_port)
+        # endpoints: the controller balances over the ready endpoints itself (no kube-proxy)
+        eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        if not eps:
+            return self.drop(src, hops, prob, "no-endpoints",
+                             Hop("service", Ref.key("service", svc.key), "no-endpoints",
+                                 f"Service {svc.key} port {sp.name or sp.port} has no ready endpoint, so "
+                                 f"{ctrl.kind} answers 503; make a pod matching its selector ready"))
+        self.notes.append("an ingress controller spreads requests evenly over the backend's ready endpoints "
+                          "(impl: round-robin)")
+        out = []
+        for ep in eps:
+            h = Hop("service", Ref.key("service", svc.key), "proxy",
+                    f"{ctrl.kind} proxies to endpoint {ep.addr} ({ep.label}) of Service {svc.key}, 1/{len(eps)} "
+                    f"of requests, source = the controller's address {csrc.ip or '(cloud)'}")
+            out.extend(self.to_endpoint(csrc, [*hops, h], prob / len(eps), ep, ep.port, csrc.peer,
+                                        at_node=cpod.node_name if cpod else None))
+        return out
