@@ -8,20 +8,21 @@ one zlib-compressed `uint8` array with:
   once — destinations no policy, selector or traffic policy tells apart share one);
 - `book`: the block's code book, `[verdict, reason]` per code (the five policy outcomes first, then any
   other outcome a full trace returned; blocks written by different workers may differ past those five);
-- `aggregates`: cell counts per (source namespace, destination namespace, code), so the namespace ×
-  namespace overview never reads a column.
+- `aggregates`: cell counts per (source namespace, destination namespace, code) as packed rows, so the
+  namespace × namespace overview never reads a column.
 
 Everything here is pure (numpy, zlib): tracer/matrix_store.py reads and writes the rows.
 """
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["encode", "decode", "namespace_axes", "block_aggregates", "merge_aggregates", "translate",
-           "summarise_pairs", "VERDICT_ORDER"]
+__all__ = ["encode", "decode", "namespace_axes", "block_aggregates", "aggregate_rows", "translate",
+           "summarise_pairs", "totals", "VERDICT_ORDER"]
 
 VERDICT_ORDER = ("delivered", "partial", "dropped", "error")
 
@@ -58,48 +59,79 @@ def namespace_axes(plan) -> tuple[list[str], np.ndarray, np.ndarray]:
             np.array([pos[d.namespace] for d in plan.destinations], dtype=np.int64))
 
 
-def block_aggregates(cells: np.ndarray, src_ns: np.ndarray, dst_ns: np.ndarray, names: list[str],
-                     book: list) -> dict[str, dict[str, int]]:
-    """{"SRC_NS\\tDST_NS": {"verdict\\treason": cells}} for one block (`dst_ns`: the block's destinations)."""
-    out: dict[str, dict[str, int]] = {}
-    n = len(names)
-    for d in np.unique(dst_ns):
-        sub = cells[dst_ns == d]
-        keys = (src_ns[None, :] * 256 + sub.astype(np.int64)).ravel()
-        counts = np.bincount(keys, minlength=n * 256).reshape(n, 256)
-        for s, code in zip(*np.nonzero(counts), strict=True):
-            verdict, reason = book[code]
-            pair = out.setdefault(f"{names[s]}\t{names[d]}", {})
-            k = f"{verdict}\t{reason or ''}"
-            pair[k] = pair.get(k, 0) + int(counts[s, code])
-    return out
+def block_aggregates(cells: np.ndarray, src_ns: np.ndarray, dst_ns: np.ndarray, n_ns: int) -> dict:
+    """Cell counts per (source namespace, destination namespace, code) of one block (`dst_ns`: the block's
+    destinations), as {"rows": base64(zlib(int64[k, 4]))}: rows of (source ns, destination ns, code, cells)
+    with namespaces indexing `namespace_axes(plan)[0]` and codes the block's book."""
+    if cells.size == 0:
+        return {"rows": ""}
+    keys = ((dst_ns[:, None] * n_ns + src_ns[None, :]) * 256 + cells.astype(np.int64)).ravel()
+    uniq, counts = np.unique(keys, return_counts=True)
+    code = uniq % 256
+    pair = uniq // 256
+    rows = np.stack([pair % n_ns, pair // n_ns, code, counts], axis=1).astype(np.int64)
+    return {"rows": base64.b64encode(zlib.compress(rows.tobytes(), 1)).decode()}
 
 
-def merge_aggregates(parts: Iterable[dict]) -> dict[str, dict[str, int]]:
-    total: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for pair, counts in part.items():
-            into = total.setdefault(pair, {})
-            for k, v in counts.items():
-                into[k] = into.get(k, 0) + v
-    return total
+def aggregate_rows(blocks: Iterable[tuple[dict, list]], n_ns: int) -> tuple[np.ndarray, list]:
+    """All blocks' aggregate rows re-coded into one code book: (int64[k, 4] of (src ns, dst ns, code, cells)
+    summed per key, entries [(verdict, reason)])."""
+    entries: list = []
+    into: dict = {}
+    parts = []
+    for agg, book in blocks:
+        raw = agg.get("rows") if isinstance(agg, dict) else None
+        if not raw:
+            continue
+        rows = np.frombuffer(zlib.decompress(base64.b64decode(raw)), dtype=np.int64).reshape(-1, 4).copy()
+        table = np.zeros(256, dtype=np.int64)
+        for code, (verdict, reason) in enumerate(book):
+            key = (verdict, reason or None)
+            if key not in into:
+                into[key] = len(entries)
+                entries.append(key)
+            table[code] = into[key]
+        rows[:, 2] = table[rows[:, 2]]
+        parts.append(rows)
+    if not parts:
+        return np.zeros((0, 4), dtype=np.int64), entries
+    rows = np.concatenate(parts)
+    keys = (rows[:, 0] * n_ns + rows[:, 1]) * 256 + rows[:, 2]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=rows[:, 3]).astype(np.int64)
+    code = uniq % 256
+    pair = uniq // 256
+    return np.stack([pair // n_ns, pair % n_ns, code, sums], axis=1), entries
 
 
-def summarise_pairs(aggregates: dict[str, dict[str, int]]) -> list[dict]:
+def summarise_pairs(rows: np.ndarray, entries: list, names: list[str]) -> list[dict]:
     """The namespace × namespace overview: one entry per pair with cells, per-verdict and per-reason counts."""
-    out = []
-    for pair in sorted(aggregates):
-        src, dst = pair.split("\t")
-        verdicts = dict.fromkeys(VERDICT_ORDER, 0)
-        reasons: dict[str, int] = {}
-        for k, v in aggregates[pair].items():
-            verdict, reason = k.split("\t", 1)
-            verdicts[verdict] = verdicts.get(verdict, 0) + v
+    out: dict[tuple[int, int], dict] = {}
+    for s, d, code, n in rows.tolist():
+        pair = out.get((s, d))
+        if pair is None:
+            pair = out[(s, d)] = {"source_namespace": names[s], "destination_namespace": names[d], "cells": 0,
+                                  "verdicts": dict.fromkeys(VERDICT_ORDER, 0), "reasons": {}}
+        verdict, reason = entries[code]
+        pair["cells"] += n
+        pair["verdicts"][verdict] = pair["verdicts"].get(verdict, 0) + n
+        if reason and verdict != "error":
+            pair["reasons"][reason] = pair["reasons"].get(reason, 0) + n
+    return [out[k] for k in sorted(out)]
+
+
+def totals(rows: np.ndarray, entries: list) -> tuple[dict, dict]:
+    """(cells per verdict, cells per reason) over aggregate rows."""
+    per_code = np.bincount(rows[:, 2], weights=rows[:, 3], minlength=len(entries)).astype(np.int64) \
+        if len(rows) else np.zeros(len(entries), dtype=np.int64)
+    verdicts: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for (verdict, reason), n in zip(entries, per_code.tolist(), strict=True):
+        if n:
+            verdicts[verdict] = verdicts.get(verdict, 0) + n
             if reason and verdict != "error":
-                reasons[reason] = reasons.get(reason, 0) + v
-        out.append({"source_namespace": src, "destination_namespace": dst, "cells": sum(verdicts.values()),
-                    "verdicts": verdicts, "reasons": dict(sorted(reasons.items()))})
-    return out
+                reasons[reason] = reasons.get(reason, 0) + n
+    return verdicts, reasons
 
 
 def translate(cells: np.ndarray, book: list, into: dict[tuple, int], entries: list) -> np.ndarray:

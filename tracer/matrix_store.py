@@ -38,7 +38,7 @@ def compute_block(model, plan: MatrixPlan, job_id: int, index: int, start: int, 
     names, src_ns, dst_ns = _axes(plan)
     book = ev.book.to_list()
     cells = mb.decode(data, slots, len(plan.sources)) if cols else np.zeros((0, len(plan.sources)), np.uint8)
-    aggregates = mb.block_aggregates(cells, src_ns, dst_ns[start:end], names, book)
+    aggregates = mb.block_aggregates(cells, src_ns, dst_ns[start:end], len(names))
     MatrixBlock.objects.bulk_create([MatrixBlock(
         job_id=job_id, index=index, start=start, end=end, sources=len(plan.sources), data=data, slots=slots,
         book=book, aggregates=aggregates, traced=sum(c.traced for c in cols))], ignore_conflicts=True)
@@ -68,20 +68,16 @@ def stored_bytes(job) -> int:
     return int(MatrixBlock.objects.filter(job_id=job.pk).aggregate(n=Sum(Length("data")))["n"] or 0)
 
 
-def aggregates(job) -> dict:
-    return mb.merge_aggregates(MatrixBlock.objects.filter(job_id=job.pk).values_list("aggregates", flat=True))
+def _aggregate_rows(job, plan: MatrixPlan):
+    names = _axes(plan)[0]
+    blocks = MatrixBlock.objects.filter(job_id=job.pk).values_list("aggregates", "book")
+    return (*mb.aggregate_rows(blocks, len(names)), names)
 
 
-def totals(job) -> tuple[dict, dict, int, int]:
+def totals(job, plan: MatrixPlan) -> tuple[dict, dict, int, int]:
     """(cells per verdict, cells per reason, traced cells, stored bytes) over the whole matrix."""
-    verdicts: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    for pair in mb.summarise_pairs(aggregates(job)):
-        for k, v in pair["verdicts"].items():
-            if v:
-                verdicts[k] = verdicts.get(k, 0) + v
-        for k, v in pair["reasons"].items():
-            reasons[k] = reasons.get(k, 0) + v
+    rows, entries, _ = _aggregate_rows(job, plan)
+    verdicts, reasons = mb.totals(rows, entries)
     traced = sum(MatrixBlock.objects.filter(job_id=job.pk).values_list("traced", flat=True))
     return verdicts, reasons, traced, stored_bytes(job)
 
@@ -89,10 +85,12 @@ def totals(job) -> tuple[dict, dict, int, int]:
 def overview(job, plan: MatrixPlan) -> dict:
     """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes."""
     names, src_ns, dst_ns = _axes(plan)
+    rows, entries, _ = _aggregate_rows(job, plan)
     return {
-        "namespaces": [{"name": n, "source_classes": int((src_ns == k).sum()),
-                        "destinations": int((dst_ns == k).sum())} for k, n in enumerate(names)],
-        "pairs": mb.summarise_pairs(aggregates(job)),
+        "namespaces": [{"name": n, "source_classes": int(k), "destinations": int(m)} for n, k, m in zip(
+            names, np.bincount(src_ns, minlength=len(names)).tolist(),
+            np.bincount(dst_ns, minlength=len(names)).tolist(), strict=True)],
+        "pairs": mb.summarise_pairs(rows, entries, names),
     }
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .assumptions import Assumptions
 from .cluster import ClusterModel
@@ -106,7 +106,8 @@ class SourceClass:
         return f"{self.namespace}: {_labels_text(self.labels)}{net}{where} · {self.size} pod(s)"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in self.__slots__}  # shallow: asdict's deep copy is slow for big plans
+        d["labels"], d["namespace_labels"] = dict(self.labels), dict(self.namespace_labels)
         d["pods"] = list(self.pods[:MEMBERS_KEPT])
         d["representative"] = self.representative
         d["label"] = self.label
@@ -137,7 +138,7 @@ class Destination:
         return f"pods {self.namespace}: {self.name} :{self.port}/{self.protocol} · {self.size} pod(s)"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in self.__slots__}
         d["pods"] = list(self.pods[:MEMBERS_KEPT])
         d["label"] = self.label
         return d
