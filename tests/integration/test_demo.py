@@ -160,7 +160,7 @@ def test_setup_local_is_idempotent():
     call_command("setup_local", "--demo", stdout=first)
     call_command("setup_local", "--demo", stdout=second)
     users = get_user_model().objects.filter(username="local-admin")
-    assert users.count() == 1 and users[0].is_superuser
+    assert users.count() == 1 and not users[0].is_superuser  # local mode's user administers nothing
     password = re.search(r"password: (\S+)", first.getvalue()).group(1)
     assert users[0].check_password(password) and password not in users[0].password  # only the hash is kept
     assert "password" not in second.getvalue().split("\n")[0]  # shown once, never again
@@ -222,7 +222,11 @@ def test_run_script_serves_the_demo_and_stops_its_worker(tmp_path):
                 time.sleep(0.5)
         assert status == 200, "server did not answer"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:
-            assert resp.status == 200
+            assert resp.status == 200  # local mode: run.sh bound loopback, no sign-in
+        # …but not for a request relayed by a proxy on this host (issue 17 H3): the login page instead.
+        relayed = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(relayed, timeout=30) as resp:
+            assert "/accounts/login/" in resp.url
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
         try:
