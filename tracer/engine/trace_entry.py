@@ -269,7 +269,10 @@ class EntryWalk:
                   f"load balancer {ip}:{sp.port} of Service {svc.key} forwards to the nodes "
                   f"(externalTrafficPolicy: Cluster: every node is healthy){ranges_ok}{pm}")
         ready_eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
-        groups, note = lbmod.spread(svc, [self.m.nodes[n] for n in backends], ready_eps)
+        nodes = self.ex.backend_nodes.get(ip)
+        if nodes is None:  # Node objects of the graph's lb → node edges, once per model (5,000 at the threshold)
+            nodes = self.ex.backend_nodes[ip] = [self.m.nodes[n] for n in backends]
+        groups, note = lbmod.spread(svc, nodes, ready_eps)
         if note:
             self.notes.append(note)
         out = []

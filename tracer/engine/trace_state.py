@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .cluster import ClusterModel
 from .model import Pod, Service
@@ -41,6 +41,7 @@ class _Extra:
     pod_nets: list
     ready_nodes: list  # sorted by name: the default NodePort entry is the first
     workload_kinds: dict  # (namespace, name) → kinds of workloads with pods, for workload:NS/NAME
+    backend_nodes: dict = field(default_factory=dict)  # LB address → its backend Nodes (from the graph's edges)
 
 
 _EXTRA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
