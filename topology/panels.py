@@ -151,7 +151,14 @@ def workload_panel(model: ClusterModel, key: str) -> dict | None:
     parts = key.split("/")
     if len(parts) != 3:
         return None
-    pods = model.pods_by_workload.get(tuple(parts))
+    from topology.trafficmap import _app_label
+
+    if parts[1] == "Pods":  # owner-less pods the map groups by app label
+        pods = [p for p in model.pods_by_namespace.get(parts[0], ())
+                if not (p.workload_kind or p.owner_kind) and _app_label(p.labels) == parts[2]]
+    else:
+        pods = model.pods_by_workload.get(tuple(parts)) or [
+            p for p in model.pods_by_namespace.get(parts[0], ()) if (p.owner_kind, p.owner_name) == (parts[1], parts[2])]
     if not pods:
         return None
     ns, kind, name = parts

@@ -40,6 +40,18 @@ class MapQuery:
     namespaces: tuple[str, ...] = ()
 
 
+BARE_PODS_GROUPED_ABOVE = 20
+APP_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "name")
+
+
+def _app_label(labels: dict[str, str]) -> str:
+    """The group of an owner-less pod: its app label as `key=value`, or `no app label`."""
+    for key in APP_LABELS:
+        if key in labels:
+            return f"{key}={labels[key]}"
+    return "no app label"
+
+
 def _ns_groups(names: list[str]) -> dict[str, str]:
     """namespace → group token, alphabetical runs of NS_PER_GROUP (no grouping for few namespaces)."""
     if len(names) <= NS_GROUP_ABOVE:
@@ -140,17 +152,23 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
                 pod_element[p.key] = box
             members[box]["pods"] += len(pods)
             continue
+        bare = sum(1 for p in pods if not (p.workload_kind or p.owner_kind))
         for p in pods:
-            if p.workload_kind:
-                wl = f"workload:{ns}/{p.workload_kind}/{p.workload_name}"
+            # a pod's workload, or at least its controller (a ReplicaSet whose Deployment is not in the dump);
+            # many bare pods are grouped by their app label so a namespace never explodes into pods
+            kind, name = (p.workload_kind, p.workload_name) if p.workload_kind else (p.owner_kind, p.owner_name)
+            if not kind and bare > BARE_PODS_GROUPED_ABOVE:
+                kind, name = "Pods", _app_label(p.labels)
+            if kind:
+                wl = f"workload:{ns}/{kind}/{name}"
                 if expand_all or wl in expand:
-                    node(wl, "workload", p.workload_name, namespace=ns, parent=box, workload_kind=p.workload_kind,
+                    node(wl, "workload", name, namespace=ns, parent=box, workload_kind=kind,
                          open=True, collapse=wl)
                     pod_element[p.key] = node(f"pod:{p.key}", "pod", p.name, namespace=ns, parent=wl,
                                               ref=f"pod:{p.key}", ready=p.ready, ip=p.ip or "")
                 else:
-                    pod_element[p.key] = node(wl, "workload", p.workload_name, namespace=ns, parent=box,
-                                              workload_kind=p.workload_kind, expand=wl)
+                    pod_element[p.key] = node(wl, "workload", name, namespace=ns, parent=box,
+                                              workload_kind=kind, expand=wl)
                 members[wl]["pods"] += 1
             else:
                 pod_element[p.key] = node(f"pod:{p.key}", "pod", p.name, namespace=ns, parent=box,
