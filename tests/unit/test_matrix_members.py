@@ -126,3 +126,35 @@ def test_a_backend_in_a_bigger_class_counts_its_siblings_not_itself():
 @pytest.mark.parametrize("project", [False, True])
 def test_every_cell_equals_its_members_traces_on_the_replicas_case(project):
     assert_every_member(replicas_under_deny_all(), project=project)
+
+
+# -- the suite's clusters: every cell against every member's traces ------------------------------------------
+
+
+def _live(docs_bytes: bytes, name: str):
+    from topology.importers import build_objects
+    from topology.importers.load import load_documents
+    from tracer.engine.cluster import ClusterModel
+
+    return ClusterModel(build_objects(load_documents(docs_bytes, name=name)).objects)
+
+
+@pytest.mark.parametrize("project", [False, True])
+def test_every_cell_equals_its_members_traces_on_the_example_cluster(project):
+    from tests.fixtures import CLUSTER_B
+
+    p = assert_every_member(_live(CLUSTER_B.read_bytes(), "cluster-b.yaml"), project=project)
+    assert p.cell_count > 50
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_every_cell_equals_its_members_traces_on_the_second_generator(seed):
+    """bench/generate_alt.py: skewed namespaces, named ports everywhere, deny-all + allow lists, and replicas
+    (classes of several pods under deny-all: the WRONG CELL shape at scale)."""
+    import json
+
+    from bench.generate_alt import generate
+
+    model = _live(json.dumps(generate(60, seed)).encode(), f"alt-{seed}.json")
+    p = assert_every_member(model, project=True)
+    assert any(s.size > 1 for s in p.sources)
