@@ -275,3 +275,43 @@ def test_the_route_hop_says_why_the_others_lost():
     (detail,) = {h["detail"] for p in r["paths"] for h in p["hops"] if h["kind"] == "route"}
     assert "rule 3 wins" in detail and "loses on number of header matches" in detail
     assert "rule 2: path /a/c is not Exact /a/b" in detail
+
+
+def test_gateway_traces_are_paths_of_the_forwarding_graph():
+    """The map (forwarding_graph) has the Gateway vertex and its edges; every Gateway trace walks them: a listener
+    entered directly (external → gateway → svc → pod) and one served by its implementation's pods (… → envoy pod
+    → gateway → svc → pod), and Istio through its ingressgateway pods."""
+    from tests.unit.test_istio_routing import bookinfo
+    from tracer.engine.graph import forwarding_graph, is_path, path_of
+
+    direct = model(gateway([HTTP]), route([{"backendRefs": [{"name": "v1", "port": 8080}]}]))
+    served = model(*_envoy_gateway_docs(), route([{"backendRefs": [{"name": "v1", "port": 8080}]}]))
+    cases = [(direct, "http://a.example/", "gw", 80), (served, "http://a.example/", "gw", 80),
+             (bookinfo(), "http://x/productpage", "bookinfo-gateway", 8080)]
+    for m, url, gw, port in cases:
+        ns = "bookinfo" if gw == "bookinfo-gateway" else NS
+        flow = make_flow(CLIENT, f"url:{url}", via=f"gateway:{ns}/{gw}:{port}")
+        result = trace(m, flow)
+        g = forwarding_graph(m)
+        assert f"gateway:{ns}/{gw}" in g
+        for p in result.paths:
+            walk = path_of(p.hops)
+            assert f"gateway:{ns}/{gw}" in walk and p.verdict == "delivered"
+            ok, why = is_path(g, walk)
+            assert ok, (walk, why)
+
+
+def _envoy_gateway_docs() -> list[dict]:
+    labels = {"gateway.envoyproxy.io/owning-gateway-name": "gw", "gateway.envoyproxy.io/owning-gateway-namespace": NS}
+    gw = gateway([HTTP])
+    return [gw,
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "envoy-gw", "namespace": "envoy-gateway-system",
+                                                                "labels": labels},
+             "spec": {"type": "LoadBalancer", "clusterIP": "10.96.9.9", "selector": labels,
+                      "ports": [{"port": 80, "targetPort": 10080, "nodePort": 30080}]},
+             "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.50"}]}}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "envoy-0", "namespace": "envoy-gateway-system",
+                                                            "labels": labels},
+             "spec": {"nodeName": "node-1", "containers": [{"name": "envoy", "image": "envoyproxy/envoy"}]},
+             "status": {"phase": "Running", "podIP": "10.244.9.9", "hostIP": "192.168.0.11",
+                        "conditions": [{"type": "Ready", "status": "True"}]}}]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from .gateway_model import GatewayInfo, Listener
 from .ingress_controllers import discover_controllers
 from .model import RouteObject
 
@@ -62,8 +63,6 @@ def _emissary_pods(m) -> dict[str, list]:
 
 def controller_gateways(view) -> list:
     """(GatewayInfo, kind, pods, services) for Traefik, Contour and Emissary controllers in the snapshot."""
-    from .gateway import GatewayInfo, Listener
-
     m = view.m
     found = []
     for ctrl in discover_controllers(m):

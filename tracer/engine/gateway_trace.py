@@ -17,6 +17,8 @@ import ipaddress
 
 from . import istio
 from . import kubeproxy as kp
+from .errors import BadRequest
+from .flow import parse_gateway_via
 from .gateway import GatewayInfo, gateway_view
 from .gateway_routing import GatewayDecision, Request, decide
 from .model import Pod, Service
@@ -99,8 +101,6 @@ def gateway_paths(t, src, hops, prob, dest, gw_key: str, port: int | None) -> li
     view = gateway_view(m)
     gw = view.gateways.get(gw_key)
     if gw is None:
-        from .errors import BadRequest
-
         raise BadRequest(f"unknown Gateway {gw_key} in this snapshot (--via gateway:NS/NAME)")
     scheme = dest.parts[0]
     port = port or int(dest.parts[2])
@@ -137,7 +137,7 @@ def gateway_paths(t, src, hops, prob, dest, gw_key: str, port: int | None) -> li
         entry = Hop("gateway", _gw_ref(gw_key), "accept",
                     f"{gw.implementation} pod {gpod.key} accepts {scheme.upper()} for Gateway {gw_key} on port "
                     f"{p.endpoint_port}")
-        out.extend(_after_entry(t, src, p.hops[:-1] + [entry], p.probability, gw, req, gpod))
+        out.extend(_after_entry(t, src, [*p.hops, entry], p.probability, gw, req, gpod))
     return out
 
 
@@ -272,4 +272,24 @@ def gateway_for_url(m, dest_parts, flow) -> tuple[str, int] | None:
             d = decide(m, key, request_of(flow, dest_parts, port))
             if d.outcome not in ("no-route", "no-listener"):
                 return key, port
+    return None
+
+
+def gateway_entry(t, src, hops, prob, dest) -> list[Path] | None:
+    """The trace's Gateway entry kind (registered in trace.py): a url: destination with `--via gateway:…`, or one
+    that no Ingress takes but a Gateway's routes do (then stated as an assumption); None for any other flow."""
+    if dest.kind != "url":
+        return None
+    gw_via = parse_gateway_via(t.flow.via)
+    if gw_via:
+        return gateway_paths(t, src, hops, prob, dest, gw_via[0], gw_via[1])
+    scheme, host, _port, path = dest.parts
+    if src.kind != "pod" and not t.via and (scheme in ("grpc", "tls") or not t.is_ingress_host(host, path, scheme)):
+        found = gateway_for_url(t.m, dest.parts, t.flow)
+        if found:
+            t.notes.append(f"no Ingress takes {host}, but the routes of Gateway {found[0]} do: the client is assumed "
+                           f"to reach that Gateway (pass --via gateway:NS/NAME to choose)")
+            return gateway_paths(t, src, hops, prob, dest, found[0], found[1])
+    if scheme in ("grpc", "tls"):
+        raise BadRequest(f"{scheme}:// destinations are routed by a Gateway: add --via gateway:NS/NAME[:PORT]")
     return None

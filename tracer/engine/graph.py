@@ -2,7 +2,7 @@
 
 Vertices (kind, key) with string ids (`vertex_id`), the same vocabulary as the hops' references:
   external · kube-proxy · pod-network · node:NAME · pod:NS/NAME · svc:NS/NAME · lb:IP ·
-  ingress-controller:NAME · ingress:NS/NAME
+  ingress-controller:NAME · ingress:NS/NAME · gateway:NS/NAME
 Each vertex kind has ONE successor function in `SUCCESSORS` (kind → fn(model, key) → [(kind, key, edge kind)]):
   external → lb:IP (address), node:N (node-port), svc:S (external-ip), ingress-controller:C (cloud-load-balancer)
   node:N → kube-proxy (netfilter), pod-network (route), external (masquerade), pod:P on it (deliver)
@@ -14,6 +14,8 @@ Each vertex kind has ONE successor function in `SUCCESSORS` (kind → fn(model, 
   lb:IP → svc:S (capture), node:N (backend: traffic_policy.lb_backend_nodes — externalTrafficPolicy lives there)
   ingress-controller:C → ingress:I (route), node:N (backend, cloud load balancers)
   ingress:I → svc:S (backend)
+  external → gateway:G (listener: entered directly, K7); pod:P → gateway:G (data-plane pods); gateway:G → svc:S
+          (backend: every Service its attached routes name — Gateway API, Istio, controllers' own routes)
 Decisions stay in their modules (traffic_policy, kubeproxy, loadbalancer, ingress, netpol, dns_query): this module
 only calls them to know which edges exist.
 
@@ -36,6 +38,8 @@ from collections.abc import Callable, Iterable
 import networkx as nx
 
 from .cluster import ClusterModel
+from .gateway import gateway_view
+from .gateway_trace import data_plane
 from .ingress import all_controllers, ingresses_for_controller
 from .kubeproxy import proxy_skip_reason
 from .result import Ref
@@ -43,11 +47,11 @@ from .traffic_policy import lb_backend_nodes
 
 SINGLETONS = ("external", "kube-proxy", "pod-network")
 _PREFIX = {"node": "node", "pod": "pod", "service": "svc", "load-balancer": "lb",
-           "ingress-controller": "ingress-controller", "ingress": "ingress"}
+           "ingress-controller": "ingress-controller", "ingress": "ingress", "gateway": "gateway"}
 # hop reference kind → the vertex kind it stands on (None: decisions taken at the current vertex)
 REF_VERTEX = {"pod": "pod", "node": "node", "service": "service", "load-balancer": "load-balancer",
               "ingress-controller": "ingress-controller", "ingress": "ingress", "external": "external",
-              "ip": "external", "url": "external"}
+              "ip": "external", "url": "external", "gateway": "gateway"}
 
 Edge = tuple[str, str, str]  # (vertex kind, key, edge kind)
 
@@ -85,6 +89,12 @@ class _Index:
                 if ing.ip:
                     self.lb_services.setdefault(ing.ip, []).append(svc)
         self.ingresses = {ing.key: ing for ing in model.ingresses}
+        # Gateways (Gateway API, Istio, controllers' own routes) and the pods of their data planes (K7)
+        self.gateways = gateway_view(model).gateways
+        self.pod_gateways: dict[str, list[str]] = {}
+        for key, gw in self.gateways.items():
+            for pod in data_plane(model, gw)[1]:
+                self.pod_gateways.setdefault(pod.key, []).append(key)
 
 
 _INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -111,6 +121,8 @@ def _external(m: ClusterModel, _key: str) -> Iterable[Edge]:
     for c in ix.controllers.values():
         if c.cloud_managed:  # the cloud LB routes itself and sends to node ports (or pod IPs: NEG)
             yield "ingress-controller", c.name, "cloud-load-balancer"
+    for key in ix.gateways:  # a Gateway's listener entered directly when its data plane is not in the snapshot
+        yield "gateway", key, "listener"
 
 
 def _node(m: ClusterModel, name: str) -> Iterable[Edge]:
@@ -129,6 +141,8 @@ def _pod(m: ClusterModel, key: str) -> Iterable[Edge]:
     yield "pod-network", "", "send"
     for c in _index(m).pod_controllers.get(key, ()):
         yield "ingress-controller", c, "controller"
+    for gw in _index(m).pod_gateways.get(key, ()):
+        yield "gateway", gw, "data-plane"
 
 
 def _pod_network(m: ClusterModel, _key: str) -> Iterable[Edge]:
@@ -200,10 +214,24 @@ def _ingress(m: ClusterModel, key: str) -> Iterable[Edge]:
             yield "service", f"{ing.namespace}/{b.service_name}", "backend"
 
 
+def _gateway(m: ClusterModel, key: str) -> Iterable[Edge]:
+    """A Gateway proxies to the Services its attached routes name (K4), whichever rule a request picks."""
+    view = gateway_view(m)
+    gw = view.gateways.get(key)
+    if gw is None:
+        return
+    for lst in gw.listeners:
+        for att in view.attached(lst):
+            for rule in att.route.spec.get("rules", []):
+                for ref in rule.get("backendRefs", []):
+                    if ref.get("kind", "Service") == "Service":
+                        yield "service", f"{ref.get('namespace') or att.route.namespace}/{ref['name']}", "backend"
+
+
 SUCCESSORS: dict[str, Callable[[ClusterModel, str], Iterable[Edge]]] = {
     "external": _external, "node": _node, "pod": _pod, "pod-network": _pod_network, "kube-proxy": _kube_proxy,
     "service": _service, "load-balancer": _load_balancer, "ingress-controller": _ingress_controller,
-    "ingress": _ingress,
+    "ingress": _ingress, "gateway": _gateway,
 }
 
 
@@ -224,6 +252,8 @@ def _vertices(m: ClusterModel) -> Iterable[tuple[str, str, dict]]:
                                              "cloud": c.cloud_managed}
         for ing in ingresses_for_controller(m, c):
             yield "ingress", ing.key, {"kind": "ingress"}
+    for key, gw in _index(m).gateways.items():
+        yield "gateway", key, {"kind": "gateway", "implementation": gw.implementation, "object": gw.obj.kind}
 
 
 # -- the trace's view: successors on demand ----------------------------------------------------------------------
@@ -291,7 +321,7 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
 
 # hops that record a decision taken at the current vertex (the policy, the DNS answer, kube-proxy's rule, the
 # Ingress rule chosen): they name the object that decided, not a place the packet goes to
-DECISION_HOPS = frozenset({"network-policy", "dns", "kube-proxy", "ingress-rule"})
+DECISION_HOPS = frozenset({"network-policy", "dns", "kube-proxy", "ingress-rule", "route"})
 
 
 def path_of(hops) -> list[str]:

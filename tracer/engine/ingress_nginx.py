@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .ingress_routing import normalize_host, resolve_backend
 from .model import Ingress
 
 A = "nginx.ingress.kubernetes.io/"
@@ -90,8 +91,6 @@ def canary_choice(canary: Ingress, headers: dict) -> tuple[float, str]:
 
 def apply_canary(model, d, canaries: list[Ingress], headers: dict) -> None:
     """Attach the canary decision to a matched primary decision `d` (D12): d.canary, d.canary_share."""
-    from .ingress_routing import normalize_host, resolve_backend
-
     if not d.matched or d.via_default_backend or d.ingress is None:
         return
     for can in canaries:
@@ -126,8 +125,6 @@ def canary_split(d) -> list[tuple[float, object]]:
 
 def regex_route(model, table, d) -> None:
     """D13: re-match `d` on a host whose Ingresses use regular-expression paths; sets d.rewritten_path."""
-    from .ingress_routing import normalize_host, resolve_backend
-
     server = d.server if d.server != "_" else ""
     candidates = table.servers.get(server, [])
     if not any(uses_regex(c.ingress) for c in candidates):

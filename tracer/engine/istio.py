@@ -18,6 +18,7 @@ Rules, from Istio's reference docs (networking.istio.io/v1 Gateway, VirtualServi
 """
 from __future__ import annotations
 
+from .gateway_model import Listener
 from .model import LabelSelector, RouteObject
 
 ISTIO_PROTOCOLS = {"HTTP": "HTTP", "HTTP2": "HTTP", "GRPC": "HTTP", "HTTPS": "HTTPS", "TLS": "TLS"}
@@ -33,8 +34,6 @@ def _server_hosts(host: str, gw_ns: str) -> tuple[str, str]:
 
 def listeners(view, gw: RouteObject) -> list:
     """The Istio Gateway's servers as Gateway API listeners (one per server host)."""
-    from .gateway import Listener
-
     out = []
     for si, server in enumerate(gw.spec.get("servers") or []):
         if not isinstance(server, dict):

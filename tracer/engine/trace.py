@@ -29,6 +29,7 @@ from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import BadRequest
 from .flow import Flow
+from .gateway_trace import gateway_entry
 from .graph import adjacency
 from .model import Pod, Service
 from .netpol import policy_engine
@@ -50,6 +51,9 @@ def add_entry(fn: Entry) -> Entry:
     if fn not in ENTRIES:
         ENTRIES.append(fn)
     return fn
+
+
+add_entry(gateway_entry)  # Gateway API, Istio and the controllers' own routes (gateway_trace.py, K7)
 
 
 def trace(model: ClusterModel, flow: Flow, assumptions: Assumptions | None = None) -> TraceResult:

@@ -11,9 +11,6 @@ import ipaddress
 from . import dns as dnsmod
 from . import ingress, ingress_nginx
 from . import kubeproxy as kp
-from .errors import BadRequest
-from .flow import parse_gateway_via
-from .gateway_trace import gateway_for_url, gateway_paths
 from .model import Pod
 from .result import DELIVERED, DROPPED, Hop, Path, Ref
 from .trace_state import Source
@@ -23,20 +20,6 @@ class IngressWalk:
     """url: destinations."""
 
     def to_url(self, src: Source, hops, prob, dest) -> list[Path]:
-        # -- Gateway API entry hook (gateway_trace.py, K7): kept separate until the graph walk offers entry kinds
-        gw_via = parse_gateway_via(self.flow.via)
-        if gw_via:
-            return gateway_paths(self, src, hops, prob, dest, gw_via[0], gw_via[1])
-        if src.kind != "pod" and not self.via and (dest.parts[0] in ("grpc", "tls") or not self.is_ingress_host(
-                dest.parts[1], dest.parts[3], dest.parts[0])):
-            found = gateway_for_url(self.m, dest.parts, self.flow)  # no Ingress takes it: a Gateway's routes may
-            if found:
-                self.notes.append(f"no Ingress takes {dest.parts[1]}, but the routes of Gateway {found[0]} do: the "
-                                  f"client is assumed to reach that Gateway (pass --via gateway:NS/NAME to choose)")
-                return gateway_paths(self, src, hops, prob, dest, found[0], found[1])
-        if dest.parts[0] in ("grpc", "tls"):
-            raise BadRequest(f"{dest.parts[0]}:// destinations are routed by a Gateway: add --via gateway:NS/NAME[:PORT]")
-        # -- end of the Gateway API hook
         scheme, host, port_s, path = dest.parts
         port = int(port_s)
         if src.kind == "pod":
