@@ -105,6 +105,7 @@ class Bench:
     metrics: list[Metric] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
+    workers: tuple[int, ...] = (1, 2)  # matrix step: worker counts
 
     @property
     def db_name(self) -> str:
@@ -406,7 +407,7 @@ class Bench:
         self.stop_procs()
         self._purge_queue()
         name = f"matrix, {workers} worker{'s' if workers > 1 else ''}"
-        target = 120 if workers == 2 else None
+        target = 60 if workers == 2 else None
         if job.state != "done":
             from tracer.models import JobChunk, MatrixCell
 
@@ -480,7 +481,7 @@ class Bench:
                 self.api(flows, max(3, rounds // 3))
                 self.stop_procs()
             if "matrix" not in self.skip:
-                for n in (1, 2):
+                for n in self.workers:
                     connections.close_all()
                     self.log(f"matrix with {n} worker(s)")
                     self.matrix(n, timeout=float(os.environ.get("BENCH_MATRIX_TIMEOUT", 240)))
@@ -637,9 +638,29 @@ def main(argv=None) -> int:
     ap.add_argument("--nca", choices=("run", "saved", "no"), default="saved",
                     help="nca comparison: run it now, include the last saved run (default), or leave it out")
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    ap.add_argument("--workers", default="1,2", help="matrix step: worker counts to run, comma-separated")
+    ap.add_argument("--matrix-only", action="store_true",
+                    help="only the in-process matrix on both generators with nca beside it (bench/matrix_bench.py), "
+                         "written between the MATRIX markers of --out")
+    ap.add_argument("--matrix-pods", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--nca-limit", type=float, default=900.0, help="--matrix-only: stop nca after this many seconds")
     args = ap.parse_args(argv)
+    if args.matrix_only:
+        from bench import matrix_bench
+
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        rows = matrix_bench.run(args.matrix_pods, ["project", "alt"], "run" if args.nca == "run" else "skip",
+                                args.nca_limit, log=lambda m: print(m, file=sys.stderr))
+        pods = " ".join(str(n) for n in args.matrix_pods)
+        text = matrix_bench.section(rows, started, f".venv/bin/python -m bench.run --matrix-only --matrix-pods {pods} "
+                                                   f"--nca {args.nca} --out docs/performance.md")
+        print(text)
+        if args.out:
+            write_report(args.out, text + "\n", MATRIX_BEGIN, MATRIX_END)
+        return 0
     b = Bench(args.size, SIZES[args.size], args.pg, args.redis, REPO / "var" / "bench", keep=args.keep,
               skip={s.strip() for s in args.skip.split(",") if s.strip()})
+    b.workers = tuple(int(n) for n in args.workers.split(","))
     b.workdir.mkdir(parents=True, exist_ok=True)
     b.run()
     nca_rows = nca_meta = None
@@ -660,17 +681,19 @@ def main(argv=None) -> int:
 
 
 BEGIN, END = "<!-- BENCH:BEGIN (bench/run.py writes between these markers) -->", "<!-- BENCH:END -->"
+MATRIX_BEGIN = "<!-- MATRIX:BEGIN (bench/run.py --matrix-only writes between these markers) -->"
+MATRIX_END = "<!-- MATRIX:END -->"
 
 
-def write_report(path: Path, text: str) -> None:
+def write_report(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace the generated part of the document, keep the hand-written analysis around it."""
-    old = path.read_text() if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        new = f"{head}{BEGIN}\n{text}{END}{tail}"
+    old = path.read_text() if path.exists() else f"# Performance\n\n{begin}\n{end}\n"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        new = f"{head}{begin}\n{text}{end}{tail}"
     else:
-        new = f"{old.rstrip()}\n\n{BEGIN}\n{text}{END}\n"
+        new = f"{old.rstrip()}\n\n{begin}\n{text}{end}\n"
     path.write_text(new)
 
 
