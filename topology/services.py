@@ -23,6 +23,7 @@ from .models import OBJECT_MODELS, Cluster, Endpoint, Snapshot
 from .models import Ingress as IngressRow
 from .models import Node as NodeRow
 from .models import Pod as PodRow
+from .models import RouteObject as RouteRow
 from .models import Service as ServiceRow
 from .models import Workload as WorkloadRow
 
@@ -266,6 +267,18 @@ def search(snapshot: Snapshot, query: str, *, limit: int = 20, role: str = "any"
                 seen.add(host)
                 scheme = "https" if host in tls_hosts else "http"
                 add(f"url:{scheme}://{host}/", "url", host, f"ingress {ns}/{name}")
+        # host names of Gateway API / Istio / Contour routes: a url: no Ingress takes goes to their Gateway (K7)
+        qs = RouteRow.objects.filter(snapshot_id=snap, kind__in=("HTTPRoute", "VirtualService", "HTTPProxy"))\
+            .order_by("namespace", "name")
+        for kind, ns, name, spec in qs.values_list("kind", "namespace", "name", "spec")[:500]:
+            spec = spec or {}
+            hosts = spec.get("hostnames") or spec.get("hosts") or [(spec.get("virtualhost") or {}).get("fqdn")]
+            for host in hosts:
+                if not isinstance(host, str) or not host or "*" in host or host in seen or (
+                        term and term.lower() not in host.lower()):
+                    continue
+                seen.add(host)
+                add(f"url:http://{host}/", "url", host, f"{kind} {ns}/{name}")
     return results[:limit]
 
 

@@ -73,3 +73,18 @@ def test_batch_lines_carry_method_and_headers(setup, tmp_path):
     assert {p["http"]["backend"] for p in results[1]["paths"]} == {"gateway-conformance-infra/infra-backend-v1"}
     assert results[1]["request"]["method"] == "POST"
     assert "error" in results[2] and "header" in results[2]["error"]
+
+
+def test_search_offers_route_host_names_as_url_destinations(db):
+    from topology.importers import import_files
+
+    user = get_user_model().objects.create_user("gw-search", password="x" * 20)
+    snap = import_files("gw-hosts", [str(CORPUS / "manifests/base/manifests.yaml"),
+                                     str(CORPUS / "manifests/derived/suite-setup.yaml"),
+                                     str(CORPUS / "manifests/tests/httproute-hostname-intersection.yaml")],
+                        owner=user, materialize=True).snapshot
+    r = _client(user).get(f"/api/clusters/{snap.cluster_id}/search/", {"q": "non.matching", "role": "destination"})
+    assert r.status_code == 200
+    hits = [h for h in r.json() if h.get("kind") == "url"]
+    assert [h["value"] for h in hits] == ["url:http://non.matching.com/"]  # wildcards are no URL
+    assert hits[0]["detail"].startswith("HTTPRoute gateway-conformance-infra/")
