@@ -1,11 +1,11 @@
 """Serializers for traces, share links, API tokens and jobs."""
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from topology.importers.errors import ManifestError
+from topology.importers.load import load_json
 from tracer.choices import CHUNKED_KINDS, JobKind, JobState
 from tracer.jobs import MAX_BATCH_REQUESTS
 from tracer.jobs.chunks import chunk_counts
@@ -360,9 +360,9 @@ def parse_json_lines(text: str) -> list[dict]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise serializers.ValidationError({"lines": f"line {n}: not JSON: {exc}"}) from None
+            item = load_json(line, f"line {n}")  # the one safe loader: depth, duplicate keys, bounded messages
+        except ManifestError as exc:
+            raise serializers.ValidationError({"lines": f"line {n}: not JSON: {exc.problem}"}) from None
         if not isinstance(item, dict):
             raise serializers.ValidationError({"lines": f"line {n}: expected a JSON object with from/to"})
         out.append(item)
