@@ -2,7 +2,8 @@
 
 The candidate is a snapshot, or uploaded manifests the worker first imports as a new snapshot of the
 base's cluster. Both snapshots are planned, the plans merged, and the merged cells compared in chunks
-(chunks.py); only cells that change are stored, each with both traces.
+(chunks.py): both sides' cells come from their matrix columns (reach_columns, the same cells a matrix job
+stores), compared column by column; only cells that change are stored, each with both full traces.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from topology.compile import load_model
 from tracer.choices import JobKind
 from tracer.engine.errors import BadRequest
 from tracer.engine.reach import classify_change, compute_cell, merge_plans, plan
+from tracer.engine.reach_columns import column_evaluator
 from tracer.models import Job, JobChunk, JobOutput, JobUpload, MatrixCell
 
 from .chunks import DEFAULT_CELLS_PER_CHUNK, ChunkHandlers, plan_chunks, stored_plan
@@ -66,35 +68,42 @@ def run(job: Job) -> None:
 
 
 def compute_chunk(job: Job, chunk: JobChunk) -> int:
-    """Compare the chunk's cells on both snapshots; store those that change. Returns cells compared."""
+    """Compare the chunk's cells on both snapshots, column by column; store those that change (with both
+    full traces, computed for changed cells only). Returns cells compared."""
     merged = stored_plan(job, "plan")
     base_plan, cand_plan = stored_plan(job, "base"), stored_plan(job, "candidate")
     base_model, cand_model = load_model(job.params["base"]), load_model(job.snapshot_id)
-    base_src = {s.key: s for s in base_plan.sources}
-    cand_src = {s.key: s for s in cand_plan.sources}
-    base_dst = {d.key: d for d in base_plan.destinations}
-    cand_dst = {d.key: d for d in cand_plan.destinations}
+    sides = []
+    for model, side in ((base_model, base_plan), (cand_model, cand_plan)):
+        ev = column_evaluator(model, None, side)
+        src = {s.key: k for k, s in enumerate(side.sources)}
+        dst = {d.key: k for k, d in enumerate(side.destinations)}
+        sides.append((model, side, ev, src, dst))
+    rows_range = range(chunk.start, min(chunk.end, len(merged.sources)))
     beater, rows, compared = Beater(job.pk), [], 0
-    for i in range(chunk.start, min(chunk.end, len(merged.sources))):
-        skey = merged.sources[i].key
-        for j, dst in enumerate(merged.destinations):
-            b = c = None
-            if skey in base_src and dst.key in base_dst:
-                b = compute_cell(base_model, base_src[skey], base_dst[dst.key], keep_result=True)
-            if skey in cand_src and dst.key in cand_dst:
-                c = compute_cell(cand_model, cand_src[skey], cand_dst[dst.key], keep_result=True)
-            change = classify_change(b and (b.verdict, b.reason), c and (c.verdict, c.reason))
+    for j, dest in enumerate(merged.destinations):
+        cols = [ev.column(dst[dest.key]).codes if dest.key in dst else None for _, _, ev, _, dst in sides]
+        for i in rows_range:
+            key = merged.sources[i].key
+            got = []
+            for (_, _, ev, src, _), col in zip(sides, cols, strict=True):
+                k = src.get(key)
+                got.append(None if col is None or k is None else ev.book.entries[int(col[k])])
             compared += 1
+            change = classify_change(got[0], got[1])
             if change:
+                b, c = (compute_cell(model, side.sources[src[key]], side.destinations[dst[dest.key]],
+                                     keep_result=True) if cell is not None else None
+                        for (model, side, _, src, dst), cell in zip(sides, got, strict=True))
                 rows.append(MatrixCell(
                     job_id=job.pk, source=i, destination=j, change=change,
-                    verdict=c.verdict if c else "", reason=((c.reason if c else "") or "")[:200],
+                    verdict=got[1][0] if c else "", reason=((got[1][1] if c else "") or "")[:200],
                     request=c.request if c else None, trace=c.result if c else None,
-                    base_verdict=b.verdict if b else "", base_reason=((b.reason if b else "") or "")[:200],
+                    base_verdict=got[0][0] if b else "", base_reason=((got[0][1] if b else "") or "")[:200],
                     base_request=b.request if b else None, base_trace=b.result if b else None))
                 if len(rows) >= _CHANGE_BATCH:
                     write_cells(rows)
-            beater.tick()
+        beater.tick()
     write_cells(rows)
     return compared
 
