@@ -14,6 +14,7 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
   - ingress_routing.py      host/path matching, precedence, default backend, backends, TLS (D3–D8)
   - ingress_controllers.py  class resolution, controller recognition, exposure, cloud LBs (D1, D2, D9)
 - netpol.py     NetworkPolicy evaluation (E1–E11)
+- podclasses.py pods NetworkPolicy cannot tell apart; whole-cluster class reachability (allowed_pairs)
 - flow.py       Flow (source, destination, port, protocol, via) and request parsing (BadRequest)
 - assumptions.py  Assumptions (kube-proxy mode, CNI enforcement): the (impl) switches of a trace
 - graph.py      the forwarding graph: one successor function per vertex kind says what can follow what. The map
@@ -27,5 +28,5 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
 - render.py     the text rendering of a result (ending with the rule ids it cites)
 - rules.py      rule ids cited in hop details ("(A13)") and their anchors in docs/semantics.md
 - reach.py      reachability matrices over pod equivalence classes
-- reach_columns.py  matrix cells per destination column (bitsets over classes), trace() where it must
+- reach_columns.py  matrix columns: a byte per source class, from class bitsets; trace() where it must
 """
