@@ -110,7 +110,8 @@ RESOURCE_OF = {
     "ReferenceGrant": "referencegrants.gateway.networking.k8s.io", "IngressRoute": "ingressroutes.traefik.io",
     "Middleware": "middlewares.traefik.io", "HTTPProxy": "httpproxies.projectcontour.io",
     "Mapping": "mappings.getambassador.io", "IstioGateway": "gateways.networking.istio.io",
-    "VirtualService": "virtualservices.networking.istio.io",
+    "VirtualService": "virtualservices.networking.istio.io", "PersistentVolume": "persistentvolumes",
+    "PersistentVolumeClaim": "persistentvolumeclaims", "StorageClass": "storageclasses.storage.k8s.io",
 }
 STORAGE = ("persistentvolumes", "persistentvolumeclaims", "storageclasses.storage.k8s.io")
 
