@@ -108,6 +108,7 @@ def _badge(iso_in: int, iso_out: int, open_in: int, total: int) -> tuple[str, li
 def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
     ns_names = sorted(set(model.namespaces) | set(model.pods_by_namespace) | set(model.services_by_namespace))
     shown_ns = [n for n in ns_names if not q.namespaces or n in q.namespaces]
+    shown_set = set(shown_ns)
     groups = _ns_groups(shown_ns)
     workload_count = len(model.pods_by_workload) + len(model.objects.services)
     expand = q.expand
@@ -147,9 +148,7 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
     for ns in shown_ns:
         box = ns_element(ns)
         pods = model.pods_by_namespace.get(ns, ())
-        if ns not in ns_open:
-            for p in pods:
-                pod_element[p.key] = box
+        if ns not in ns_open:  # its pods are drawn as the box: no per-pod work (most pods at scale)
             members[box]["pods"] += len(pods)
             continue
         bare = sum(1 for p in pods if not (p.workload_kind or p.owner_kind))
@@ -180,7 +179,10 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
     class_elements: list[set[str]] = []
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # iso_in, iso_out, open_in, total
     for c in pe.classes:
-        drawn = {pod_element[p.key] for p in c.pods if p.key in pod_element}
+        if c.namespace not in ns_open:
+            drawn = {ns_element(c.namespace)} if c.namespace in shown_set else set()
+        else:
+            drawn = {pod_element[p.key] for p in c.pods if p.key in pod_element}
         class_elements.append(drawn)
         for d in drawn:
             s = stats[d]
@@ -230,10 +232,15 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
             if svc.type in ("LoadBalancer", "NodePort") or svc.external_ips:
                 node(EXTERNAL, "external", "outside the cluster")
                 edge(EXTERNAL, svc_element[svc.key], "entry", ports)
+            if ns not in ns_open:
+                continue  # a closed namespace's service → its own pods is inside the box
             for sl in model.slices_by_service.get(svc.key, ()):
                 for ep in sl.endpoints:
-                    target = pod_element.get(f"{ep.target_namespace or ns}/{ep.target_name}") \
-                        if ep.target_kind in ("Pod", "") and ep.target_name else None
+                    if ep.target_kind not in ("Pod", "") or not ep.target_name:
+                        continue
+                    tns = ep.target_namespace or ns
+                    target = pod_element.get(f"{tns}/{ep.target_name}") or (
+                        ns_element(tns) if tns in shown_set and tns not in ns_open else None)
                     if target:
                         edge(svc_element[svc.key], target, "endpoint", ports)
     for ing in model.ingresses:

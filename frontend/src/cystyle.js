@@ -42,8 +42,9 @@ export const STYLE = [
       "text-valign": "bottom",
       "text-margin-y": 4,
       "text-wrap": "wrap",
-      "text-max-width": 130,
-      "text-overflow-wrap": "anywhere",
+      "text-max-width": 170,
+      // never break inside a word: labels wrap at spaces (ids get one after each "/")
+      "text-overflow-wrap": "whitespace",
       "background-color": "#888",
       width: 26,
       height: 26,

@@ -85,7 +85,7 @@ export function buildPathGraph(result, box = { width: 830, height: 500 }) {
         node = {
           id: `h${nodes.size}`,
           kind: hop.kind,
-          label: `${s.glyph} ${hop.kind}\n${shorten(String(hop.id ?? "").replace(/^[a-z-]+:/, ""))}`,
+          label: `${s.glyph} ${hop.kind}\n${shorten(String(hop.id ?? "").replace(/^[a-z-]+:/, "")).replace(/\//g, "/ ")}`,
           depth: hi,
           paths: [],
           prob: 0,
@@ -187,12 +187,12 @@ export function renderTrace(root, opts) {
       el("button", { type: "button", id: "copy-fix", onclick: async (e) => {
         const ok = await copyText(engineFix);
         e.target.textContent = ok ? "✔ Copied" : "Select and copy the text above";
-      } }, "⧉ Copy the fix")) : null,
+      } }, "Copy the fix")) : null,
     opts.context || null,
   );
 
   // ---- toolbar
-  const prevBtn = el("button", { type: "button", id: "step-prev", "aria-label": "Previous hop", title: "Previous hop (←)" }, "◀ Prev");
+  const prevBtn = el("button", { type: "button", id: "step-prev", "aria-label": "Prev: previous hop", title: "Previous hop (←)" }, "◀ Prev");
   const playBtn = el("button", { type: "button", id: "step-play", "aria-label": "Play", title: "Play / pause (space)" }, "► Play");
   const nextBtn = el("button", { type: "button", id: "step-next", "aria-label": "Next hop", title: "Next hop (→)" }, "Next ▶");
   const stepLabel = el("span", { id: "step-label", class: "step-label", "aria-live": "polite" });

@@ -184,3 +184,43 @@ def test_layout_fits_the_width(demo_page, new_context, width, height):
     if width == 800:
         doc_shot(page, "traffic-map-800")
     ARTIFACTS.mkdir(exist_ok=True)
+
+
+def test_trace_view_groups_paths_shows_the_fix_and_opens_hop_panels(demo_page, new_context):
+    page, cluster = demo_page
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.wait_for_selector("#example-1")
+    page.click("#example-1")  # workload:monitoring/grafana → svc:payments/ledger: dropped by policy
+    page.wait_for_url(re.compile(r"/traces/\d+/$"))
+    page.wait_for_selector("#hop-list li.hop-drop")
+    # identical paths are one row with their total share and count
+    rows = page.locator(".path-choice").all_inner_texts()
+    assert len(rows) == len(set(rows)), rows
+    shares = [float(re.search(r"([\d.]+)%", r).group(1)) for r in rows]
+    assert round(sum(shares)) == 100, rows
+    # the engine's fix, in full, with a copy button
+    fix = page.inner_text("#engine-fix-text")
+    assert "payments/" in fix and len(fix) > 40
+    assert page.locator("#engine-fix-text").evaluate("p => p.scrollHeight <= p.clientHeight + 1")  # not cut off
+    page.get_by_role("button", name="Copy the fix").wait_for()
+    # every hop's object has a panel: the policy that dropped it
+    page.locator("#hop-list li.hop-drop button.hop-details").click()
+    page.locator("#pod-panel h2", has_text="NetworkPolicy payments/").wait_for()
+    assert page.locator("#pod-panel table.policy-rules").count() == 1
+    doc_shot(page, "trace-dropped")
+    page.keyboard.press("Escape")
+    assert axe_violations(page) == []
+    # sharing is a decision: nothing shared until Share; Revoke makes the link 404
+    assert page.locator("#shared-badge").is_hidden() and page.locator("#share-url").is_hidden()
+    page.click("#share")
+    page.wait_for_selector("#shared-badge:not([hidden])")
+    link = page.input_value("#share-url")
+    anon = new_context().new_page()
+    anon.goto(link)
+    anon.wait_for_selector("#hop-list li")
+    page.click("#revoke")
+    page.wait_for_selector("#shared-badge", state="hidden")
+    assert page.request.get(link).status == 404
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.select_option("#recent-filter", "true")
+    page.locator("#recent-traces li", has_text="No shared trace").wait_for()
