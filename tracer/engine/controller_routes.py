@@ -65,10 +65,12 @@ def controller_gateways(view) -> list:
     """(GatewayInfo, kind, pods, services) for Traefik, Contour and Emissary controllers in the snapshot."""
     m = view.m
     found = []
+    if not any(m.route_objects.get(k) for k in ROUTE_KINDS):
+        return []  # no route objects of a controller's own: nothing to scan
     for ctrl in discover_controllers(m):
         if ctrl.kind in ("traefik", "contour") and ctrl.pods:
             found.append((ctrl.name, ctrl.kind, list(ctrl.pods), list(ctrl.services)))
-    for key, pods in sorted(_emissary_pods(m).items()):
+    for key, pods in sorted(_emissary_pods(m).items() if m.route_objects.get("Mapping") else ()):
         ns = key.split("/", 1)[0]
         services = [s for s in m.services_by_namespace.get(ns, []) if s.selector and any(
             all(p.labels.get(k) == v for k, v in s.selector.items()) for p in pods)]

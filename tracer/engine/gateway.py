@@ -132,6 +132,7 @@ class GatewayView:
                 self.gateways[gw.key] = GatewayInfo(gw, "(Istio Gateway)", "istio.io/gateway", "Istio",
                                                     istio.listeners(self, gw), [], [])
         self.data_planes: dict[str, tuple[list, list]] = {}  # controller gateways: (pods, services)
+        self.data_plane_cache: dict[str, tuple] = {}  # gateway_trace.data_plane, per Gateway
         self._attach_all()
         for info, kind, pods, services in controller_routes.controller_gateways(self):  # K9-K11
             if info.key in self.gateways:

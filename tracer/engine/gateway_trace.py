@@ -43,7 +43,16 @@ def request_of(flow, dest_parts, port: int) -> Request:
 
 
 def data_plane(m, gw: GatewayInfo) -> tuple[Service | None, list[Pod]]:
-    """The Service and pods the implementation runs for this Gateway, when the snapshot has them."""
+    """The Service and pods the implementation runs for this Gateway, when the snapshot has them (computed once
+    per model and Gateway: an Istio selector is matched against every pod)."""
+    cache = gateway_view(m).data_plane_cache
+    got = cache.get(gw.key)
+    if got is None:
+        got = cache[gw.key] = _data_plane(m, gw)
+    return got
+
+
+def _data_plane(m, gw: GatewayInfo) -> tuple[Service | None, list[Pod]]:
     planes = gateway_view(m).data_planes.get(gw.key)
     if planes is not None:  # a controller serving its own route objects (K9-K11)
         pods, services = planes
