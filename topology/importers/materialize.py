@@ -44,6 +44,7 @@ from typing import Any
 
 from .errors import ManifestError
 from .load import Document
+from .materialize_storage import StorageGate, stateful_claims
 from .parse import _foreign_group
 
 # Namespaces are implied only for valid names: a skipped kind (ConfigMap, CRD…) is never validated, and an
@@ -227,6 +228,9 @@ class _Materializer:
         self._namespaces_for_added()
         self._workloads()
         self._existing_pods()
+        # claims bound (I3) and Secrets looked up (J2) before the scheduler runs: see materialize_storage.py
+        self.gate = StorageGate(self, [(p.namespace, p.name, p.spec) for p in self.new_pods]
+                                + [(o.namespace, o.name, o.spec()) for o in self._all_objs() if o.kind == "Pod"])
         self._place_and_address()
         self._services()
         docs: list[Document] = []
@@ -481,8 +485,10 @@ class _Materializer:
                 continue
             labels = {"statefulset.kubernetes.io/pod-name": name, "apps.kubernetes.io/pod-index": str(ordinal),
                       "controller-revision-hash": revision}
-            self.new_pods.append(_NewPod(o, name, template, labels, owner_ref=("apps/v1", "StatefulSet", o.name),
-                                         hostname=name, subdomain=service_name))
+            pod = _NewPod(o, name, template, labels, owner_ref=("apps/v1", "StatefulSet", o.name),
+                          hostname=name, subdomain=service_name)
+            stateful_claims(self, o, pod.spec, name, ordinal, _template_labels(o))
+            self.new_pods.append(pod)
 
     def _eligible_nodes(self, o: _Obj, template_spec: dict) -> list[str]:
         selector = template_spec.get("nodeSelector")
@@ -562,7 +568,18 @@ class _Materializer:
         for p in self.new_pods:
             if not p.node:
                 by_workload[p.workload].append(p)
+        self.unbound: dict[tuple[str, str], str] = {}
+        for p in self.new_pods:  # I3: a claim missing or unbound ⇒ the scheduler leaves the pod Pending
+            why = self.gate.unschedulable(p.namespace, p.name, p.spec)
+            if why:
+                self.unbound[(p.namespace, p.name)] = why
+                p.node = ""
+        for p in list(self.new_pods):
+            if (p.namespace, p.name) in self.unbound and p.workload in by_workload:
+                by_workload[p.workload] = [q for q in by_workload[p.workload] if q is not p]
         for workload, pods in by_workload.items():  # insertion order = sorted pod order
+            if not pods:
+                continue
             candidates = self._eligible_nodes(owners[workload], pods[0].spec)
             if not candidates:
                 self.warnings.append(f"{_describe(owners[workload])}: no node matches its nodeSelector; its "
@@ -570,7 +587,14 @@ class _Materializer:
                 continue
             for p, node in zip(pods, scheduler.place(len(pods), candidates), strict=True):
                 p.node = node
-        fill = sorted(self.pods_to_fill, key=lambda o: o.key)
+        fill = []
+        for o in sorted(self.pods_to_fill, key=lambda o: o.key):
+            why = self.gate.unschedulable(o.namespace, o.name, o.spec())
+            if why and not o.spec().get("nodeName"):  # I3: not scheduled while a claim is missing or unbound
+                o.writable()["status"] = {"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why}]}
+                continue
+            fill.append(o)
         for o in fill:
             if not o.spec().get("nodeName"):
                 (node,) = scheduler.place(1, self.node_names)
@@ -613,6 +637,9 @@ class _Materializer:
             status.setdefault("phase", "Running")
             if not status.get("conditions"):
                 status["conditions"] = _running_conditions()
+                problems = self.gate.start_problems(o.namespace, o.name, spec)
+                if problems:  # J2, as for the pods a controller makes
+                    self.gate.not_started_status(status, problems, spec.get("containers") or [])
         for p in self.new_pods:
             api, kind, owner = p.owner
             meta: dict[str, Any] = {"name": p.name, "labels": p.labels,
@@ -623,18 +650,22 @@ class _Materializer:
             if p.annotations:
                 meta["annotations"] = p.annotations
             if not p.node:  # unschedulable (see the warning): Pending, no IP, never an endpoint
+                cond = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+                if (p.namespace, p.name) in self.unbound:
+                    cond["message"] = self.unbound[(p.namespace, p.name)]
                 self.added.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.spec,
-                                   "status": {"phase": "Pending", "conditions": [
-                                       {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}})
+                                   "status": {"phase": "Pending", "conditions": [cond]}})
                 continue
             host_ip = self.node_ips[p.node]
             ip = host_ip if p.spec.get("hostNetwork") else next_ip(p.node, f"{p.namespace}/{p.name}")
             p.spec["nodeName"] = p.node
-            self.added.append({
-                "apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.spec,
-                "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": host_ip,
-                           "hostIPs": [{"ip": host_ip}], "conditions": _running_conditions()},
-            })
+            status = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": host_ip,
+                      "hostIPs": [{"ip": host_ip}], "conditions": _running_conditions()}
+            problems = self.gate.start_problems(p.namespace, p.name, p.spec)
+            if problems:  # J2: the kubelet does not start it: its IP, but Pending and not Ready
+                self.gate.not_started_status(status, problems, p.spec.get("containers") or [])
+            self.added.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.spec,
+                               "status": status})
 
     # -- services --------------------------------------------------------------------------------
 

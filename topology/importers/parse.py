@@ -61,12 +61,13 @@ from .fields import PROTOCOLS, Ctx
 from .gateway import CLUSTER_SCOPED_ROUTE_KINDS, ROUTE_GROUPS, ROUTE_KINDS, parse_route_object, qualified_kind
 from .legacy import slices_from_endpoints
 from .load import Document, load_documents
+from .volumes import parse_pv, parse_pvc, parse_storage_class, pod_volumes, secret_refs, status_reason
 
 __all__ = ["Document", "ParseResult", "parse_objects", "load_documents", "parse_pod", "dedupe_documents",
            "WORKLOAD_KINDS", "MODELLED_KINDS", "object_key"]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController")
-CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", *CLUSTER_SCOPED_ROUTE_KINDS)
+CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", *CLUSTER_SCOPED_ROUTE_KINDS)
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -91,7 +92,14 @@ class ParseResult:
                 "Pod": len(o.pods), "Service": len(o.services), "EndpointSlice": len(o.endpoint_slices),
                 "Ingress": len(o.ingresses), "IngressClass": len(o.ingress_classes),
                 "NetworkPolicy": len(o.network_policies), "Secret": len(o.secrets),
-                **_route_counts(o)}
+                **_route_counts(o), **_storage_counts(o)}
+
+
+def _storage_counts(o: ClusterObjects) -> dict[str, int]:
+    """Storage kinds, only when present (the counts of a cluster without storage stay as they were)."""
+    counts = {"PersistentVolumeClaim": len(o.persistent_volume_claims),
+              "PersistentVolume": len(o.persistent_volumes), "StorageClass": len(o.storage_classes)}
+    return {k: v for k, v in counts.items() if v}
 
 
 def _route_counts(o: ClusterObjects) -> dict[str, int]:
@@ -193,6 +201,8 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
     lists = {"Namespace": o.namespaces, "Node": o.nodes, "Pod": o.pods, "Service": o.services,
              "EndpointSlice": o.endpoint_slices, "Ingress": o.ingresses, "IngressClass": o.ingress_classes,
              "NetworkPolicy": o.network_policies, "Secret": o.secrets,
+             "PersistentVolumeClaim": o.persistent_volume_claims, "PersistentVolume": o.persistent_volumes,
+             "StorageClass": o.storage_classes,
              **dict.fromkeys(ROUTE_KINDS, o.route_objects)}
     for (kind, _ns, _name), (_doc, obj) in parsed.items():
         (o.workloads if kind in WORKLOAD_KINDS else lists[kind]).append(obj)
@@ -211,7 +221,9 @@ def parse_objects(docs: list[Document], *, default_namespace: str = "default", a
 # The API groups whose objects we model, per kind. A CRD that reuses a kind name in its own group
 # (Calico's NetworkPolicy, Istio's Gateway...) has different semantics and is skipped, not misread.
 _GROUPS = {
-    **dict.fromkeys(("Namespace", "Node", "Pod", "Service", "Secret", "Endpoints", "ReplicationController"), ("",)),
+    **dict.fromkeys(("Namespace", "Node", "Pod", "Service", "Secret", "Endpoints", "ReplicationController",
+                     "PersistentVolumeClaim", "PersistentVolume"), ("",)),
+    "StorageClass": ("storage.k8s.io",),
     "EndpointSlice": ("discovery.k8s.io",),
     "Ingress": ("networking.k8s.io", "extensions"),
     "IngressClass": ("networking.k8s.io",),
@@ -335,6 +347,8 @@ def parse_workload(ctx: Ctx, data: dict) -> Workload:
     if template:
         tspec = ctx.map(template, "spec", "spec.template.spec", required=True)
         _containers(ctx, tspec, "spec.template.spec")  # validate the pod template now, not at materialise
+        pod_volumes(ctx, tspec, "spec.template.spec", ctx.name)
+        secret_refs(ctx, tspec, "spec.template.spec")
     if kind == "ReplicationController":
         plain = ctx.labels(spec, "selector", "spec.selector")  # RC: a plain map, defaulting to template labels
         selector = LabelSelector(match_labels=dict(plain or tlabels))
@@ -357,7 +371,14 @@ def parse_workload(ctx: Ctx, data: dict) -> Workload:
                     replicas=replicas,
                     service_name=ctx.str(spec, "serviceName", "spec.serviceName") if kind == "StatefulSet" else "",
                     owner_kind=owner_kind, owner_name=owner_name, template=_template_without_values(template),
-                    created=created)
+                    created=created, claim_templates=_claim_templates(ctx, spec) if kind == "StatefulSet" else ())
+
+
+def _claim_templates(ctx: Ctx, spec: dict) -> tuple[str, ...]:
+    """A StatefulSet's volumeClaimTemplates names: each replica gets claim `<template>-<sts>-<ordinal>` (I3)."""
+    return tuple(ctx.str(ctx.map(t, "metadata", f"{p}.metadata", required=True), "name", f"{p}.metadata.name",
+                         required=True)
+                 for p, t in ctx.maps(spec, "volumeClaimTemplates", "spec.volumeClaimTemplates"))
 
 
 def _template_without_values(template: dict) -> dict:
@@ -472,7 +493,8 @@ def parse_pod(ctx_or_doc: Ctx | Document | dict, data: dict | None = None, *, na
         owner_kind=owner_kind, owner_name=owner_name,
         service_account=(ctx.str(spec, "serviceAccountName", "spec.serviceAccountName")
                          or ctx.str(spec, "serviceAccount", "spec.serviceAccount") or "default"),
-        created=created)
+        created=created, volumes=pod_volumes(ctx, spec, "spec", ctx.name), secret_refs=secret_refs(ctx, spec, "spec"),
+        status_reason=status_reason(status) if not (phase == "Running" and ready) else "")
 
 
 def _resolve_workloads(o: ClusterObjects) -> None:
@@ -888,7 +910,8 @@ def _redacted(data: dict) -> dict:
 def _imply_namespaces(o: ClusterObjects, res: ParseResult) -> None:
     declared = {n.name for n in o.namespaces}
     used: set[str] = set()
-    for group in (o.workloads, o.pods, o.services, o.endpoint_slices, o.ingresses, o.network_policies, o.secrets):
+    for group in (o.workloads, o.pods, o.services, o.endpoint_slices, o.ingresses, o.network_policies, o.secrets,
+                  o.persistent_volume_claims):
         used.update(x.namespace for x in group)
     implied = sorted(used - declared)
     if implied and declared:
@@ -902,6 +925,9 @@ _PARSERS = {
     "Namespace": parse_namespace, "Node": parse_node, "Pod": parse_pod, "Service": parse_service,
     "EndpointSlice": parse_endpoint_slice, "Ingress": parse_ingress, "IngressClass": parse_ingress_class,
     "NetworkPolicy": parse_network_policy, "Secret": parse_secret,
+    "PersistentVolumeClaim": lambda ctx, data: parse_pvc(ctx, data, _meta, _owner),
+    "PersistentVolume": lambda ctx, data: parse_pv(ctx, data, _meta),
+    "StorageClass": lambda ctx, data: parse_storage_class(ctx, data, _meta),
     **{k: parse_workload for k in WORKLOAD_KINDS},
     **{k: parse_route for k in ROUTE_KINDS},
 }

@@ -10,6 +10,7 @@ from .ingress import *  # noqa: F401,F403
 from .policies import *  # noqa: F401,F403
 from .secrets import *  # noqa: F401,F403
 from .services import *  # noqa: F401,F403
+from .storage import *  # noqa: F401,F403
 from .workloads import *  # noqa: F401,F403
 
 OBJECT_MODELS = {
@@ -24,4 +25,7 @@ OBJECT_MODELS = {
     "network_policies": NetworkPolicy,  # noqa: F405
     "secrets": Secret,  # noqa: F405
     "route_objects": RouteObject,  # noqa: F405
+    "persistent_volume_claims": PersistentVolumeClaim,  # noqa: F405
+    "persistent_volumes": PersistentVolume,  # noqa: F405
+    "storage_classes": StorageClass,  # noqa: F405
 }

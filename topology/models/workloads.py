@@ -25,6 +25,7 @@ class Workload(SnapshotObject):
     owner_name = text_field()
     template = models.JSONField(default=dict)
     created = text_field()
+    claim_templates = models.JSONField(default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "namespace", "kind", "name"],
@@ -57,6 +58,9 @@ class Pod(SnapshotObject):
     workload_name = text_field()
     service_account = text_field()
     created = text_field()
+    volumes = models.JSONField(default=list)
+    secret_refs = models.JSONField(default=list)
+    status_reason = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "namespace", "name"], name="pod_unique")]

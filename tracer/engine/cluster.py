@@ -18,10 +18,13 @@ from .model import (
     Namespace,
     NetworkPolicy,
     Node,
+    PersistentVolume,
+    PersistentVolumeClaim,
     Pod,
     RouteObject,
     Secret,
     Service,
+    StorageClass,
     Workload,
 )
 
@@ -93,6 +96,10 @@ class ClusterModel:
         self.route_objects: dict[str, list[RouteObject]] = defaultdict(list)
         for obj in objects.route_objects:
             self.route_objects[obj.kind].append(obj)
+        # Storage (I1–I3): claims by "ns/name", volumes and classes by name; storage.py reads them
+        self.claims: dict[str, PersistentVolumeClaim] = {c.key: c for c in objects.persistent_volume_claims}
+        self.volumes: dict[str, PersistentVolume] = {v.name: v for v in objects.persistent_volumes}
+        self.storage_classes: dict[str, StorageClass] = {c.name: c for c in objects.storage_classes}
 
     @classmethod
     def build(cls, objects: ClusterObjects, snapshot_id: int | None = None) -> ClusterModel:
@@ -149,4 +156,6 @@ class ClusterModel:
                 "pods": len(o.pods), "services": len(o.services), "endpoint_slices": len(o.endpoint_slices),
                 "ingresses": len(o.ingresses), "ingress_classes": len(o.ingress_classes),
                 "network_policies": len(o.network_policies), "secrets": len(o.secrets),
-                "route_objects": len(o.route_objects)}
+                "route_objects": len(o.route_objects),
+                "persistent_volume_claims": len(o.persistent_volume_claims),
+                "persistent_volumes": len(o.persistent_volumes), "storage_classes": len(o.storage_classes)}

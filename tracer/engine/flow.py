@@ -27,7 +27,7 @@ MAX_ENDPOINT = 2048  # a whole SOURCE/DESTINATION (a url: with a long path and q
 MAX_HEADERS = 64
 MAX_HEADER_VALUE = 8192  # the usual request-header size limit of HTTP servers (nginx, Envoy)
 SOURCE_FORMS = "pod:NS/NAME, external:IP, node:NAME, workload:NS/NAME or workload:NS/KIND/NAME"
-DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH[?QUERY]"
+DEST_FORMS = "svc:NS/NAME, dns:NAME, ip:ADDR, url:SCHEME://HOST[:PORT]/PATH[?QUERY], volume:NAME"
 URL_PORTS = {"http": 80, "https": 443, "grpc": 80, "tls": 443}  # grpc: h2c on a plain listener; tls: SNI only
 METHOD = re.compile(r"^[A-Z][A-Z-]{0,31}\Z")
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}\Z")  # an RFC 9110 token
@@ -169,6 +169,11 @@ def parse_destination(text: str) -> Endpoint:
     if kind == "url":
         parsed = parse_url(rest, text)
         return Endpoint("url", parsed, text)
+    if kind == "volume":  # a volume of the source pod (I1): its name is a DNS label, as in spec.volumes[].name
+        if not rest or "/" in rest or " " in rest:
+            raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: expected volume:NAME (a volume of the source pod)")
+        _check_length("DESTINATION", text, rest, MAX_LABEL, "a volume name")
+        return Endpoint("volume", (rest,), text)
     raise BadRequest(f"unparsable DESTINATION {excerpt(text)}: expected one of {DEST_FORMS}")
 
 

@@ -20,7 +20,8 @@ __all__ = [
     "Workload", "Pod", "ServicePort", "LoadBalancerIngress", "Service", "EndpointPort", "Endpoint",
     "EndpointSlice", "IngressBackend", "IngressPath", "IngressRule", "IngressTLS", "Ingress",
     "IngressClass", "PolicyPort", "IPBlock", "PolicyPeer", "PolicyRule", "NetworkPolicy", "Secret",
-    "RouteObject", "ClusterObjects",
+    "RouteObject", "PodVolume", "SecretRef", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
+    "ClusterObjects",
 ]
 
 
@@ -175,6 +176,41 @@ class Container(_Base):
 
 
 @dataclass(slots=True)
+class PodVolume(_Base):
+    """One entry of a pod's spec.volumes, reduced to what storage paths need (I1).
+
+    kind: emptyDir | configMap | secret | projected | downwardAPI | hostPath | persistentVolumeClaim | nfs |
+    iscsi | cephfs | rbd | csi | ephemeral | … (the volume source's key). `source` keeps the fields of a network
+    source (server, path, targetPortal, portals, monitors, driver, volumeHandle) and the names a local source
+    refers to (secretName, name); never data.
+    """
+
+    name: str
+    kind: str
+    claim_name: str = ""  # persistentVolumeClaim.claimName (or the ephemeral claim's generated name)
+    read_only: bool = False
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SecretRef(_Base):
+    """A Secret a pod consumes (J1–J3): only the name, the key and where it is read. Never a value.
+
+    via: env (env[].valueFrom.secretKeyRef) | envFrom (envFrom[].secretRef) | volume (a secret volume or a
+    projected secret source) | imagePullSecret. `key` is "" when the whole Secret is read; `items` are the keys a
+    volume projects (each must exist unless optional).
+    """
+
+    secret_name: str
+    via: str
+    key: str = ""
+    optional: bool = False
+    container: str = ""  # the container that reads it ("" for volumes / imagePullSecrets)
+    target: str = ""  # the env variable or the volume name
+    items: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
 class Workload(_Base):
     """Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or ReplicationController."""
 
@@ -189,6 +225,7 @@ class Workload(_Base):
     owner_name: str = ""
     template: dict[str, Any] = field(default_factory=dict)  # pod template, as given (for materialise)
     created: str = ""
+    claim_templates: tuple[str, ...] = ()  # StatefulSet volumeClaimTemplates[].metadata.name (I3)
     _single = {"selector": LabelSelector}
 
 
@@ -216,7 +253,10 @@ class Pod(_Base):
     workload_name: str = ""
     service_account: str = ""
     created: str = ""
-    _nested = {"containers": Container}
+    volumes: tuple[PodVolume, ...] = ()
+    secret_refs: tuple[SecretRef, ...] = ()
+    status_reason: str = ""  # why a live pod is not running/ready, from its status (condition/container messages)
+    _nested = {"containers": Container, "volumes": PodVolume, "secret_refs": SecretRef}
 
     @property
     def key(self) -> str:
@@ -452,6 +492,49 @@ class Secret(_Base):
 
 
 # ---------------------------------------------------------------------------------------------
+# Storage (I1–I3)
+
+
+@dataclass(slots=True)
+class PersistentVolumeClaim(_Base):
+    namespace: str
+    name: str
+    storage_class: str | None = None  # spec.storageClassName; None ⇒ not set (the default class applies)
+    access_modes: tuple[str, ...] = ()
+    volume_name: str = ""  # spec.volumeName (the bound PV)
+    phase: str = "Pending"  # status.phase: Pending | Bound | Lost
+    labels: dict[str, str] = field(default_factory=dict)
+    owner_kind: str = ""
+    owner_name: str = ""
+    created: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(slots=True)
+class PersistentVolume(_Base):
+    name: str
+    storage_class: str = ""
+    access_modes: tuple[str, ...] = ()
+    claim_namespace: str = ""  # spec.claimRef
+    claim_name: str = ""
+    phase: str = "Available"
+    kind: str = ""  # the volume source: nfs | iscsi | cephfs | rbd | csi | hostPath | local | …
+    source: dict[str, Any] = field(default_factory=dict)  # as PodVolume.source
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StorageClass(_Base):
+    name: str
+    provisioner: str = ""
+    is_default: bool = False  # annotation storageclass.kubernetes.io/is-default-class: "true"
+    volume_binding_mode: str = "Immediate"  # Immediate | WaitForFirstConsumer
+
+
+# ---------------------------------------------------------------------------------------------
 # Gateway API and the ingress controllers' own route objects
 
 
@@ -497,4 +580,7 @@ class ClusterObjects(_Base):
     network_policies: list[NetworkPolicy] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     route_objects: list[RouteObject] = field(default_factory=list)
+    persistent_volume_claims: list[PersistentVolumeClaim] = field(default_factory=list)
+    persistent_volumes: list[PersistentVolume] = field(default_factory=list)
+    storage_classes: list[StorageClass] = field(default_factory=list)
     cluster_domain: str = "cluster.local"

@@ -33,12 +33,14 @@ from .gateway_trace import gateway_entry
 from .graph import adjacency
 from .model import Pod, Service
 from .netpol import policy_engine
+from .pod_readiness import why_not_ready
 from .result import DELIVERED, DROPPED, Hop, Path, Ref, TraceResult
 from .trace_entry import EntryWalk
 from .trace_ingress import IngressWalk
 from .trace_names import NameWalk
 from .trace_proxy import ProxyWalk
 from .trace_state import Source, extra_indexes
+from .trace_storage import volume_entry
 
 __all__ = ["trace", "Flow", "Assumptions", "add_entry", "ENTRIES"]
 
@@ -51,6 +53,9 @@ def add_entry(fn: Entry) -> Entry:
     if fn not in ENTRIES:
         ENTRIES.append(fn)
     return fn
+
+
+add_entry(volume_entry)  # volume:NAME — the storage path of a volume of the source pod (I1, I2)
 
 
 add_entry(gateway_entry)  # Gateway API, Istio and the controllers' own routes (gateway_trace.py, K7)
@@ -94,8 +99,9 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
             if pod is None:
                 raise BadRequest(f"unknown pod {ep.parts[0]}/{ep.parts[1]} in this snapshot")
             if not pod.ip or pod.phase in ("Succeeded", "Failed", "Pending"):
+                why = why_not_ready(m, pod)  # J2 / I3 / the kubelet's words: its own traffic does not exist
                 raise BadRequest(f"pod {pod.key} cannot send: it is {pod.phase or 'not running'}"
-                                 f"{' and has no IP' if not pod.ip else ''}")
+                                 f"{' and has no IP' if not pod.ip else ''}{': ' + '; '.join(why) if why else ''}")
             return [self.pod_source(pod, 1.0)]
         if ep.kind == "workload":
             if len(ep.parts) == 3:
@@ -117,8 +123,9 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
                 raise BadRequest(f"unknown workload {ns}/{(kind + '/') if kind else ''}{name} in this snapshot")
             running = [p for p in pods if p.ip and p.phase not in ("Succeeded", "Failed", "Pending")]
             if not running:
+                why = why_not_ready(m, pods[0])
                 raise BadRequest(f"workload {ns}/{name} has no running pod with an IP ({len(pods)} pod(s), none "
-                                 f"scheduled and running)")
+                                 f"scheduled and running){'; pod ' + pods[0].key + ': ' + '; '.join(why) if why else ''}")
             if len(running) < len(pods):
                 self.notes.append(f"{len(pods) - len(running)} pod(s) of workload {ns}/{name} are not running and "
                                   f"send nothing; the {len(running)} running pod(s) share the traffic equally")
@@ -206,3 +213,4 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
         if src.kind == "external" or self.via:
             return self.enter_from_outside(src, hops, prob, svc, sp)
         return self.via_cluster_ip(src, hops, prob, svc, sp)
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import kubeproxy as kp
 from .model import Pod, Service, ServicePort
 from .netpol import Peer
+from .pod_readiness import not_ready_endpoints
 from .result import DROPPED, Hop, Path, Ref
 from .trace_state import Source
 from .traffic_policy import endpoint_scope
@@ -49,6 +50,11 @@ class ProxyWalk:
         sel = kp.categorize(svc, eps, local_node=local_node, zone=zone, policy_field=scope.field or "trafficPolicy")
         if sel.reason:
             action = "reject" if sel.reason == "no-endpoints" else "drop"
+            why = not_ready_endpoints(self.m, [ep.pod for ep in eps if ep.pod is not None]) if (
+                sel.reason == "no-endpoints" and eps and all(ep.pod is not None for ep in eps)) else ""
+            if why:  # J2 / I3: the only pods that could serve never became Ready, and the snapshot says why
+                return self.drop(src, hops, prob, "pod-not-ready", Hop("kube-proxy", kp_id, action,
+                                                                       f"{sel.detail}; {why}"))
             return self.drop(src, hops, prob, sel.reason, Hop("kube-proxy", kp_id, action, sel.detail))
         chosen = sel.endpoints
         n = len(chosen)

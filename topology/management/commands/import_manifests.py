@@ -55,6 +55,9 @@ class Command(BaseCommand):
         return data.encode() if isinstance(data, str) else data
 
 
+STORAGE_KINDS = ("PersistentVolumeClaim", "PersistentVolume", "StorageClass")
+
+
 def summary(result: ImportResult) -> str:
     snap = result.snapshot
     how = " (materialised)" if snap.materialized else ""
@@ -62,7 +65,10 @@ def summary(result: ImportResult) -> str:
              f"(snapshot id {snap.pk}, sha256 {snap.content_hash[:12]})"]
     counts = ", ".join(f"{result.counts.get(k, 0)} {k}" for k in KIND_ORDER)
     lines.append(f"  objects: {counts}")
-    routes = ", ".join(f"{n} {k}" for k, n in result.counts.items() if k not in KIND_ORDER)
+    storage = ", ".join(f"{result.counts[k]} {k}" for k in STORAGE_KINDS if result.counts.get(k))
+    if storage:
+        lines.append(f"  storage: {storage}")
+    routes = ", ".join(f"{n} {k}" for k, n in result.counts.items() if k not in KIND_ORDER and k not in STORAGE_KINDS)
     if routes:
         lines.append(f"  Gateway API / controller routes: {routes}")
     if result.skipped:
