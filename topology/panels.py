@@ -7,6 +7,7 @@ Every function returns None when the snapshot has no such object (the view answe
 """
 from __future__ import annotations
 
+from topology.trafficmap import _app_label
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.kubeproxy import categorize, condition_text, proxy_skip_reason, service_endpoints
 from tracer.engine.netpol import _describe_peer, _describe_ports, effective_policy_types, policies_selecting
@@ -151,8 +152,6 @@ def workload_panel(model: ClusterModel, key: str) -> dict | None:
     parts = key.split("/")
     if len(parts) != 3:
         return None
-    from topology.trafficmap import _app_label
-
     if parts[1] == "Pods":  # owner-less pods the map groups by app label
         pods = [p for p in model.pods_by_namespace.get(parts[0], ())
                 if not (p.workload_kind or p.owner_kind) and _app_label(p.labels) == parts[2]]

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 
 from tracer.engine.dns import DNS_SERVICE, resolver_for
 from tracer.engine.envvars import service_env
+from tracer.engine.errors import BadRequest
 from tracer.engine.netpol import policies_selecting
 
 from .importers import import_bytes
@@ -70,6 +71,54 @@ def find_cluster(user, ref) -> Cluster | None:
         if len(by_name) == 1:
             return by_name[0]
     return None
+
+
+class UnknownSnapshot(BadRequest):
+    """A request names a cluster or snapshot the caller cannot read (or that has no snapshot yet).
+
+    `field` is the request field at fault ("cluster", "snapshot", "base", …): the API answers 400 with the
+    message under that field; the CLI exits 2 with it."""
+
+    def __init__(self, message: str, field: str = "snapshot"):
+        super().__init__(message)
+        self.field = field
+
+
+def cluster_snapshot(cluster: Cluster, snapshot=None, *, field: str = "snapshot", by_number: bool = False) -> Snapshot:
+    """`cluster`'s snapshot `snapshot` (its id; with `by_number` also its number), or the latest when None.
+
+    The one place a snapshot reference is resolved (API requests, the UI's ?snapshot=, the CLI's --snapshot).
+    """
+    if snapshot not in (None, ""):
+        ref = int(snapshot)
+        snap = cluster.snapshots.filter(pk=ref).first()
+        if snap is None and by_number:
+            snap = cluster.snapshots.filter(number=ref).first()
+        if snap is None:
+            raise UnknownSnapshot(f"cluster {cluster.name!r} has no snapshot {ref}", field)
+        return snap
+    snap = cluster.latest_snapshot()
+    if snap is None:
+        raise UnknownSnapshot(f"cluster {cluster.name!r} has no snapshot yet: upload manifests first (or import_manifests)",
+                              "cluster")
+    return snap
+
+
+def snapshot_for(user, cluster=None, snapshot=None) -> Snapshot:
+    """The snapshot a request names as `user` may read it: a cluster (id or name) and optionally one of its
+    snapshots (an id), or a snapshot id alone. Raises UnknownSnapshot saying which field is wrong."""
+    found = None
+    if cluster not in (None, ""):
+        found = find_cluster(user, cluster)
+        if found is None:
+            raise UnknownSnapshot(f"unknown cluster {cluster!r}: give the id or name of a cluster you can read "
+                                  "(GET /api/clusters/)", "cluster")
+    if found is None:
+        snap = visible_snapshots(user).select_related("cluster").filter(pk=int(snapshot or 0)).first()
+        if snap is None:
+            raise UnknownSnapshot(f"unknown snapshot {snapshot}", "snapshot")
+        return snap
+    return cluster_snapshot(found, snapshot)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -218,14 +218,10 @@ class ClusterViewSet(viewsets.ModelViewSet):
         if raw:
             if not raw.isdigit() or len(raw) > 18:
                 raise ParseError("`snapshot` must be a snapshot id")
-            snap = cluster.snapshots.filter(pk=int(raw)).first()
-            if snap is None:
-                raise NotFound(f"Cluster {cluster.name!r} has no snapshot {raw}.")
-            return snap
-        snap = cluster.latest_snapshot()
-        if snap is None:
-            raise NotFound(f"Cluster {cluster.name!r} has no snapshot yet: upload manifests first.")
-        return snap
+        try:
+            return services.cluster_snapshot(cluster, raw or None)
+        except services.UnknownSnapshot as exc:  # the UI asks for a page of it: 404, not a bad request
+            raise NotFound(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
     @extend_schema(summary="This cluster's snapshots, newest first", responses=s.SnapshotSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="snapshots")

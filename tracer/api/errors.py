@@ -17,6 +17,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from topology.services import UnknownSnapshot
 from tracer.engine.errors import BadRequest, TracerError
 
 
@@ -86,7 +87,7 @@ def exception_handler(exc, context):
     if http_status:  # a domain error that says its own status (503 engine/broker down, 409 conflict)
         code = {503: "unavailable", 409: "conflict", 429: "quota_exceeded", 413: "too_large"}.get(http_status, "error")
         return Response(_body(str(exc), code), status=http_status)
-    if isinstance(exc, BadRequest | TracerError):
+    if isinstance(exc, BadRequest | TracerError) and not isinstance(exc, UnknownSnapshot):
         return Response(_body(str(exc) or "Bad request.", "bad_request"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DatabaseDataError):
         # A value the database refuses (PostgreSQL: a NUL character in text or JSON, a too-long string) came
@@ -101,7 +102,9 @@ def exception_handler(exc, context):
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response["Retry-After"] = "1"
         return response
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, UnknownSnapshot):  # a reference in the request: 400 under the field that holds it
+        exc = exceptions.ValidationError({exc.field: [str(exc)]})
+    elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The upload is larger than this server accepts: {exc}")
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from topology.services import find_cluster, visible_clusters, visible_snapshots
+from topology.services import cluster_snapshot, find_cluster, snapshot_for, visible_clusters
 from tracer import jobs, matrix_store, services
 from tracer.choices import CHUNKED_KINDS, JobKind, JobState
 from tracer.engine.errors import BadRequest
@@ -79,32 +79,12 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             qs = qs.filter(passed_through__kind=kind, passed_through__namespace=ns, passed_through__name=name)
         return qs.select_related("snapshot", "owner").order_by("-created", "-id")
 
-    def _snapshot_for(self, data: dict):
-        """The snapshot a trace request names; 400 for an unknown cluster (it says what to fix)."""
-        user = self.request.user
-        cluster = None
-        if data.get("cluster"):
-            cluster = find_cluster(user, data["cluster"])
-            if cluster is None:
-                raise ValidationError({"cluster": f"unknown cluster {data['cluster']!r}: give the id or name of a "
-                                                  "cluster you can read (GET /api/clusters/)"})
-        if data.get("snapshot"):
-            snap = visible_snapshots(user).select_related("cluster").filter(pk=data["snapshot"]).first()
-            if snap is None or (cluster is not None and snap.cluster_id != cluster.pk):
-                raise ValidationError({"snapshot": f"unknown snapshot {data['snapshot']}"
-                                       + (f" of cluster {cluster.name!r}" if cluster else "")})
-            return snap
-        snap = cluster.latest_snapshot()
-        if snap is None:
-            raise ValidationError({"cluster": f"cluster {cluster.name!r} has no snapshot yet: upload manifests first"})
-        return snap
-
     @extend_schema(summary="Trace a packet → 201 with the full result, stored and pinned to the snapshot",
                    request=s.TraceRequestSerializer, responses={201: s.TraceSerializer})
     def create(self, request):
         body = s.TraceRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        snapshot = self._snapshot_for(body.validated_data)
+        snapshot = snapshot_for(request.user, body.validated_data.get("cluster"), body.validated_data.get("snapshot"))
         trace = services.run_trace(snapshot, body.engine_request(), owner=request.user)
         return Response(s.TraceSerializer(trace, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -183,19 +163,7 @@ SYNC_INTENT_LIMIT = 500  # more than this: use the job (POST /api/jobs/intents)
 
 
 def _job_snapshot(user, data: dict):
-    cluster = find_cluster(user, data["cluster"])
-    if cluster is None:
-        raise ValidationError({"cluster": f"unknown cluster {data['cluster']!r}: give the id or name of "
-                                          "a cluster you can read (GET /api/clusters/)"})
-    if data.get("snapshot"):
-        snap = cluster.snapshots.filter(pk=data["snapshot"]).first()
-        if snap is None:
-            raise ValidationError({"snapshot": f"cluster {cluster.name!r} has no snapshot {data['snapshot']}"})
-        return snap
-    snap = cluster.latest_snapshot()
-    if snap is None:
-        raise ValidationError({"cluster": f"cluster {cluster.name!r} has no snapshot yet: upload manifests"})
-    return snap
+    return snapshot_for(user, data["cluster"], data.get("snapshot"))
 
 
 def _created(job: Job, detail: str) -> Response:
@@ -414,16 +382,12 @@ class DiffStartView(_StartView):
         uploads = [(f.name or "upload.yaml", f.read()) for f in files]
         candidate = None
         if d.get("candidate"):
-            candidate = cluster.snapshots.filter(pk=d["candidate"]).first()
-            if candidate is None:
-                raise ValidationError({"candidate": f"cluster {cluster.name!r} has no snapshot {d['candidate']}"})
+            candidate = cluster_snapshot(cluster, d["candidate"], field="candidate")
         elif not uploads:
             raise ValidationError({"candidate": "give a candidate snapshot id, or upload the changed "
                                                 "manifests as multipart files"})
         if d.get("base"):
-            base = cluster.snapshots.filter(pk=d["base"]).first()
-            if base is None:
-                raise ValidationError({"base": f"cluster {cluster.name!r} has no snapshot {d['base']}"})
+            base = cluster_snapshot(cluster, d["base"], field="base")
         else:
             older = cluster.snapshots.order_by("-number")
             if candidate is not None:

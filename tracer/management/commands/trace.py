@@ -19,6 +19,7 @@ from topology.compile import load_model
 from topology.importers.errors import ManifestError
 from topology.importers.load import load_json
 from topology.models import Cluster, Snapshot
+from topology.services import UnknownSnapshot, cluster_snapshot
 from tracer.engine.assumptions import PROXY_MODES, Assumptions
 from tracer.engine.errors import BadRequest, TracerError
 from tracer.engine.flow import make_flow, parse_flow_request
@@ -36,17 +37,10 @@ def find_snapshot(cluster_name: str, snapshot_id: int | None) -> Snapshot:
     if not clusters:
         raise bad(f"unknown cluster {cluster_name!r}")
     cluster = next((c for c in clusters if c.owner_id is None), clusters[0])
-    if snapshot_id is not None:
-        snap = Snapshot.objects.filter(cluster=cluster, id=snapshot_id).first()
-        if snap is None:
-            snap = Snapshot.objects.filter(cluster=cluster, number=snapshot_id).first()
-        if snap is None:
-            raise bad(f"cluster {cluster_name!r} has no snapshot {snapshot_id}")
-        return snap
-    snap = cluster.latest_snapshot()
-    if snap is None:
-        raise bad(f"cluster {cluster_name!r} has no snapshot yet; run import_manifests first")
-    return snap
+    try:
+        return cluster_snapshot(cluster, snapshot_id, by_number=True)
+    except UnknownSnapshot as exc:
+        raise bad(str(exc)) from None
 
 
 class Command(BaseCommand):
