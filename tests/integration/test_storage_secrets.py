@@ -1,0 +1,276 @@
+"""Storage (I1–I3) and Secrets (J2, J3) through import and `manage.py trace`, on a live dump and with --materialize.
+
+    live dump (statuses given):  ns lab: [pod lab/reader] volumes data (PVC data → PV data-pv, nfs 10.96.20.20 =
+        svc lab/nfs → [pod lab/nfs-server]), tmp (emptyDir), iso (iscsi 192.0.2.50); default-deny egress on lab/reader
+    desired state (--materialize): StatefulSet db/pg (2 replicas, volumeClaimTemplate data, default StorageClass),
+        Deployment db/cache with a claim whose class does not exist, Deployment db/api needing Secret key password
+        that api-creds lacks (and a missing imagePullSecret), Deployment db/tool with an optional missing Secret
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+LIVE = """
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Node
+  metadata: {name: w1}
+  spec: {podCIDR: 10.244.1.0/24}
+  status: {addresses: [{type: InternalIP, address: 172.19.0.11}]}
+- apiVersion: v1
+  kind: Node
+  metadata: {name: w2}
+  spec: {podCIDR: 10.244.2.0/24}
+  status: {addresses: [{type: InternalIP, address: 172.19.0.12}]}
+- apiVersion: v1
+  kind: PersistentVolume
+  metadata: {name: data-pv}
+  spec:
+    accessModes: [ReadWriteMany]
+    capacity: {storage: 5Gi}
+    nfs: {server: 10.96.20.20, path: /srv}
+    claimRef: {namespace: lab, name: data}
+  status: {phase: Bound}
+- apiVersion: v1
+  kind: PersistentVolumeClaim
+  metadata: {name: data, namespace: lab}
+  spec: {accessModes: [ReadWriteMany], storageClassName: "", volumeName: data-pv}
+  status: {phase: Bound}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: nfs, namespace: lab}
+  spec: {clusterIP: 10.96.20.20, selector: {app: nfs}, ports: [{name: nfs, port: 2049}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: nfs-server, namespace: lab, labels: {app: nfs}}
+  spec: {nodeName: w2, containers: [{name: nfs, image: nfs, ports: [{containerPort: 2049}]}]}
+  status: {phase: Running, podIP: 10.244.2.7, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: reader, namespace: lab, labels: {app: reader}}
+  spec:
+    nodeName: w1
+    containers: [{name: r, image: busybox}]
+    volumes:
+    - {name: data, persistentVolumeClaim: {claimName: data}}
+    - {name: tmp, emptyDir: {}}
+    - {name: iso, iscsi: {targetPortal: "192.0.2.50", iqn: "iqn.2020-01.org.example:disk", lun: 1}}
+  status: {phase: Running, podIP: 10.244.1.9, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: stuck, namespace: lab}
+  spec:
+    containers: [{name: s, image: busybox}]
+    volumes: [{name: d, persistentVolumeClaim: {claimName: missing}}]
+  status:
+    phase: Pending
+    conditions: [{type: PodScheduled, status: "False", reason: Unschedulable,
+                  message: 'persistentvolumeclaim "missing" not found'}]
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata: {name: deny-egress, namespace: lab}
+  spec: {podSelector: {matchLabels: {app: reader}}, policyTypes: [Egress]}
+"""
+
+DESIRED = """
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: standard, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+provisioner: rancher.io/local-path
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pg, namespace: db}
+spec: {clusterIP: None, selector: {app: pg}, ports: [{port: 5432}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: pg, namespace: db}
+spec:
+  serviceName: pg
+  replicas: 2
+  selector: {matchLabels: {app: pg}}
+  template:
+    metadata: {labels: {app: pg}}
+    spec: {containers: [{name: pg, image: postgres, ports: [{containerPort: 5432}]}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: cache, namespace: db}
+spec: {accessModes: [ReadWriteOnce], storageClassName: premium, resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cache, namespace: db}
+spec:
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache}}
+    spec:
+      containers: [{name: c, image: redis, ports: [{containerPort: 6379}]}]
+      volumes: [{name: c, persistentVolumeClaim: {claimName: cache}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cache, namespace: db}
+spec: {selector: {app: cache}, ports: [{port: 6379}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: api-creds, namespace: db}
+type: Opaque
+stringData: {username: s3cr3t-value}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: db}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      imagePullSecrets: [{name: regcred}]
+      containers:
+      - name: api
+        image: api
+        ports: [{containerPort: 8080}]
+        env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: api-creds, key: password}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: db}
+spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tool, namespace: db}
+spec:
+  selector: {matchLabels: {app: tool}}
+  template:
+    metadata: {labels: {app: tool}}
+    spec:
+      containers: [{name: t, image: tool, envFrom: [{secretRef: {name: extra, optional: true}}]}]
+      volumes: [{name: tls, secret: {secretName: api-creds, items: [{key: username, path: u}]}}]
+"""
+
+
+def _import(tmp_path, name, text, **kw):
+    from topology.importers import import_files
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return import_files(name, [str(path)], **kw)
+
+
+def trace_json(*args) -> dict:
+    out = io.StringIO()
+    call_command("trace", *args, "--format", "json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def live(tmp_path):
+    return _import(tmp_path, "live", LIVE)
+
+
+@pytest.fixture
+def desired(tmp_path):
+    return _import(tmp_path, "desired", DESIRED, materialize=True)
+
+
+def test_live_dump_keeps_storage_objects_and_pod_volumes(live):
+    from topology.compile import load_model
+    assert live.counts["PersistentVolumeClaim"] == 1 and live.counts["PersistentVolume"] == 1
+    m = load_model(live.snapshot.pk)
+    reader = m.pods["lab/reader"]
+    assert [(v.name, v.kind, v.claim_name) for v in reader.volumes] == [
+        ("data", "persistentVolumeClaim", "data"), ("tmp", "emptyDir", ""), ("iso", "iscsi", "")]
+    assert m.volumes["data-pv"].source == {"server": "10.96.20.20", "path": "/srv"}
+    assert "persistentvolumeclaim \"missing\" not found" in m.pods["lab/stuck"].status_reason
+
+
+def test_i1_i2_live_nfs_claim_is_sent_by_the_node_past_the_pods_egress_policy(live):
+    r = trace_json("--cluster", "live", "--from", "pod:lab/reader", "--to", "volume:data")
+    (path,) = r["paths"]
+    assert path["verdict"] == "delivered" and (path["endpoint"], path["endpoint_port"]) == ("pod:lab/nfs-server", 2049)
+    send = next(h for h in path["hops"] if h["kind"] == "node" and h["action"] == "send")
+    assert "172.19.0.11" in send["detail"]
+    # the same pod cannot reach the same server itself: its egress is denied
+    r = trace_json("--cluster", "live", "--from", "pod:lab/reader", "--to", "svc:lab/nfs", "--port", "2049")
+    assert r["paths"][0]["reason"] == "policy-egress-denied"
+
+
+def test_i1_live_local_and_iscsi(live):
+    r = trace_json("--cluster", "live", "--from", "pod:lab/reader", "--to", "volume:tmp")
+    assert r["paths"][0]["endpoint"] == "node:w1" and r["paths"][0]["hops"][-1]["action"] == "local"
+    r = trace_json("--cluster", "live", "--from", "pod:lab/reader", "--to", "volume:iso")
+    assert (r["paths"][0]["endpoint"], r["paths"][0]["endpoint_port"]) == ("external:192.0.2.50", 3260)
+
+
+def test_i3_live_pending_pod_says_why_it_cannot_send(live):
+    with pytest.raises(CommandError, match="Pending.*PersistentVolumeClaim lab/missing does not exist"):
+        trace_json("--cluster", "live", "--from", "pod:lab/stuck", "--to", "volume:d")
+
+
+def test_i3_materialized_statefulset_gets_a_bound_claim_per_replica(desired):
+    from topology.compile import load_model
+    from tracer.engine.storage import statefulset_claims
+    m = load_model(desired.snapshot.pk)
+    claims = statefulset_claims(m, m.workloads[("db", "StatefulSet", "pg")])
+    assert [(c["claim"], c["phase"]) for c in claims] == [("db/data-pg-0", "Bound"), ("db/data-pg-1", "Bound")]
+    pg0 = m.pods["db/pg-0"]
+    assert [(v.name, v.claim_name) for v in pg0.volumes] == [("data", "data-pg-0")]
+    assert pg0.ready and pg0.ip
+    r = trace_json("--cluster", "desired", "--from", "pod:db/pg-1", "--to", "volume:data")
+    assert "CSI driver rancher.io/local-path" in r["paths"][0]["hops"][-1]["detail"]
+
+
+def test_i3_materialized_pod_with_unbound_claim_is_pending_without_ip(desired):
+    from topology.compile import load_model
+    m = load_model(desired.snapshot.pk)
+    (cache,) = m.pods_of_workload("db", "cache", "Deployment")
+    assert cache.phase == "Pending" and not cache.ip and not cache.node_name
+    assert m.claims["db/cache"].phase == "Pending"
+    assert any("StorageClass 'premium' does not exist" in w for w in desired.snapshot.warnings)
+    r = trace_json("--cluster", "desired", "--from", "pod:db/pg-0", "--to", "svc:db/cache", "--port", "6379")
+    assert r["paths"][0]["reason"] == "no-endpoints"  # a pod with no IP is no endpoint at all
+
+
+def test_j2_materialized_pod_missing_a_secret_key_is_not_ready_and_traces_say_why(desired):
+    from topology.compile import load_model
+    m = load_model(desired.snapshot.pk)
+    (api,) = m.pods_of_workload("db", "api", "Deployment")
+    assert api.ip and not api.ready and api.phase == "Pending"
+    r = trace_json("--cluster", "desired", "--from", "pod:db/pg-0", "--to", "svc:db/api", "--port", "80")
+    (path,) = r["paths"]
+    assert path["reason"] == "pod-not-ready"
+    assert "Secret api-creds has no key password" in path["hops"][-1]["detail"]
+    with pytest.raises(CommandError, match="Secret api-creds has no key password"):
+        trace_json("--cluster", "desired", "--from", "workload:db/api", "--to", "svc:db/pg", "--port", "5432")
+
+
+def test_j2_optional_and_present_references_do_not_block_j3_warns(desired):
+    from topology.compile import load_model
+    m = load_model(desired.snapshot.pk)
+    (tool,) = m.pods_of_workload("db", "tool", "Deployment")
+    assert tool.ready and tool.phase == "Running"
+    assert [(r.secret_name, r.via, r.optional) for r in tool.secret_refs] == [("extra", "envFrom", True),
+                                                                             ("api-creds", "volume", False)]
+    assert any("imagePullSecret regcred does not exist" in w for w in desired.snapshot.warnings)
+
+
+def test_secret_values_are_never_stored(desired):
+    from topology.models import Pod, Secret, Workload
+    rows = json.dumps([list(Secret.objects.values()), list(Pod.objects.values("secret_refs")),
+                       list(Workload.objects.values("template"))], default=str)
+    assert "api-creds" in rows and "s3cr3t-value" not in rows
