@@ -28,12 +28,11 @@ def alice(db, broker):
     return api
 
 
-def _rates(settings, jobs: str) -> None:
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "jobs": jobs}}
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
+def _rates(monkeypatch, jobs: str) -> None:
+    """The rates DRF read from DEFAULT_THROTTLE_RATES at import time, replaced for this test only."""
+    from tracer.api.throttling import PostScopedRateThrottle
 
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    monkeypatch.setattr(PostScopedRateThrottle, "THROTTLE_RATES", {"auth": "20/min", "jobs": jobs})
 
 
 def test_active_jobs_are_capped_per_user(alice, settings):
@@ -53,9 +52,9 @@ def test_active_jobs_are_capped_per_user(alice, settings):
     assert alice.post("/api/jobs/matrix", {"cluster": "blog"}, format="json").status_code == 202
 
 
-def test_job_creation_is_throttled_per_user(alice, settings):
+def test_job_creation_is_throttled_per_user(alice, settings, monkeypatch):
     settings.TRACER_MAX_ACTIVE_JOBS = 100
-    _rates(settings, "5/min")
+    _rates(monkeypatch, "5/min")
     codes = [alice.post("/api/jobs/matrix", {"cluster": "blog"}, format="json").status_code for _ in range(6)]
     assert codes == [202] * 5 + [429]
     assert Job.objects.count() == 5
