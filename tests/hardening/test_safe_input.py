@@ -315,3 +315,19 @@ def test_a_hostile_neg_annotation_is_ignored_not_a_crash():
     for raw in ("[" * 100_000, '{"ingress": true}' + " " * 2000):
         assert _neg_ingress(SimpleNamespace(annotations={"cloud.google.com/neg": raw})) is None
     assert _neg_ingress(SimpleNamespace(annotations={"cloud.google.com/neg": '{"ingress": true}'})) is True
+
+
+@pytest.mark.parametrize("manifest", [
+    "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: shop}\n"
+    "spec: {rules: [{host: '" + "h" * 200_000 + "'}]}\n",
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, labels: {app: '" + "v" * 200_000 + "'}}\n"
+    "spec: {containers: [{name: c, image: i}]}\n",
+    "apiVersion: v1\nkind: Service\nmetadata: {name: '" + "n" * 200_000 + "', namespace: shop}\nspec: {ports: [{port: 80}]}\n",
+], ids=["ingress-host", "label-value", "name"])
+def test_an_error_about_a_huge_value_quotes_only_an_excerpt(api, manifest):
+    """A 200,000-character host, label value or name is refused with a message of bounded size."""
+    client, cluster, _snap = api
+    resp = client.post(f"/api/clusters/{cluster.pk}/upload/?filename=big.yaml", data=manifest.encode(),
+                       content_type="application/yaml")
+    assert resp.status_code == 400, resp.content[:300]
+    assert len(resp.content) < 6000

@@ -12,20 +12,29 @@ from tracer.engine.errors import TracerError
 
 __all__ = ["ManifestError"]
 
+# Every part of a message is bounded, whatever a parser quoted into it: a 10 MB host name or label in a
+# manifest must not come back as a 10 MB error (the 400 would be a resource bomb of its own).
+MAX_PROBLEM = 600
+MAX_PART = 300
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class ManifestError(TracerError):
     """Invalid manifest input. `str()` = "FILE document N (Kind ns/name): field: problem"."""
 
     def __init__(self, problem: str, *, file: str = "", document: int | None = None, item: int | None = None,
                  kind: str = "", namespace: str = "", name: str = "", field: str = ""):
-        self.problem = problem
-        self.file = file
+        self.problem = _bounded(str(problem), MAX_PROBLEM)
+        self.file = _bounded(str(file), MAX_PART)
         self.document = document
         self.item = item
-        self.kind = kind
-        self.namespace = namespace
-        self.name = name
-        self.field = field
+        self.kind = _bounded(str(kind), MAX_PART)
+        self.namespace = _bounded(str(namespace), MAX_PART)
+        self.name = _bounded(str(name), MAX_PART)
+        self.field = _bounded(str(field), MAX_PART)
         super().__init__(self._format())
 
     @property
