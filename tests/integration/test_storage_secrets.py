@@ -1,6 +1,6 @@
 """Storage (I1–I3) and Secrets (J2, J3) through import and `manage.py trace`, on a live dump and with --materialize.
 
-    live dump (statuses given):  ns lab: [pod lab/reader] volumes data (PVC data → PV data-pv, nfs 10.96.20.20 =
+    live dump (statuses given):  ns lab: [pod lab/reader] and [pod lab/writer] share data; reader's volumes data (PVC data → PV data-pv, nfs 10.96.20.20 =
         svc lab/nfs → [pod lab/nfs-server]), tmp (emptyDir), iso (iscsi 192.0.2.50); default-deny egress on lab/reader
     desired state (--materialize): StatefulSet db/pg (2 replicas, volumeClaimTemplate data, default StorageClass),
         Deployment db/cache with a claim whose class does not exist, Deployment db/api needing Secret key password
@@ -64,6 +64,14 @@ items:
     - {name: tmp, emptyDir: {}}
     - {name: iso, iscsi: {targetPortal: "192.0.2.50", iqn: "iqn.2020-01.org.example:disk", lun: 1}}
   status: {phase: Running, podIP: 10.244.1.9, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: writer, namespace: lab}
+  spec:
+    nodeName: w2
+    containers: [{name: w, image: busybox}]
+    volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+  status: {phase: Running, podIP: 10.244.2.8, conditions: [{type: Ready, status: "True"}]}
 - apiVersion: v1
   kind: Pod
   metadata: {name: stuck, namespace: lab}
@@ -274,3 +282,49 @@ def test_secret_values_are_never_stored(desired):
     rows = json.dumps([list(Secret.objects.values()), list(Pod.objects.values("secret_refs")),
                        list(Workload.objects.values("template"))], default=str)
     assert "api-creds" in rows and "s3cr3t-value" not in rows
+
+
+def _api(result):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+    owner = get_user_model().objects.create_user("keeper", password="keep-password-1")
+    cluster = result.snapshot.cluster
+    cluster.owner = owner
+    cluster.save()
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client, f"/api/snapshots/{result.snapshot.pk}/objects"
+
+
+def test_panels_show_who_mounts_what_and_which_secrets_a_pod_needs(desired):
+    client, base = _api(desired)
+    wl = client.get(f"{base}/workload/db/StatefulSet/pg/").json()
+    assert [(c["claim"], c["phase"]) for c in wl["claims"]] == [("db/data-pg-0", "Bound"), ("db/data-pg-1", "Bound")]
+    pvc = client.get(f"{base}/pvc/db/data-pg-0/").json()
+    assert pvc["mounted_by"] == ["pod:db/pg-0"] and not pvc["shared"] and pvc["volume"].startswith("pv:pvc-")
+    pv = client.get(f"{base}/{pvc['volume'].replace(':', '/')}/").json()
+    assert pv["claim"] == "pvc:db/data-pg-0"
+    sc = client.get(f"{base}/storageclass/standard/").json()
+    assert "pvc:db/data-pg-1" in sc["claims"]
+    m_api = next(p for p in client.get(f"{base}/workload/db/Deployment/api/").json()["pods"])
+    pod = client.get(f"{base}/pod/{m_api.split(':', 1)[1]}/").json()
+    (secret,) = pod["secrets"][:1]
+    assert secret["secret"] == "db/api-creds" and secret["keys"] == ["username"] and secret["key"] == "password"
+    assert secret["problem"] == "Secret api-creds has no key password"
+    assert any("Secret api-creds has no key password" in r for r in pod["not_ready"])
+    assert any("regcred" in w for w in pod["warnings"])
+    assert "s3cr3t-value" not in str(pod)
+    assert client.get(f"{base}/pvc/db/nope/").status_code == 404
+
+
+def test_panels_show_a_shared_read_write_many_claim(live):
+    client, base = _api(live)
+    pod = client.get(f"{base}/pod/lab/reader/").json()
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert data["claim"] == "pvc:lab/data" and data["targets"] == ["10.96.20.20:2049"] and data["network"]
+    assert data["shared_with"] == ["pod:lab/writer"]
+    pvc = client.get(f"{base}/pvc/lab/data/").json()
+    assert pvc["shared"] and pvc["mounted_by"] == ["pod:lab/reader", "pod:lab/writer"]
+    assert "ReadWriteMany" in pvc["note"]
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
+    assert not tmp["network"] and "no network path" in tmp["note"]

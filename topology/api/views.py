@@ -131,9 +131,11 @@ MAP_PARAMS = [OpenApiParameter("expand", str, description="Comma-separated group
                                                           "workload:NS/KIND/NAME, all); absent = the default view"),
               OpenApiParameter("namespace", str, description="Only these namespaces (comma-separated)")]
 OBJECT_PARAMS = [OpenApiParameter("kind", str, OpenApiParameter.PATH,
-                                  description="svc, node, ingress, netpol, namespace or workload"),
+                                  description="svc, node, ingress, netpol, namespace, workload, pod, pvc, pv or "
+                                              "storageclass"),
                  OpenApiParameter("key", str, OpenApiParameter.PATH,
-                                  description="NS/NAME (node and namespace: NAME; workload: NS/KIND/NAME)")]
+                                  description="NS/NAME (node, namespace, pv, storageclass: NAME; workload: "
+                                              "NS/KIND/NAME)")]
 OBJECT_PATH = r"objects/(?P<kind>[a-z]+)/(?P<key>[^?#]+?)"
 
 
