@@ -331,3 +331,13 @@ def test_an_error_about_a_huge_value_quotes_only_an_excerpt(api, manifest):
                        content_type="application/yaml")
     assert resp.status_code == 400, resp.content[:300]
     assert len(resp.content) < 6000
+
+
+def test_validation_errors_never_repeat_a_huge_value(api):
+    """DRF's own messages quote the input (`"…" is not a valid choice.`): the error body is bounded anyway."""
+    client, cluster, _snap = api
+    resp = client.post("/api/traces/", {"cluster": cluster.pk, "from": "pod:blog/wordpress-0",
+                                        "to": "svc:payments/ledger", "assumptions": {"proxy_mode": "x" * 1_000_000}},
+                       format="json")
+    assert resp.status_code == 400 and "proxy_mode" in resp.content.decode()
+    assert len(resp.content) < 5000

@@ -71,10 +71,30 @@ def _flatten(data, prefix="") -> list[str]:
     return [f"{prefix}: {data}" if prefix else str(data)]
 
 
+# An error body never repeats a huge input: DRF's own messages quote it (`"…" is not a valid choice.`), so a
+# 5 MB `proxy_mode` came back twice. Every text of an error body is cut to these lengths.
+MAX_DETAIL = 2000
+MAX_ERROR_TEXT = 500
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(value):
+    if isinstance(value, str):
+        return type(value)(_cut(value, MAX_ERROR_TEXT)) if len(value) > MAX_ERROR_TEXT else value
+    if isinstance(value, dict):
+        return {key: _bounded(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value]
+    return value
+
+
 def _body(detail: str, code: str, errors=None) -> dict:
-    body = {"detail": detail, "code": code}
+    body = {"detail": _cut(str(detail), MAX_DETAIL), "code": code}
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = _bounded(errors)
     return body
 
 
