@@ -341,3 +341,10 @@ def test_validation_errors_never_repeat_a_huge_value(api):
                        format="json")
     assert resp.status_code == 400 and "proxy_mode" in resp.content.decode()
     assert len(resp.content) < 5000
+
+
+def test_cluster_description_is_bounded(api):
+    client, cluster, _snap = api
+    resp = client.patch(f"/api/clusters/{cluster.pk}/", {"description": "d" * 2001}, format="json")
+    assert resp.status_code == 400 and "description" in resp.json()["errors"]
+    assert client.patch(f"/api/clusters/{cluster.pk}/", {"description": "d" * 2000}, format="json").status_code == 200

@@ -71,6 +71,7 @@ class ClusterSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "owner", "shared_with", "invited", "created", "updated",
                   "latest_snapshot", "snapshot_count", "can_manage"]
         read_only_fields = ["id", "owner", "created", "updated"]
+        extra_kwargs = {"description": {"max_length": 2000}}  # a note for people, not a store (issue 17 M2)
 
     @extend_schema_field(SnapshotRefSerializer(allow_null=True))
     def get_latest_snapshot(self, obj):
