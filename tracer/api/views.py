@@ -34,6 +34,7 @@ from . import matrix as matrix_api
 from . import serializers as s
 from .errors import PayloadTooLarge
 from .parsers import SafeJSONParser
+from .throttling import PostScopedRateThrottle
 
 OBJECT_FILTER = OpenApiParameter(
     "object", str, description="Only traces that passed through this object: KIND:NS/NAME or KIND:NAME, "
@@ -340,7 +341,12 @@ class JobCellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class _StartView(APIView):
-    error_codes = ("503",)
+    """Every job start: throttled per user (DEFAULT_THROTTLE_RATES["jobs"], 429) and under the active-jobs
+    quota (tracer.jobs.quotas, 429)."""
+
+    error_codes = ("503", "429")
+    throttle_classes = [PostScopedRateThrottle]
+    throttle_scope = "jobs"
 
 
 class MatrixStartView(_StartView):
