@@ -315,3 +315,16 @@ def _envoy_gateway_docs() -> list[dict]:
              "spec": {"nodeName": "node-1", "containers": [{"name": "envoy", "image": "envoyproxy/envoy"}]},
              "status": {"phase": "Running", "podIP": "10.244.9.9", "hostIP": "192.168.0.11",
                         "conditions": [{"type": "Ready", "status": "True"}]}}]
+
+
+def test_text_output_says_what_the_client_gets():
+    from tracer.engine.render import render_text
+
+    m = model(gateway([HTTP]), route([redirect_rule("/old", statusCode=301, hostname="b.example"),
+                                      {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                                       "backendRefs": [{"name": "v1", "port": 8080}]}]))
+    flow = make_flow(CLIENT, "url:http://a.example/old/x", via=f"gateway:{NS}/gw:80", headers=["X-A: 1"])
+    text = render_text(trace(m, flow))
+    assert "[GET; X-A: 1]" in text and "HTTP 301 → http://b.example/old/x" in text
+    text = render_text(trace(m, make_flow(CLIENT, "url:http://a.example/", via=f"gateway:{NS}/gw:80")))
+    assert f"HTTP 200 from {NS}/v1" in text

@@ -33,7 +33,9 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         r = result.request
         port = f" port {r.get('port')}/{r.get('protocol') or 'TCP'}" if r.get("port") is not None else ""
         via = f" via {r.get('via')}" if r.get("via") else ""
-        lines.append(f"  {r.get('from')} → {r.get('to')}{port}{via}")
+        http = (f" [{r.get('method') or 'GET'}" + "".join(f"; {k}: {v}" for k, v in (r.get("headers") or {}).items())
+                + "]") if r.get("method") or r.get("headers") else ""
+        lines.append(f"  {r.get('from')} → {r.get('to')}{port}{via}{http}")
     for i, p in enumerate(paths, 1):
         lines.append("")
         if p.verdict == DROPPED:
@@ -41,6 +43,10 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         else:
             ep = p.endpoint.id if p.endpoint else "?"
             end = f"delivered → {ep}" + (f" port {p.endpoint_port}" if p.endpoint_port is not None else "")
+        if p.http is not None:  # what the client gets from the Ingress controller or Gateway
+            h = p.http
+            end += (f"; HTTP {h['status']}" if h.get("status") is not None else "; TLS stream") + (
+                f" → {h['location']}" if h.get("location") else f" from {h['backend']}" if h.get("backend") else "")
         src = f" from {p.source.id}" if len(sources) > 1 else ""
         lines.append(f"path {i}{src} ({_pct(p.probability)} of new connections): {end}")
         idw = min(44, max((len(h.id) for h in p.hops), default=10))
