@@ -3,6 +3,7 @@
 // changed cells highlighted.
 import { api, items, pollJob } from "./api.js";
 import { el, clear, $, notice, pageConfig, formatDate, showClusterName } from "./ui.js";
+import { viewState, setViewState } from "./urlstate.js";
 
 const ICON = { delivered: "✔", dropped: "✖", partial: "◐", error: "!", changed: "Δ" };
 const MAX_CELLS = 40000;
@@ -81,6 +82,97 @@ export function renderHeatmap(box, plan, cells, { diff = false, onCell }) {
   });
 }
 
+const PAIR_CELLS = 4000; // cells of one drill-down page in the DOM (rows are paged)
+
+/** One overview cell's words and class: how many of the pair's cells are delivered / dropped / partial. */
+function pairSummary(pair, verdict, reason) {
+  const v = pair.verdicts || {};
+  const total = pair.cells || 0;
+  const shown = reason ? (pair.reasons || {})[reason] || 0 : verdict ? v[verdict] || 0 : total;
+  const ok = v.delivered || 0;
+  const cls = !total ? "none" : ok === total ? "delivered" : ok === 0 && !(v.partial) ? "dropped" : "partial";
+  const glyph = { delivered: "✔", dropped: "✖", partial: "◐", none: "·" }[cls];
+  return { shown, cls, glyph, text: `${ok} of ${total} allowed${v.dropped ? `, ${v.dropped} dropped` : ""}${v.partial ? `, ${v.partial} partial` : ""}` };
+}
+
+/**
+ * The aggregated heatmap: source namespaces × destination namespaces, one button per pair that has
+ * cells, totals per row and column, sticky headers. Filters (verdict, reason, namespace) change what
+ * each cell counts and which namespaces show; a click drills down into that pair.
+ */
+export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = "", onPair }) {
+  clear(box);
+  const names = ov.namespaces.map((n) => n.name).filter((n) => !nsFilter || n.includes(nsFilter));
+  const pairs = new Map(ov.pairs.map((p) => [`${p.source_namespace}\u0000${p.destination_namespace}`, p]));
+  const rowTotal = new Map();
+  const colTotal = new Map();
+  for (const p of ov.pairs) {
+    const n = pairSummary(p, verdict, reason).shown;
+    rowTotal.set(p.source_namespace, (rowTotal.get(p.source_namespace) || 0) + n);
+    colTotal.set(p.destination_namespace, (colTotal.get(p.destination_namespace) || 0) + n);
+  }
+  const what = reason ? `cells dropped for ${reason}` : verdict ? `${verdict} cells` : "cells";
+  const table = el("table", { class: "heatmap overview", id: "overview" },
+    el("caption", {}, `${ov.sources} source classes × ${ov.destinations} destinations in ${ov.namespaces.length} namespaces; each cell counts ${what} (✔ all allowed, ✖ none, ◐ some). Click a cell for its classes.`),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "from \\ to"),
+      names.map((n) => el("th", { scope: "col", class: "col-head", title: n }, el("span", {}, n))), el("th", { scope: "col" }, "total"))));
+  const tbody = el("tbody");
+  for (const src of names) {
+    const tr = el("tr", {}, el("th", { scope: "row" }, src));
+    for (const dst of names) {
+      const p = pairs.get(`${src}\u0000${dst}`);
+      if (!p) {
+        tr.append(el("td", {}, el("span", { class: "cell cell-none", "aria-hidden": "true" }, "·")));
+        continue;
+      }
+      const sm = pairSummary(p, verdict, reason);
+      tr.append(el("td", {}, el("button", {
+        type: "button", class: `cell cell-${sm.cls} ov-cell`, dataset: { src, dst }, title: `${src} → ${dst}: ${sm.text}`,
+        // the accessible name starts with the visible text (axe: label-content-name-mismatch)
+        "aria-label": `${sm.glyph}${sm.shown} ${what}: ${src} → ${dst}, ${sm.text}`, onclick: () => onPair(src, dst),
+      }, `${sm.glyph}${sm.shown}`)));
+    }
+    tr.append(el("td", { class: "total" }, String(rowTotal.get(src) || 0)));
+    tbody.append(tr);
+  }
+  tbody.append(el("tr", { class: "totals" }, el("th", { scope: "row" }, "total"),
+    names.map((n) => el("td", { class: "total" }, String(colTotal.get(n) || 0))), el("td", {})));
+  table.append(tbody);
+  box.append(table);
+}
+
+/** One pair's classes: rows (source classes) paged so at most PAIR_CELLS cells are in the DOM. */
+export async function renderPair(box, jobId, ov, src, dst, { offset = 0, onCell }) {
+  clear(box).append(el("p", { class: "muted" }, `Loading ${src} → ${dst}…`));
+  const destCount = (ov.namespaces.find((n) => n.name === dst) || {}).destinations || 1;
+  const limit = Math.max(1, Math.floor(PAIR_CELLS / destCount));
+  const data = await api.matrixPair(jobId, { source_namespace: src, destination_namespace: dst, offset, limit });
+  const codes = data.codes || [];
+  clear(box);
+  const end = offset + data.sources.length;
+  box.append(el("h3", { id: "pair-h" }, `${src} → ${dst}: source classes ${offset + 1}–${end} of ${data.total_sources}`));
+  const table = el("table", { class: "heatmap pair", id: "pair-grid" },
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "source class \\ destination"),
+      data.destinations.map((d) => el("th", { scope: "col", class: "col-head", title: d.label }, el("span", {}, d.label))))));
+  const tbody = el("tbody");
+  data.sources.forEach((srcRow, r) => {
+    const tr = el("tr", {}, el("th", { scope: "row", title: srcRow.label }, srcRow.label));
+    data.destinations.forEach((d, c) => {
+      const [verdict, reason] = codes[data.cells[r][c]] || [null, null];
+      const text = `${srcRow.label} → ${d.label}: ${verdict || "not computed"}${reason ? `: ${reason}` : ""}`;
+      tr.append(el("td", {}, el("button", { type: "button", class: `cell cell-${verdict || "none"}`, title: text, "aria-label": text,
+        onclick: () => onCell(srcRow.index * ov.destinations + d.index) }, ICON[verdict] || "·")));
+    });
+    tbody.append(tr);
+  });
+  table.append(tbody);
+  box.append(el("div", { class: "heatmap-wrap" }, table));
+  const nav = el("p", {});
+  if (offset > 0) nav.append(el("button", { type: "button", onclick: () => renderPair(box, jobId, ov, src, dst, { offset: Math.max(0, offset - limit), onCell }) }, "◀ previous classes"), " ");
+  if (end < data.total_sources) nav.append(el("button", { type: "button", id: "pair-more", onclick: () => renderPair(box, jobId, ov, src, dst, { offset: end, onCell }) }, "next classes ▶"));
+  box.append(nav);
+}
+
 export function init() {
   const cfg = pageConfig();
   const clusterId = cfg.cluster_id;
@@ -140,19 +232,9 @@ export function init() {
         status.textContent = `${done.state === "cancelled" ? "■ Cancelled" : "✖ Failed"}${done.error ? `: ${done.error}` : ""}`;
         return;
       }
-      progress.max = 1;
-      progress.value = 1;
-      progress.dataset.state = "done";
-      status.textContent = `✔ ${done.progress && done.progress.message ? done.progress.message : "Done"}`;
-      const [plan, cells] = await Promise.all([api.jobPlan(currentJob), allCells(currentJob)]);
-      renderHeatmap(heat, plan, cells, { diff, onCell: (cell) => openCell(done, cell) });
-      if (diff) {
-        const list = $("#diff-list");
-        if (!cells.length) list.append(el("li", {}, "✔ No cell changes between these snapshots."));
-        cells.slice(0, 200).forEach((c) => list.append(el("li", {},
-          `Δ ${CHANGE_TEXT[c.change] || c.change}: ${plan.sources[c.source].label} → ${plan.destinations[c.destination].label}: `,
-          `${ICON[c.base_verdict] || ""} ${c.base_verdict || "absent"} → ${ICON[c.verdict] || ""} ${c.verdict || "absent"}${c.reason ? ` (${c.reason})` : ""}`)));
-      }
+      setViewState({ job: done.id }, true); // the result is a link: Back and reload show it, no recompute
+      await showResult(done);
+      loadJobList();
     } catch (err) {
       status.textContent = "";
       progress.hidden = true;
@@ -161,6 +243,101 @@ export function init() {
       cancel.hidden = true;
     }
   }
+
+  /** A finished job's results: the namespace overview (matrix jobs), the class heatmap when it is small,
+   * the list of changed cells (diffs, each linked to its trace on both snapshots). */
+  async function showResult(done, state = viewState()) {
+    const diff = done.kind === "diff";
+    currentJob = done.id;
+    heat.dataset.job = done.id;
+    progress.hidden = false;
+    progress.max = 1;
+    progress.value = 1;
+    progress.dataset.state = "done";
+    status.textContent = `✔ ${done.progress && done.progress.message ? done.progress.message : "Done"}`;
+    clear(heat);
+    clear($("#diff-list"));
+    const section = $("#overview-section");
+    section.hidden = true;
+    let ov = null;
+    if (!diff) ov = await api.matrixOverview(done.id).catch(() => null);
+    if (ov) {
+      section.hidden = false;
+      const reasonSel = $("#ov-reason");
+      clear(reasonSel).append(el("option", { value: "" }, "any reason"));
+      [...new Set(ov.pairs.flatMap((p) => Object.keys(p.reasons || {})))].sort().forEach((r) => reasonSel.append(el("option", { value: r }, r)));
+      const draw = () => renderOverview($("#overview-box"), ov, { verdict: $("#ov-verdict").value, reason: reasonSel.value,
+        nsFilter: $("#ov-namespace").value.trim(), onPair: (a, b) => { setViewState({ job: done.id, pair: `${a}>${b}` }, true); openPair(a, b); } });
+      const openPair = (a, b) => renderPair($("#pair-box"), done.id, ov, a, b, { onCell: (cellId) => openCellById(done, cellId) })
+        .catch((err) => notice(`This pair could not be read: ${err.message}`));
+      $("#ov-verdict").onchange = draw;
+      reasonSel.onchange = draw;
+      $("#ov-namespace").oninput = draw;
+      draw();
+      clear($("#pair-box"));
+      if (state.pair && state.pair.includes(">")) {
+        const [a, b] = state.pair.split(">");
+        await openPair(a, b);
+      }
+    }
+    const plan = await api.jobPlan(done.id).catch(() => null);
+    const small = plan && (plan.sources || []).length * (plan.destinations || []).length <= MAX_CELLS;
+    if (plan && (small || diff)) {
+      const cells = await allCells(done.id);
+      renderHeatmap(heat, plan, cells, { diff, onCell: (cell) => openCell(done, cell) });
+      if (diff) {
+        const list = $("#diff-list");
+        if (!cells.length) list.append(el("li", {}, "✔ No cell changes between these snapshots."));
+        const base = done.params && done.params.base;
+        cells.slice(0, 200).forEach((c) => list.append(el("li", {},
+          `Δ ${CHANGE_TEXT[c.change] || c.change}: ${plan.sources[c.source].label} → ${plan.destinations[c.destination].label}: `,
+          `${ICON[c.base_verdict] || ""} ${c.base_verdict || "absent"} → ${ICON[c.verdict] || ""} ${c.verdict || "absent"}${c.reason ? ` (${c.reason})` : ""} `,
+          c.base_request && base ? el("button", { type: "button", class: "link", onclick: () => openCell({ snapshot: base }, { request: c.base_request }) }, "trace before") : null,
+          " ", el("button", { type: "button", class: "link", onclick: () => openCell(done, c) }, "trace after"))));
+      }
+    }
+  }
+
+  /** A cell of the overview's drill-down → its stored request → a trace on the job's snapshot. */
+  async function openCellById(job, cellId) {
+    try {
+      const cell = await api.jobCell(job.id, cellId);
+      await openCell(job, cell);
+    } catch (err) {
+      notice(`Could not open this cell: ${err.message}`);
+    }
+  }
+
+  /** The cluster's matrix and diff jobs, newest first: each a link to its results. */
+  async function loadJobList() {
+    const box = $("#job-list");
+    try {
+      const jobs = items(await api.jobs({ cluster: clusterId, limit: 10 })).filter((j) => j.kind === "matrix" || j.kind === "diff");
+      clear(box);
+      if (!jobs.length) box.append(el("li", { class: "muted" }, "No matrix yet."));
+      jobs.forEach((j) => box.append(el("li", {}, el("a", { href: `?job=${j.id}`, onclick: (e) => { e.preventDefault(); setViewState({ job: j.id }, true); openJob(j.id); } },
+        `${j.kind === "diff" ? "Δ diff" : "▦ matrix"} #${j.id}`), el("span", { class: "muted" }, ` ${j.state} · ${formatDate(j.created)}`))));
+    } catch {
+      clear(box).append(el("li", { class: "muted" }, "Unavailable."));
+    }
+  }
+
+  async function openJob(id, state = viewState()) {
+    try {
+      const job = await api.job(id);
+      if (job.state === "done") await showResult(job, state);
+      else status.textContent = `Job #${id}: ${job.state}`;
+    } catch (err) {
+      notice(`Job #${id} could not be read: ${err.message}`);
+    }
+  }
+  loadJobList();
+  const initial = viewState();
+  if (initial.job) openJob(initial.job, initial);
+  window.addEventListener("popstate", () => {
+    const st = viewState();
+    if (st.job) openJob(st.job, st);
+  });
 
   $("#matrix-form").addEventListener("submit", (e) => {
     e.preventDefault();
