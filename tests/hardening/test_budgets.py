@@ -165,3 +165,16 @@ def test_cli_import_refuses_before_building(db, no_materialize, tmp_path):
     with pytest.raises(ManifestError):
         import_bytes("c", [("web.yaml", deployment(1_000_000_000))], materialize=True, nodes=3)
     assert row_counts() == before
+
+
+def test_any_import_past_the_document_budget_is_refused_before_validation():
+    """500,001 documents (a threshold-size live dump has ~200,000): refused before a single one is validated."""
+    from topology.importers.budget import MAX_DOCUMENTS
+    from topology.importers.load import Document
+
+    docs = [Document("huge.json", 1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}}, i)
+            for i in range(MAX_DOCUMENTS + 1)]
+    with pytest.raises(ManifestError) as err:
+        build_objects(docs)
+    assert err.value.file == "huge.json" and err.value.item == MAX_DOCUMENTS
+    assert "holds 500001 objects" in str(err.value)
