@@ -32,12 +32,11 @@ from __future__ import annotations
 import re
 
 from .gateway_model import GatewayInfo, Listener
-from .ingress_controllers import discover_controllers
+from .ingress_controllers import EMISSARY_IMAGES, discover_controllers
 from .model import RouteObject
 
 CONTROLLER_KIND = "ControllerGateway"
 ROUTE_KINDS = ("IngressRoute", "HTTPProxy", "Mapping")
-EMISSARY_IMAGES = ("emissary-ingress", "datawire/ambassador", "/ambassador:", "/emissary:")
 
 _TERM = re.compile(r"^\s*(!?)\s*([A-Za-z]+)\s*\((.*)\)\s*$", re.S)
 _ARG = re.compile(r"`([^`]*)`|\"([^\"]*)\"")

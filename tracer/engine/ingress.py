@@ -31,6 +31,7 @@ from .ingress_controllers import (
     ingresses_for_controller,
     resolve_class,
 )
+from .ingress_differences import apply_differences
 from .ingress_routing import (
     ASSUMPTIONS,
     RouteDecision,
@@ -150,7 +151,7 @@ def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> R
             d.warnings.append(
                 f"Ingress {d.ingress.key} is an ingress-nginx canary but has no primary Ingress for this host and "
                 "path: ingress-nginx ignores it (D12)")
-    return d
+    return apply_differences(model, d, ctrl)  # D11: what this controller does differently
 
 
 def _nginx(model: ClusterModel, d: RouteDecision, ctrl: Controller | None, headers: dict | None,

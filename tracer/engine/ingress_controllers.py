@@ -23,7 +23,7 @@ from .model import Ingress, IngressClass, Pod, Service, ServicePort
 __all__ = [
     "LEGACY_CLASS_ANNOTATION", "ClassResolution", "Exposure", "Controller", "resolve_class",
     "discover_controllers", "controllers_for_ingress", "ingresses_for_controller", "handles",
-    "backend_mode", "parse_args", "CLOUD_CONTROLLERS", "CLASSLESS_WITHOUT_CLASSES",
+    "backend_mode", "parse_args", "CLOUD_CONTROLLERS", "CLASSLESS_WITHOUT_CLASSES", "EMISSARY_IMAGES",
 ]
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -119,7 +119,7 @@ class Exposure:
 class Controller:
     """An ingress controller found in the cluster (or a cloud-managed one implied by a class)."""
 
-    kind: str  # ingress-nginx | traefik | contour | kong | haproxy | istio | gce | alb | generic
+    kind: str  # ingress-nginx | traefik | contour | kong | haproxy | istio | emissary | gce | alb | generic
     name: str  # "ns/workload" (or the pod), or the cloud name
     namespace: str
     controller_classes: frozenset[str]  # IngressClass spec.controller values it implements
@@ -152,6 +152,8 @@ class Controller:
         return f"{self.kind} controller {self.name} ({len(self.pods)} pod{'s' if len(self.pods) != 1 else ''})"
 
 
+# Emissary-ingress / Ambassador images (also read by controller_routes.py for its Mappings, K11)
+EMISSARY_IMAGES = ("emissary-ingress", "datawire/ambassador", "/ambassador:", "/emissary:")
 # kind → (default controller class, default legacy class, watches class-less by default)
 _DEFAULTS = {
     "ingress-nginx": ("k8s.io/ingress-nginx", "nginx", False),  # --watch-ingress-without-class=false
@@ -160,6 +162,9 @@ _DEFAULTS = {
     "kong": ("ingress-controllers.konghq.com/kong", "kong", False),
     "haproxy": ("haproxy.org/ingress-controller/haproxy", "haproxy", False),  # --empty-ingress-class=false
     "istio": ("istio.io/ingress-controller", "istio", False),  # meshConfig ingressControllerMode STRICT
+    # Emissary-ingress / Ambassador (D10): IngressClass getambassador.io/ingress-controller, or the legacy
+    # annotation kubernetes.io/ingress.class: ambassador; a class-less Ingress only through a default class
+    "emissary": ("getambassador.io/ingress-controller", "ambassador", False),
 }
 _IMAGES = {
     "ingress-nginx": ("ingress-nginx/controller", "nginx-ingress-controller", "ingress-nginx-controller"),
@@ -168,6 +173,7 @@ _IMAGES = {
     "kong": ("kong/kubernetes-ingress-controller", "kong-ingress-controller"),
     "haproxy": ("haproxytech/kubernetes-ingress", "haproxy-ingress"),
     "istio": (),
+    "emissary": EMISSARY_IMAGES,
 }
 _LABELS = {
     "ingress-nginx": (("app.kubernetes.io/name", "ingress-nginx"), ("app", "ingress-nginx")),
@@ -176,6 +182,8 @@ _LABELS = {
     "kong": (("app.kubernetes.io/name", "kong"), ("app", "kong")),
     "haproxy": (("app.kubernetes.io/name", "kubernetes-ingress"), ("app.kubernetes.io/name", "haproxy-ingress")),
     "istio": (("istio", "ingressgateway"), ("app", "istio-ingressgateway")),
+    "emissary": (("app.kubernetes.io/name", "emissary-ingress"), ("app.kubernetes.io/name", "ambassador"),
+                 ("service", "ambassador"), ("product", "aes")),
 }
 _PROXY_IMAGES = {"contour": ("envoyproxy/envoy", "/envoy:"), "kong": ("kong:", "kong/kong-gateway", "/kong-gateway")}
 
