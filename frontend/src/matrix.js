@@ -112,7 +112,7 @@ export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = 
     colTotal.set(p.destination_namespace, (colTotal.get(p.destination_namespace) || 0) + n);
   }
   const what = reason ? `cells dropped for ${reason}` : verdict ? `${verdict} cells` : "cells";
-  const table = el("table", { class: "heatmap overview", id: "overview" },
+  const table = el("table", { class: `heatmap overview${names.length <= 12 ? " few" : ""}`, id: "overview" },
     el("caption", {}, `${ov.sources} source classes × ${ov.destinations} destinations in ${ov.namespaces.length} namespaces; each cell counts ${what} (✔ all allowed, ✖ none, ◐ some). Click a cell for its classes.`),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "from \\ to"),
       names.map((n) => el("th", { scope: "col", class: "col-head", title: n }, el("span", {}, n))), el("th", { scope: "col" }, "total"))));

@@ -39,6 +39,9 @@ def test_matrix_overview_drill_down_url_and_job_list(logged_in_page, blog, worke
     page.fill("#ov-namespace", "blog")
     assert page.locator("#overview thead th", has_text="monitoring").count() == 0
     page.fill("#ov-namespace", "")
+    page.select_option("#ov-verdict", "")
+    page.locator("#overview-section").scroll_into_view_if_needed()
+    page.evaluate("() => document.querySelector('#overview-section').scrollIntoView()")
     doc_shot(page, "matrix-overview")
     assert axe_violations(page) == []
     # drill down: the pair's classes, and the URL names the pair
