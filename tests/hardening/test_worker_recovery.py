@@ -21,7 +21,7 @@ from tests.fixtures import CLUSTER_B
 from tests.integration.workers import STALE_SECONDS
 from topology.importers import import_bytes
 from topology.models import Cluster
-from tracer.models import Job
+from tracer.models import Job, JobChunk
 from tracer.tokens import issue_token
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
@@ -63,7 +63,8 @@ def test_a_live_worker_busy_longer_than_the_threshold_is_not_taken_for_dead(work
 def test_a_killed_worker_is_noticed_within_the_threshold_and_its_job_completes(workers, alice):
     first = workers.start(pause=STALE_SECONDS * 1.5)
     job_id = alice.post("/api/jobs/matrix", ONE_CHUNK, format="json").json()["job"]["id"]
-    wait_for(alice, job_id, lambda b: b["state"] == "running", timeout=30)
+    # Kill it once it holds the chunk (its message consumed): only the reaper can bring the job back.
+    wait_for(alice, job_id, lambda b: JobChunk.objects.filter(job_id=job_id, state="running").exists(), timeout=30)
     first.kill9()
     killed = time.monotonic()
     workers.start(pause=0)
