@@ -106,6 +106,7 @@ export const api = {
   jobPlan: (id) => request("GET", `/api/jobs/${id}/plan`),
   jobCells: (id, offset = 0, limit = 5000) => request("GET", `/api/jobs/${id}/cells/?offset=${offset}&limit=${limit}`),
   cancelJob: (id) => request("POST", `/api/jobs/${id}/cancel/`, {}),
+  gateways: (snapshotId) => request("GET", `/api/snapshots/${snapshotId}/gateways/`),
   jobs: (params) => request("GET", `/api/jobs/${q(params)}`),
   matrixOverview: (id) => request("GET", `/api/jobs/${id}/matrix`),
   matrixPair: (id, params) => request("GET", `/api/jobs/${id}/matrix/pair${q(params)}`),

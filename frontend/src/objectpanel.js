@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { el, clear, $ } from "./ui.js";
 import { openPodPanel } from "./podpanel.js";
 
-const PANEL_KINDS = { svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload" };
+const PANEL_KINDS = { gateway: "gateway", svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload" };
 
 /** "svc:shop/cart" → ["svc", "shop/cart"] when a panel exists for it, else null. */
 export function panelRef(ref) {
@@ -64,6 +64,7 @@ export class ObjectPanel {
     }
     clear(this.body).append(el("p", { class: "muted" }, `Loading ${ref}…`));
     this.panel.hidden = false;
+    if (kind === "gateway") return this.openGateway(key);
     let data;
     try {
       data = await api.object(this.snapshotId, kind, key);
@@ -112,6 +113,37 @@ export class ObjectPanel {
       parts.push(el("h3", {}, "Pods"), this.links(data.pods));
     }
     clear(this.body).append(...parts);
+    $("#pod-panel-close").focus();
+    return true;
+  }
+
+  /** A Gateway (Gateway API): its class and addresses, each listener with what it accepts and the
+   * routes attached to it, and each route's conditions (from GET /api/snapshots/ID/gateways/). */
+  async openGateway(key) {
+    let data;
+    try {
+      data = await api.gateways(this.snapshotId);
+    } catch (err) {
+      clear(this.body).append(el("p", { class: "notice notice-error", role: "alert" }, `gateway:${key}: ${err.message}`));
+      return false;
+    }
+    const gw = (data.gateways || []).find((g) => g.gateway === key);
+    if (!gw) {
+      clear(this.body).append(el("p", { class: "notice notice-error", role: "alert" }, `No Gateway ${key} in this snapshot.`));
+      return false;
+    }
+    const routes = (data.routes || []).filter((r) => r.parent === `Gateway ${key}`);
+    clear(this.body).append(el("h2", { id: "pod-panel-title" }, `Gateway ${key}`),
+      table([["class", gw.class], ["controller", gw.controller], ["implementation", gw.implementation],
+        ["addresses", (gw.addresses || []).join(", ")], ["problems", (gw.problems || []).join("; ")]]),
+      el("h3", {}, "Listeners"),
+      el("table", { class: "kv" }, el("thead", {}, el("tr", {}, ["Name", "Port", "Protocol", "Host", "Routes"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, (gw.listeners || []).map((l) => el("tr", {}, el("td", {}, l.name), el("td", {}, String(l.port)), el("td", {}, `${l.protocol}${l.tls_mode ? ` (${l.tls_mode})` : ""}`),
+          el("td", {}, l.hostname || "*"), el("td", {}, (l.routes || []).join(", ") || "none", (l.problems || []).length ? el("div", { class: "muted" }, l.problems.join("; ")) : null))))),
+      el("h3", {}, "Routes"),
+      routes.length ? el("ul", { class: "obj-list" }, routes.map((r) => el("li", {}, `${r.route}${r.sectionName ? ` (listener ${r.sectionName})` : ""}: `,
+        r.accepted ? "accepted" : `not accepted (${r.reason || "?"})`, r.resolved_refs === false ? `, backends unresolved (${r.refs_reason || ""})` : "",
+        r.message ? el("div", { class: "muted" }, r.message) : null))) : el("p", { class: "muted" }, "None."));
     $("#pod-panel-close").focus();
     return true;
   }

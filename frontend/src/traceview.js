@@ -53,7 +53,7 @@ export function dropIndex(path, hops) {
 const pct = (p) => `${Math.round(p * 1000) / 10}%`;
 
 // A hop's typed reference (the engine's {kind, namespace, name}) → the panel ref of its object, or null.
-const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol" };
+const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol", gateway: "gateway" };
 export function hopRef(hop) {
   const r = hop.ref;
   if (!r || !PANEL_OF_REF[r.kind] || !r.name) return null;

@@ -224,3 +224,27 @@ def test_trace_view_groups_paths_shows_the_fix_and_opens_hop_panels(demo_page, n
     page.goto(f"/clusters/{cluster.pk}/")
     page.select_option("#recent-filter", "true")
     page.locator("#recent-traces li", has_text="No shared trace").wait_for()
+
+
+def test_a_gateway_hop_opens_the_gateway_panel(logged_in_page, user):
+    """Gateway API: the trace's gateway hop has a details panel with the listeners and routes."""
+    from tests.fixtures import FIXTURES
+    from topology.importers import import_files
+    from tracer.services import run_trace
+
+    corpus = FIXTURES / "gateway-api-conformance"
+    snap = import_files("gw", [str(corpus / "manifests/base/manifests.yaml"),
+                               str(corpus / "manifests/derived/suite-setup.yaml"),
+                               str(corpus / "manifests/tests/httproute-header-matching.yaml")],
+                        owner=user, materialize=True).snapshot
+    trace = run_trace(snap, {"from": "external:203.0.113.9", "to": "url:http://192.0.2.1/", "protocol": "TCP",
+                             "via": "gateway:gateway-conformance-infra/same-namespace:80",
+                             "headers": {"version": "two"}}, owner=user)
+    page = logged_in_page
+    page.goto(f"/traces/{trace.pk}/")
+    page.wait_for_selector("#hop-list li")
+    page.get_by_role("button", name=re.compile(r"^Details of gateway")).first.click()
+    panel = page.locator("#pod-panel")
+    panel.locator("h2", has_text="Gateway gateway-conformance-infra/same-namespace").wait_for()
+    assert "Listeners" in panel.inner_text() and "HTTPRoute" in panel.inner_text()
+    assert axe_violations(page) == []
