@@ -328,3 +328,68 @@ def test_panels_show_a_shared_read_write_many_claim(live):
     assert "ReadWriteMany" in pvc["note"]
     tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
     assert not tmp["network"] and "no network path" in tmp["note"]
+
+
+EDGE = """
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Node
+  metadata: {name: e1}
+  spec: {podCIDR: 10.244.5.0/24}
+  status: {addresses: [{type: InternalIP, address: 172.19.5.1}]}
+- apiVersion: networking.k8s.io/v1
+  kind: IngressClass
+  metadata: {name: ambassador}
+  spec: {controller: getambassador.io/ingress-controller}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: emissary-0, namespace: emissary, labels: {app.kubernetes.io/name: emissary-ingress}}
+  spec: {nodeName: e1, containers: [{name: e, image: docker.io/emissaryingress/emissary:3.9.1,
+         ports: [{name: http, containerPort: 8080}]}]}
+  status: {phase: Running, podIP: 10.244.5.2, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: emissary, namespace: emissary}
+  spec: {type: LoadBalancer, clusterIP: 10.96.5.5, selector: {app.kubernetes.io/name: emissary-ingress},
+         ports: [{name: http, port: 80, targetPort: http, nodePort: 30880}]}
+  status: {loadBalancer: {ingress: [{ip: 203.0.113.55}]}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: blog-0, namespace: blog, labels: {app: blog}}
+  spec: {nodeName: e1, containers: [{name: b, image: blog, ports: [{containerPort: 8000}]}]}
+  status: {phase: Running, podIP: 10.244.5.3, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: blog, namespace: blog}
+  spec: {clusterIP: 10.96.5.6, selector: {app: blog}, ports: [{port: 80, targetPort: 8000}]}
+- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata: {name: blog, namespace: blog}
+  spec:
+    ingressClassName: ambassador
+    rules: [{host: blog.example.org, http: {paths: [{path: /, pathType: Prefix,
+             backend: {service: {name: blog, port: {number: 80}}}}]}}]
+  status: {loadBalancer: {ingress: [{ip: 203.0.113.55}]}}
+- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata: {name: docs, namespace: blog, annotations: {kubernetes.io/ingress.class: gce}}
+  spec:
+    defaultBackend: {service: {name: blog, port: {number: 80}}}
+  status: {loadBalancer: {ingress: [{ip: 34.117.0.9}]}}
+"""
+
+
+def test_d10_emissary_and_d9_published_addresses_on_a_live_dump(tmp_path):
+    result = _import(tmp_path, "edge", EDGE)
+    r = trace_json("--cluster", "edge", "--from", "external:198.51.100.20", "--to", "url:http://blog.example.org/")
+    (path,) = r["paths"]
+    assert path["verdict"] == "delivered" and path["endpoint"] == "pod:blog/blog-0"
+    assert any(h["kind"] == "ingress-controller" and "emissary" in h["detail"] for h in path["hops"])
+    # the GCE Ingress publishes 34.117.0.9: a request to it goes through that load balancer, no --via
+    r = trace_json("--cluster", "edge", "--from", "external:198.51.100.20", "--to", "ip:34.117.0.9", "--port", "80")
+    (path,) = r["paths"]
+    assert path["http"]["backend"] == "blog/blog" and path["http"]["status"] == 200
+    assert any("Ingress blog/docs publishes" in h["detail"] for h in path["hops"])
+    assert result.counts["Ingress"] == 2

@@ -10,8 +10,10 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.test_ingress_controllers import build, ctrl_pod, lb_service, web_ingress
+from tracer.engine.flow import make_flow
 from tracer.engine.ingress import discover_controllers, find_entry, http_answer, route_request
 from tracer.engine.model import IngressClass, IngressTLS, Secret, Service, ServicePort
+from tracer.engine.trace import trace
 
 EMISSARY = ctrl_pod("emissary-0", ns="edge", image="docker.io/emissaryingress/emissary:3.9.1",
                     labels={"app.kubernetes.io/name": "emissary-ingress"}, workload="emissary")
@@ -118,3 +120,42 @@ def test_d11_istio_reads_the_tls_secret_from_the_gateway_namespace():
     m.secrets["istio-system/shop-tls"] = Secret("istio-system", "shop-tls", *TLS_OK)
     d = route_request(m, "shop.example.com", "/", "https")
     assert d.tls.secret_ok and "istio-system" in d.tls.detail
+
+
+# -- D9: the address an Ingress publishes (status.loadBalancer.ingress) is an entry ------------------------------
+
+GCE_CLASS = IngressClass("gce", controller="k8s.io/ingress-gce")
+
+
+def published(cls, address, *pods, services=()):
+    ing = web_ingress(cls=cls)
+    ing.status_addresses = (address,)
+    classes = [GCE_CLASS, IngressClass("ambassador", controller="getambassador.io/ingress-controller")]
+    return build(pods=list(pods), services=list(services), ingresses=[ing], classes=classes)
+
+
+def test_d9_cloud_ingress_entered_at_its_published_address_without_via():
+    m = published("gce", "34.120.0.7")
+    e = find_entry(m, "shop.example.com", "/", "http")
+    assert e.controller.kind == "gce" and e.exposure.address == "34.120.0.7" and "status.loadBalancer" in e.detail
+    # a request to the bare address: through the cloud load balancer, whose rules have no host-less rule → 404
+    (path,) = trace(m, make_flow("external:198.51.100.3", "ip:34.120.0.7", 80)).to_dict()["paths"]
+    lb = next(h for h in path["hops"] if h["kind"] == "load-balancer")
+    assert "Ingress shop/web publishes" in lb["detail"] and "--via" not in lb["detail"]
+    assert path["reason"] == "ingress-no-match" and path["http"]["status"] == 404
+    # the Ingress's host through the same load balancer reaches the backend Service
+    (path,) = trace(m, make_flow("external:198.51.100.3", "url:http://shop.example.com/")).to_dict()["paths"]
+    assert path["http"]["backend"] == "shop/shop" and "34.120.0.7" in path["hops"][1]["detail"]
+
+
+def test_d9_published_address_of_an_in_cluster_controller_leads_to_it():
+    m = published("ambassador", "emissary.example.net", EMISSARY, services=[EMISSARY_SVC])
+    e = find_entry(m, "emissary.example.net", "/", "http")
+    assert e.controller.kind == "emissary" and e.exposure.address == "203.0.113.40"
+    assert "does not show that address" in e.exposure.detail
+
+
+def test_d9_an_address_no_ingress_publishes_stays_unknown():
+    m = published("gce", "34.120.0.7")
+    r = trace(m, make_flow("external:198.51.100.3", "ip:34.120.0.8", 80)).to_dict()
+    assert r["paths"][0]["endpoint"] == "external:34.120.0.8"

@@ -790,7 +790,21 @@ def parse_ingress(ctx: Ctx, data: dict) -> Ingress:
                    rules=tuple(rules),
                    default_backend=_backend(ctx, ctx.map(spec, dkey, f"spec.{dkey}"), f"spec.{dkey}")
                    if default is not None else None,
-                   tls=tls, created=created)
+                   tls=tls, created=created, status_addresses=_lb_status_addresses(ctx, data))
+
+
+def _lb_status_addresses(ctx: Ctx, data: dict) -> tuple[str, ...]:
+    """status.loadBalancer.ingress[].ip or .hostname: the address the Ingress publishes (a request to it goes
+    through its controller)."""
+    status = ctx.map(data, "status", "status")
+    lb = ctx.map(status, "loadBalancer", "status.loadBalancer")
+    out = []
+    for p, ing in ctx.maps(lb, "ingress", "status.loadBalancer.ingress"):
+        ip = ctx.str(ing, "ip", f"{p}.ip")
+        addr = ctx.ip(ip, f"{p}.ip") if ip else ctx.str(ing, "hostname", f"{p}.hostname").lower()
+        if addr and addr not in out:
+            out.append(addr)
+    return tuple(out)
 
 
 def parse_ingress_class(ctx: Ctx, data: dict) -> IngressClass:

@@ -22,6 +22,7 @@ class Ingress(SnapshotObject):
     default_backend = models.JSONField(null=True, blank=True)
     tls = models.JSONField(default=list)
     created = text_field()
+    status_addresses = models.JSONField(default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "namespace", "name"],

@@ -45,6 +45,7 @@ from .ingress_routing import (
     route_in,
     split_url,
 )
+from .model import Ingress
 
 __all__ = [
     "route_request", "find_entry", "Entry", "RouteDecision", "TLSInfo", "Controller", "Exposure",
@@ -306,7 +307,12 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
     hostNetwork/hostPort node (docs/contract.md, url destination).
     """
     scheme = (scheme or "http").lower()
+    if not via and host in ingress_status_index(model):
+        via = host  # a request to the address an Ingress publishes enters through that address
     if via:
+        published = ingress_status_index(model).get(via)
+        if published is not None:
+            return _status_entry(model, published, via, host, path, scheme, port, headers)
         ctrls = all_controllers(model)
         # in-cluster exposures first: a cloud load balancer takes any other address given with --via
         for ctrl in sorted(ctrls, key=lambda c: c.cloud_managed):
@@ -325,6 +331,8 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
     ctrl = d.controller if isinstance(d.controller, Controller) else None
     if ctrl is None:
         return Entry(d, None, None, d.reason, d.why)
+    if ctrl.cloud_managed and d.ingress is not None and d.ingress.status_addresses:
+        return _status_entry(model, d.ingress, d.ingress.status_addresses[0], host, path, scheme, port, headers)
     e = ctrl.default_exposure(scheme, port)
     if e is None and port is not None:
         e = ctrl.default_exposure(scheme)
@@ -334,6 +342,51 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
                   + (f" (only {internal[0].detail})" if internal else "")
                   + "; expose it with a LoadBalancer or NodePort Service, or hostNetwork/hostPort")
         return Entry(d, ctrl, None, None, detail)
+    return Entry(d, ctrl, e, None, f"the client enters {ctrl.describe()} through {e.detail}")
+
+
+_STATUS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def ingress_status_index(model: ClusterModel) -> dict[str, Ingress]:
+    """address → the (oldest) Ingress publishing it in status.loadBalancer.ingress, once per model."""
+    index = _STATUS.get(model)
+    if index is None:
+        index = {}
+        for ing in sorted(model.ingresses, key=lambda i: (i.created or "~", i.key)):
+            for addr in ing.status_addresses:
+                index.setdefault(addr, ing)
+        _STATUS[model] = index
+    return index
+
+
+def _status_entry(model: ClusterModel, ing: Ingress, address: str, host: str, path: str, scheme: str,
+                  port: int | None, headers: dict | None) -> Entry:
+    """A request sent to the address `ing` publishes (status.loadBalancer.ingress) enters its controller (D9):
+    a cloud controller's load balancer is that address; an in-cluster controller's is its exposure there (or,
+    when the snapshot does not show that address on it, its default entry, stated)."""
+    ctrls = controllers_for_ingress(model, ing)
+    if not ctrls:
+        d = route_request(model, host, path, scheme, headers=headers)
+        return Entry(d, None, None, "no-ingress-controller",
+                     f"{address} is the address Ingress {ing.key} publishes (status.loadBalancer.ingress), but no "
+                     f"controller in the cluster serves it")
+    ctrl = ctrls[0]
+    d = route_request(model, host, path, scheme, controller=ctrl, headers=headers)
+    published = f"{address} is the address Ingress {ing.key} publishes (status.loadBalancer.ingress)"
+    if ctrl.cloud_managed:
+        e = Exposure("cloud-load-balancer", address, port or (443 if scheme == "https" else 80), scheme, None, None,
+                     None, f"{published}: the cloud load balancer of {ctrl.describe()}")
+        return Entry(d, ctrl, e, None, f"the client enters {ctrl.describe()} through {e.detail}")
+    e = _exposure_at(model, ctrl, address, port, scheme) or ctrl.default_exposure(scheme, port) or \
+        ctrl.default_exposure(scheme)
+    if e is None:
+        return Entry(d, ctrl, None, None, f"{published}, but {ctrl.describe()} has no entry from outside the "
+                                          f"cluster for {scheme}")
+    if e.address != address:
+        e = Exposure(e.kind, e.address, e.port, e.scheme, e.service, e.node, e.target_port,
+                     f"{published}; the snapshot does not show that address on {ctrl.describe()}, so it is assumed "
+                     f"to lead to its {e.detail} (impl)")
     return Entry(d, ctrl, e, None, f"the client enters {ctrl.describe()} through {e.detail}")
 
 

@@ -414,6 +414,7 @@ class Ingress(_Base):
     default_backend: IngressBackend | None = None
     tls: tuple[IngressTLS, ...] = ()
     created: str = ""
+    status_addresses: tuple[str, ...] = ()  # status.loadBalancer.ingress[].ip / .hostname: the address it publishes
     _nested = {"rules": IngressRule, "tls": IngressTLS}
     _single = {"default_backend": IngressBackend}
 

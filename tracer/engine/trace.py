@@ -39,6 +39,7 @@ from .trace_entry import EntryWalk
 from .trace_ingress import IngressWalk
 from .trace_names import NameWalk
 from .trace_proxy import ProxyWalk
+from .trace_published import published_address_entry
 from .trace_state import Source, extra_indexes
 from .trace_storage import volume_entry
 
@@ -56,6 +57,7 @@ def add_entry(fn: Entry) -> Entry:
 
 
 add_entry(volume_entry)  # volume:NAME — the storage path of a volume of the source pod (I1, I2)
+add_entry(published_address_entry)  # ip: an address an Ingress publishes in its status (D9)
 
 
 add_entry(gateway_entry)  # Gateway API, Istio and the controllers' own routes (gateway_trace.py, K7)
