@@ -41,7 +41,7 @@ from .cluster import ClusterModel
 from .gateway import gateway_view
 from .gateway_trace import data_plane
 from .ingress import all_controllers, ingresses_for_controller
-from .kubeproxy import proxy_skip_reason
+from .kubeproxy import endpoint_pod, proxy_skip_reason
 from .result import Ref
 from .traffic_policy import lb_backend_nodes
 
@@ -139,8 +139,10 @@ def _pod(m: ClusterModel, key: str) -> Iterable[Edge]:
         yield "node", pod.node_name, "send"
     yield "kube-proxy", "", "netfilter"
     yield "pod-network", "", "send"
-    for c in _index(m).pod_controllers.get(key, ()):
-        yield "ingress-controller", c, "controller"
+    controllers = _index(m).pod_controllers
+    if key in controllers:
+        for c in controllers[key]:
+            yield "ingress-controller", c, "controller"
     for gw in _index(m).pod_gateways.get(key, ()):
         yield "gateway", gw, "data-plane"
 
@@ -172,10 +174,7 @@ def _service(m: ClusterModel, key: str) -> Iterable[Edge]:
         for ep in sl.endpoints:
             if not ep.addresses:
                 continue
-            pod = None
-            if ep.target_name:
-                pod = m.pods.get(f"{ep.target_namespace or svc.namespace}/{ep.target_name}")
-            pod = pod or m.pod_by_ip.get(ep.addresses[0])
+            pod = endpoint_pod(m, ep, ep.addresses[0])  # the pod kube-proxy sends to (A7)
             yield ("pod", pod.key, "endpoint") if pod else ("external", "", "endpoint")
             node_name = ep.node_name or (pod.node_name if pod else "")
             if node_name:
@@ -305,15 +304,18 @@ def forwarding_graph(model: ClusterModel) -> nx.DiGraph:
 
 
 def build_graph(model: ClusterModel) -> nx.DiGraph:
+    """Every vertex's successors (the same SUCCESSORS the walk reads), as one networkx graph."""
     g = nx.DiGraph()
     vertices = list(_vertices(model))
     g.add_nodes_from((vertex_id(kind, key), attrs) for kind, key, attrs in vertices)
-    adj = Adjacency(model)  # not the cached one: the map's build need not keep every successor list twice
-    edges = []
+    edges: dict[tuple[str, str], str] = {}
+    add = edges.setdefault  # first edge kind wins, as in Adjacency.successors
+    prefix, singletons = _PREFIX, SINGLETONS
     for kind, key, _attrs in vertices:
-        u = vertex_id(kind, key)
-        edges.extend((u, v, {"kind": e}) for v, (_k, _key, e) in adj.successors(kind, key).items())
-    g.add_edges_from(edges)  # bulk: ~3x faster than one by one
+        u = kind if kind in singletons else f"{prefix[kind]}:{key}"
+        for k2, key2, e in SUCCESSORS[kind](model, key):
+            add((u, k2 if k2 in singletons else f"{prefix[k2]}:{key2}"), e)
+    g.add_edges_from((u, v, {"kind": e}) for (u, v), e in edges.items())  # bulk: ~3x faster than one by one
     return g
 
 

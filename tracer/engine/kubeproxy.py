@@ -120,6 +120,9 @@ def _pod_for(model: ClusterModel, ep, ip: str) -> Pod | None:
     return model.pod_by_ip.get(ip)
 
 
+endpoint_pod = _pod_for  # the pod an EndpointSlice endpoint stands for (targetRef, else its address)
+
+
 def service_endpoints(model: ClusterModel, svc: Service, sp: ServicePort | None) -> list[ProxyEndpoint]:
     """Endpoints of service port `sp` (all ports when sp is None: DNS view), deduplicated by ip:port.
 
