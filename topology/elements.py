@@ -37,7 +37,7 @@ NODE_AGGREGATE_ABOVE = 30  # more nodes than this draw as one "nodes" element un
 DEFAULT_LIMIT = 1000
 # forwarding_graph edge kinds drawn (see tracer.engine.graph); node→kube-proxy "netfilter" stands for all.
 DRAWN_EDGES = {"address", "node-port", "backend", "netfilter", "vip", "capture", "endpoint", "external-ip", "cname",
-               "controller", "route", "cloud-load-balancer"}
+               "controller", "route", "cloud-load-balancer", "listener"}
 MAX_LIMIT = 5000
 
 
@@ -214,6 +214,12 @@ def _topology_elements(model: ClusterModel, f: Filters) -> dict:
             hosts = sorted({r.host for r in ing.rules if r.host}) if ing else []
             display[vertex] = g.node(vertex, "edge", ", ".join(hosts) or name, "ingress", namespace=ns,
                                      ref=vertex)
+        elif kind == "gateway":  # a Gateway API (or controller) gateway, drawn where Ingresses are (issue 14)
+            ns, _, name = vertex.split(":", 1)[1].partition("/")
+            if f.namespaces and ns not in f.namespaces:
+                continue
+            display[vertex] = g.node(vertex, "edge", name, "gateway", namespace=ns, ref=vertex,
+                                     implementation=data.get("implementation", ""))
 
     # Edges worth drawing: the way in (external → LB/node/controller → …) and service → endpoints. Per-pod
     # plumbing (pod → node, pod → kube-proxy, the pod network, SNAT on the way out) would only add noise.

@@ -7,13 +7,15 @@ Every function returns None when the snapshot has no such object (the view answe
 """
 from __future__ import annotations
 
+from topology.gateway_panels import gateway_panel, route_panel
 from topology.storage_panels import claim_panel, pod_panel, statefulset_claims, storage_class_panel, volume_panel
 from topology.trafficmap import _app_label
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.kubeproxy import categorize, condition_text, proxy_skip_reason, service_endpoints
 from tracer.engine.netpol import _describe_peer, _describe_ports, effective_policy_types, policies_selecting
 
-KINDS = ("svc", "node", "ingress", "netpol", "namespace", "workload", "pod", "pvc", "pv", "storageclass")
+KINDS = ("svc", "node", "ingress", "netpol", "namespace", "workload", "pod", "pvc", "pv", "storageclass", "gateway",
+         "route")
 
 
 def _selector_text(sel: dict | None) -> str:
@@ -176,4 +178,5 @@ def workload_panel(model: ClusterModel, key: str) -> dict | None:
 def object_panel(model: ClusterModel, kind: str, key: str) -> dict | None:
     return {"svc": service_panel, "node": node_panel, "ingress": ingress_panel, "netpol": policy_panel,
             "namespace": namespace_panel, "workload": workload_panel, "pod": pod_panel, "pvc": claim_panel,
-            "pv": volume_panel, "storageclass": storage_class_panel}[kind](model, key)
+            "pv": volume_panel, "storageclass": storage_class_panel, "gateway": gateway_panel,
+            "route": route_panel}[kind](model, key)

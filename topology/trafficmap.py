@@ -24,6 +24,7 @@ from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from tracer.engine.cluster import ClusterModel
+from tracer.engine.gateway import gateway_view
 from tracer.engine.policy_edges import policy_edges
 
 NS_GROUP_ABOVE = 40  # more namespaces than this are drawn as alphabetical groups
@@ -260,6 +261,8 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
             if target:
                 edge(ing_id, target, "route", str(b.port_number or b.port_name or ""))
 
+    _gateway_elements(model, shown_ns, ns_open, ns_element, node, edge, svc_element)
+
     # --- NetworkPolicy allow rules ------------------------------------------------------------------------
     drawn_sets: dict[int, set[str]] = {}
 
@@ -316,7 +319,7 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
         caption = n["label"]
         if n["kind"] == "workload":
             caption = f"{n['label']} ×{m['pods'] if m else 0}"
-        elif n["kind"] == "ingress":
+        elif n["kind"] in ("ingress", "gateway", "route"):
             caption = n["name"]
         elif n["kind"] in ("namespace", "namespace-group") and not n.get("open"):
             what = [f"{m['pods']} pods"] if m else []
@@ -347,3 +350,50 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
         "total": {"pods": len(model.objects.pods), "services": len(model.objects.services),
                   "namespaces": len(ns_names), "policies": len(model.objects.network_policies)},
     }
+
+
+def _gateway_elements(model: ClusterModel, shown_ns, ns_open, ns_element, node, edge, svc_element) -> None:
+    """Gateways as Ingresses are drawn (issue 14 item 5): outside → Gateway (its listeners' ports) → each attached
+    route (edge labelled with the listener) → the Services the route's rules name (labelled with the weight when
+    a rule splits). A closed namespace draws its Gateways and routes as its box."""
+    view = gateway_view(model)
+    shown = set(shown_ns)
+    route_ids: dict[str, str] = {}
+    for key, gw in sorted(view.gateways.items()):
+        ns = gw.obj.namespace
+        if ns not in shown:
+            continue
+        if ns in ns_open:
+            gw_id = node(f"gateway:{key}", "gateway", gw.obj.name, namespace=ns, parent=f"ns:{ns}",
+                         ref=f"gateway:{key}", name=gw.obj.name, implementation=gw.implementation)
+        else:
+            gw_id = ns_element(ns)
+        node(EXTERNAL, "external", "outside the cluster")
+        ports = sorted({f"{x.protocol} {x.port}" for x in gw.listeners})
+        for p in ports:
+            edge(EXTERNAL, gw_id, "entry", p)
+        for x in gw.listeners:
+            for att in view.attached(x):
+                r = att.route
+                if r.namespace not in shown:
+                    continue
+                rid = route_ids.get(f"{r.kind} {r.key}")
+                if rid is None:
+                    if r.namespace in ns_open:
+                        ref = f"route:{r.kind.lower()}/{r.key}"
+                        rid = node(ref, "route", r.name, namespace=r.namespace, parent=f"ns:{r.namespace}",
+                                   ref=ref, name=r.name, route_kind=r.kind)
+                    else:
+                        rid = ns_element(r.namespace)
+                    route_ids[f"{r.kind} {r.key}"] = rid
+                    for rule in r.spec.get("rules", []):
+                        refs = rule.get("backendRefs", [])
+                        split = len(refs) > 1
+                        for b in refs:
+                            if b.get("kind", "Service") != "Service":
+                                continue
+                            target = svc_element.get(f"{b.get('namespace') or r.namespace}/{b['name']}")
+                            weight = f"weight {b.get('weight', 1)}" if split else str(b.get("port") or "")
+                            if target:
+                                edge(rid, target, "route", weight)
+                edge(gw_id, rid, "attach", f"{x.name} :{x.port}")
