@@ -393,3 +393,121 @@ def test_d10_emissary_and_d9_published_addresses_on_a_live_dump(tmp_path):
     assert path["http"]["backend"] == "blog/blog" and path["http"]["status"] == 200
     assert any("Ingress blog/docs publishes" in h["detail"] for h in path["hops"])
     assert result.counts["Ingress"] == 2
+
+
+EDGE_DESIRED = """
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: contour}
+spec: {controller: projectcontour.io/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: ambassador}
+spec: {controller: getambassador.io/ingress-controller}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: emissary, namespace: emissary}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: emissary-ingress}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: emissary-ingress}}
+    spec: {containers: [{name: e, image: docker.io/emissaryingress/emissary:3.9.1, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: emissary, namespace: emissary}
+spec: {type: LoadBalancer, selector: {app.kubernetes.io/name: emissary-ingress}, ports: [{name: http, port: 80, targetPort: http}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: contour, namespace: projectcontour}
+spec:
+  selector: {matchLabels: {app: contour}}
+  template:
+    metadata: {labels: {app: contour}}
+    spec: {containers: [{name: c, image: ghcr.io/projectcontour/contour:v1.28, args: [contour, serve]}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: envoy, namespace: projectcontour}
+spec:
+  selector: {matchLabels: {app: envoy}}
+  template:
+    metadata: {labels: {app: envoy}}
+    spec: {containers: [{name: envoy, image: docker.io/envoyproxy/envoy:v1.30,
+           ports: [{name: http, containerPort: 8080}, {name: https, containerPort: 8443}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: envoy, namespace: projectcontour}
+spec: {type: LoadBalancer, selector: {app: envoy}, ports: [{name: http, port: 80, targetPort: http},
+       {name: https, port: 443, targetPort: https}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop, namespace: shop}
+spec:
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec:
+      containers: [{name: s, image: shop, ports: [{containerPort: 8000}]}]
+      volumes:
+      - name: scratch
+        ephemeral: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce], storageClassName: missing}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop, namespace: shop}
+spec: {selector: {app: shop}, ports: [{port: 80, targetPort: 8000}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: blog, namespace: shop}
+spec:
+  selector: {matchLabels: {app: blog}}
+  template:
+    metadata: {labels: {app: blog}}
+    spec: {containers: [{name: b, image: blog, ports: [{containerPort: 8000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: blog, namespace: shop}
+spec: {selector: {app: blog}, ports: [{port: 80, targetPort: 8000}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: blog, namespace: shop}
+spec:
+  ingressClassName: ambassador
+  rules: [{host: blog.example.org, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: blog, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: secure, namespace: shop}
+spec:
+  ingressClassName: contour
+  tls: [{hosts: [secure.example.org], secretName: secure-tls}]
+  rules: [{host: secure.example.org, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: blog, port: {number: 80}}}}]}}]
+"""
+
+
+def test_d10_d11_i3_with_materialize(tmp_path):
+    result = _import(tmp_path, "edge-desired", EDGE_DESIRED, materialize=True)
+    r = trace_json("--cluster", "edge-desired", "--from", "external:198.51.100.20", "--to", "url:http://blog.example.org/")
+    assert {p["endpoint"].split("-")[0] for p in r["paths"]} == {"pod:shop/blog"}
+    assert all(p["verdict"] == "delivered" for p in r["paths"])
+    # Contour: the TLS Secret does not exist, so it serves no HTTPS for that host (D11); plain HTTP still routes
+    r = trace_json("--cluster", "edge-desired", "--from", "external:198.51.100.20", "--to", "url:https://secure.example.org/")
+    assert {p["reason"] for p in r["paths"]} == {"ingress-no-match"}
+    assert "does not serve HTTPS" in r["paths"][0]["hops"][-1]["detail"]
+    r = trace_json("--cluster", "edge-desired", "--from", "external:198.51.100.20", "--to", "url:http://secure.example.org/")
+    assert r["verdict"] == "delivered"
+    # the generic ephemeral volume's claim `<pod>-scratch` names a class that does not exist: the pod stays Pending
+    from topology.compile import load_model
+    m = load_model(result.snapshot.pk)
+    (shop,) = m.pods_of_workload("shop", "shop", "Deployment")
+    assert shop.phase == "Pending" and not shop.ip
+    assert m.claims[f"shop/{shop.name}-scratch"].phase == "Pending"

@@ -39,6 +39,16 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _claim_keys(mat) -> set[tuple[str, str]]:
+    """(namespace, name) of every claim in the input or added so far; computed once per materialisation (a scan of
+    every object per replica would be quadratic at 150,000 pods)."""
+    keys = getattr(mat, "_claim_keys", None)
+    if keys is None:
+        keys = {(o.namespace, o.name) for o in mat._all_objs() if o.kind == "PersistentVolumeClaim"}
+        mat._claim_keys = keys
+    return keys
+
+
 def stateful_claims(mat, sts, pod_spec: dict, pod_name: str, ordinal: int, selector_labels: dict) -> None:
     """I3: mount `<template>-<sts>-<ordinal>` in the replica's spec and create the claim when it does not exist."""
     templates = sts.spec().get("volumeClaimTemplates")
@@ -46,7 +56,7 @@ def stateful_claims(mat, sts, pod_spec: dict, pod_name: str, ordinal: int, selec
         return
     volumes = pod_spec.setdefault("volumes", [])
     have = {v.get("name") for v in volumes if isinstance(v, dict)}
-    existing = {(o.namespace, o.name) for o in mat._all_objs() if o.kind == "PersistentVolumeClaim"}
+    existing = _claim_keys(mat)
     for t in templates:
         if not isinstance(t, dict) or not isinstance(_meta(t).get("name"), str):
             continue
@@ -55,6 +65,7 @@ def stateful_claims(mat, sts, pod_spec: dict, pod_name: str, ordinal: int, selec
         if tname not in have:
             volumes.append({"name": tname, "persistentVolumeClaim": {"claimName": claim}})
         if (sts.namespace, claim) not in existing:
+            existing.add((sts.namespace, claim))
             meta: dict[str, Any] = {"name": claim, "namespace": sts.namespace,
                                     "labels": {**(_meta(t).get("labels") or {}), **selector_labels}}
             mat.add({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
@@ -77,6 +88,11 @@ class StorageGate:
                                    if str(_meta(o.data).get("annotations", {}).get(DEFAULT_STORAGE_CLASS, "")).lower()
                                    == "true"), None)
         self.pvs = {o.name: o for o in objs if o.kind == "PersistentVolume"}
+        self.pv_by_claim: dict[tuple[str, str], str] = {}  # claimRef (namespace, name) → PV, once (not per claim)
+        for name, pv in sorted(self.pvs.items()):
+            ref = pv.spec().get("claimRef") if isinstance(pv.spec().get("claimRef"), dict) else {}
+            if isinstance(ref.get("name"), str):
+                self.pv_by_claim.setdefault((str(ref.get("namespace") or ""), ref["name"]), name)
         for ns, name, spec in pods:
             self._ephemeral_claims(ns, name, spec)
         self.claims = {(o.namespace, o.name): o for o in mat._all_objs() if o.kind == "PersistentVolumeClaim"}
@@ -87,7 +103,7 @@ class StorageGate:
     # -- claims ------------------------------------------------------------------------------------
 
     def _ephemeral_claims(self, ns: str, pod: str, spec: dict) -> None:
-        existing = {(o.namespace, o.name) for o in self.mat._all_objs() if o.kind == "PersistentVolumeClaim"}
+        existing = _claim_keys(self.mat)
         for vol in spec.get("volumes") or []:
             eph = vol.get("ephemeral") if isinstance(vol, dict) else None
             if not isinstance(eph, dict):
@@ -95,6 +111,7 @@ class StorageGate:
             name = f"{pod}-{vol.get('name')}"
             template = eph.get("volumeClaimTemplate") if isinstance(eph.get("volumeClaimTemplate"), dict) else {}
             if (ns, name) not in existing:
+                existing.add((ns, name))
                 self.mat.add({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                               "metadata": {"name": name, "namespace": ns},
                               "spec": copy.deepcopy(template.get("spec") if isinstance(template.get("spec"), dict)
@@ -108,10 +125,8 @@ class StorageGate:
         ident = f"{claim.namespace}/{claim.name}"
         pv_name = spec.get("volumeName") if isinstance(spec.get("volumeName"), str) else ""
         if not pv_name:
-            pv_name = next((n for n, pv in sorted(self.pvs.items())
-                            if (pv.spec().get("claimRef") or {}).get("name") == claim.name
-                            and (pv.spec().get("claimRef") or {}).get("namespace", claim.namespace)
-                            == claim.namespace), "")
+            pv_name = (self.pv_by_claim.get((claim.namespace, claim.name))
+                       or self.pv_by_claim.get(("", claim.name), ""))
         cls = spec.get("storageClassName")
         if not pv_name:
             pv_name = self._static_match(spec, cls)
