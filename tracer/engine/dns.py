@@ -5,9 +5,13 @@
 - `lookup`            B1 (ClusterIP), B2 (headless → ready endpoints, hostnames), B3 (SRV), B4 (ExternalName CNAME),
                       B5 (pod hostname.subdomain), pod A records `a-b-c-d.ns.pod.zone`
 - `resolve`           the whole query: candidates tried in order, first answer wins, else NXDOMAIN
-Names outside the cluster domain are answered by an upstream resolver the snapshot does not hold: they
-resolve to `external:NAME` (impl). A single-label name, or one whose last label is a namespace or a Service
-of the pod's namespace (`db-1.db`: a pod record that does not exist), is NXDOMAIN: no public zone has it.
+- `public_name`       H3: only a name under a public top-level domain can exist outside the cluster
+Names outside the cluster domain are answered by an upstream resolver the snapshot does not hold: a name whose
+last label is a public TLD (PUBLIC_TLDS: generic TLDs and the country codes) resolves to `external:NAME`
+(impl: assumed to exist) — unless that label is also a namespace or a Service of the pod's namespace
+(`x.shop` with a namespace `shop`): a cluster name was meant and it does not exist. Any other name (`web-0.nginx` with no Service `nginx`, `cart.no-such-namespace`,
+a single label, `db.internal`) went through the search path and then upstream, which has no such TLD:
+NXDOMAIN (H3).
 The query itself is traffic; `trace.py` sends it through kube-proxy and NetworkPolicy.
 """
 from __future__ import annotations
@@ -193,19 +197,75 @@ def resolve(model: ClusterModel, pod: Pod | None, name: str, *, external: bool =
                 return ans
     absolute = name.rstrip(".")
     if not absolute.endswith("." + zone) and absolute != zone:
-        labels = absolute.split(".")
-        cluster_intent = (labels[-1] in model.namespaces or labels[-1] in ("svc", "pod")
-                          or (pod is not None and f"{pod.namespace}/{labels[-1]}" in model.services))
-        if len(labels) >= 2 and not cluster_intent:
+        last = absolute.rsplit(".", 1)[-1]
+        cluster_intent = (last in model.namespaces or last in ("svc", "pod")
+                          or (pod is not None and f"{pod.namespace}/{last}" in model.services))
+        if public_name(absolute) and not cluster_intent:
             if not tried or tried[-1] != absolute:
                 tried.append(absolute)
             return Answer("EXTERNAL", name, absolute, target=absolute, tried=tried, resolver=resolver,
-                          detail=f"{absolute} is outside {zone}: answered by the upstream resolver (not in the "
-                                 f"snapshot; impl: assumed to resolve to an internet address)")
-    if resolver.kind != "cluster":
+                          detail=f"{absolute} is outside {zone} under the public TLD "
+                                 f".{absolute.rsplit('.', 1)[-1]}: answered by the upstream resolver (not in the "
+                                 f"snapshot; impl: assumed to exist and resolve to an internet address) (H3)")
+    if "." in absolute and not absolute.endswith("." + zone) and absolute != zone:
+        why = _unknown_name_reason(model, pod, absolute, tried, resolver)
+    elif resolver.kind != "cluster":
         why = resolver.note
     else:
         why = (f"no record for any of {', '.join(tried)}"
                + (f"; a bare name is namespace-relative (B9): from namespace {pod.namespace} use "
                   f"NAME.NAMESPACE" if pod is not None and "." not in absolute else ""))
     return Answer("NXDOMAIN", name, tried=tried, resolver=resolver, detail=f"{name} does not resolve: {why}")
+
+
+# H3: the top-level domains a public resolver answers for (generic and country-code TLDs, IANA root zone; a
+# subset of the generic ones, the common ones). A name under any other last label cannot exist on the internet.
+_GENERIC_TLDS = """
+com org net edu gov mil int arpa info biz name pro aero coop museum mobi asia tel travel jobs cat post
+dev app page cloud tech online site store shop blog xyz top club live news digital network systems solutions
+services software email link website space world today company group global agency media studio design zone
+run host codes tools team works wiki fun io ai co me tv gg ly sh so to fm am
+google amazon aws azure microsoft apple goog new art
+""".split()
+_COUNTRY_TLDS = """
+ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo bq br bs bt bw by bz
+ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg er es et eu fi fj fk fm fo
+fr ga gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm
+jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp mq
+mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa
+re ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to
+tr tt tv tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
+""".split()
+PUBLIC_TLDS = frozenset(_GENERIC_TLDS) | frozenset(_COUNTRY_TLDS)
+
+
+def public_name(name: str) -> bool:
+    """H3: `name` (absolute, no trailing dot) has at least two labels and ends in a public TLD."""
+    labels = name.lower().rstrip(".").split(".")
+    return len(labels) >= 2 and all(labels) and labels[-1] in PUBLIC_TLDS
+
+
+def _unknown_name_reason(model: ClusterModel, pod: Pod | None, name: str, tried: list[str],
+                         resolver: Resolver) -> str:
+    """H3: why a name that is neither a cluster record nor under a public TLD has no answer anywhere."""
+    labels = name.split(".")
+    last = labels[-1]
+    parts = []
+    if resolver.kind == "cluster":
+        parts.append(f"no cluster record for any of {', '.join(tried) or name}")
+    else:
+        parts.append(resolver.note)
+    if len(labels) >= 2:
+        ns = pod.namespace if pod is not None else None
+        if last in model.namespaces:
+            parts.append(f"'{last}' is a namespace, but no Service {last}/{labels[-2]} exists "
+                         f"(a name NAME.NAMESPACE needs Service NAME in NAMESPACE)")
+        elif ns is not None and len(labels) == 2:
+            parts.append(f"neither a namespace '{last}' (for SERVICE.NAMESPACE) nor a headless Service "
+                         f"{ns}/{last} exists (a StatefulSet pod name POD.SERVICE needs its governing headless "
+                         f"Service)")
+        else:
+            parts.append(f"no namespace '{last}' exists")
+    parts.append(f"upstream, '.{last}' is not a public top-level domain, so no public resolver has it "
+                 f"(impl: a private zone of the node's resolver is not in the snapshot)")
+    return "; ".join(parts)
