@@ -162,3 +162,26 @@ def test_external_traffic_policy_local_is_one_function_the_map_and_the_trace_fol
     assert {h.ref.name for p in r.paths for h in p.hops if h.kind == "node" and h.action == "receive"} == {"n1", "n2"}
     dropped = [p for p in r.paths if p.verdict == "dropped"]
     assert [p.reason for p in dropped] == ["no-local-endpoints"]  # n1 has no endpoint: kube-proxy drops it there
+
+
+def test_a_registered_entry_kind_runs_before_the_built_in_destinations(monkeypatch):
+    """trace.add_entry: an entry kind sees every flow first and takes the ones it returns paths for; the others
+    go on to the built-in destinations."""
+    from tracer.engine import trace as trace_mod
+    from tracer.engine.result import Hop, Ref
+
+    def entry(tracer, src, hops, prob, dest):
+        if dest.kind != "url" or dest.parts[1] != "special.example":
+            return None
+        hop = Hop("endpoint", Ref("external", "", "special.example"), "deliver", "taken by the registered entry")
+        return tracer.deliver(src, hops, prob, Ref("external", "", "special.example"), 443, hop)
+
+    monkeypatch.setattr(trace_mod, "ENTRIES", [])
+    assert trace_mod.add_entry(entry) is entry and trace_mod.add_entry(entry) is entry
+    assert trace_mod.ENTRIES == [entry]
+    m = _local_lb_model()
+    r = trace(m, make_flow("external:203.0.113.9", "url:https://special.example/"))
+    assert [(p.verdict, p.endpoint.id, p.hops[-1].detail) for p in r.paths] == [
+        ("delivered", "external:special.example", "taken by the registered entry")]
+    other = trace(m, make_flow("external:203.0.113.9", "ip:198.51.100.5", 80))
+    assert other.paths and all(h.detail != "taken by the registered entry" for p in other.paths for h in p.hops)

@@ -133,14 +133,16 @@ class IngressWalk:
         if mode == "cluster-ip":
             return self.via_cluster_ip(csrc, hops, prob, svc, sp)
         if mode == "node-port":
-            nodes = [n for n in self.ex.ready_nodes if n.internal_ip]
-            if not nodes or not sp.node_port:
+            # the cloud load balancer's backend nodes: the graph's ingress-controller → node edges
+            backends = self.graph.next("ingress-controller", ctrl.name, "backend")
+            first = next((n for n in (self.m.nodes[name] for name in backends) if n.internal_ip), None)
+            if first is None or not sp.node_port:
                 return self.drop(src, hops, prob, "no-service-port",
                                  Hop("service", Ref.key("service", svc.key), "no-port",
                                      f"Service {svc.key} port {sp.port} has no NodePort on a ready node"))
-            self.notes.append(f"the cloud load balancer's traffic is shown entering node {nodes[0].name} (first "
+            self.notes.append(f"the cloud load balancer's traffic is shown entering node {first.name} (first "
                               f"ready by name); every node behaves the same with externalTrafficPolicy: Cluster")
-            return self.to_ip(src, hops, prob, nodes[0].internal_ip, sp.node_port)
+            return self.to_ip(src, hops, prob, first.internal_ip, sp.node_port)
         # endpoints: the controller balances over the ready endpoints itself (no kube-proxy)
         eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
         if not eps:
