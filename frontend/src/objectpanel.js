@@ -85,7 +85,8 @@ export class ObjectPanel {
         parts.push(p.endpoints.length
           ? el("table", { class: "kv endpoints" }, el("thead", {}, el("tr", {}, ["Endpoint", "Address", "Node", "Used?"].map((h) => el("th", { scope: "col" }, h)))),
             el("tbody", {}, p.endpoints.map((e) => el("tr", { class: e.used ? "ep-used" : "ep-unused" },
-              el("td", {}, this.link(e.target)), el("td", {}, e.address), el("td", {}, e.node ? this.link(`node:${e.node}`, e.node) : "—"),
+              el("td", {}, this.link(e.target, e.target.replace(/^pod:[^/]+\//, ""))), el("td", { class: "nowrap" }, e.address),
+              el("td", { class: "nowrap" }, e.node ? this.link(`node:${e.node}`, e.node) : "—"),
               el("td", {}, el("span", { "aria-hidden": "true" }, e.used ? "✔ " : "✖ "), e.why)))))
           : el("p", { class: "muted" }, "No endpoints."));
         (p.notes || []).forEach((n) => parts.push(el("p", { class: "muted" }, n)));

@@ -70,7 +70,7 @@ const STYLE = [
 export function describeNode(d) {
   const kind = (MAP_KINDS[d.kind] || { word: d.kind }).word;
   const extra = d.kind === "workload" ? [d.workload_kind] : [];
-  if (d.kind === "workload" || (d.kind.startsWith("namespace") && !d.open)) extra.push(`${d.count} pods`);
+  if (d.kind === "workload" || (d.kind.startsWith("namespace") && !d.open)) extra.push(`${d.count} pod${d.count === 1 ? "" : "s"}`);
   if (d.kind === "service" && d.type) extra.push(d.type);
   if (d.kind === "ingress" && d.label !== d.name) extra.push(d.label);
   if (d.badge) extra.push(d.badge);
@@ -170,7 +170,7 @@ export class TrafficMap {
       name: "fcose", quality: many ? "draft" : "proof", randomize: false, animate: false, fit,
       padding: 20, nodeDimensionsIncludeLabels: true, packComponents: true, nodeRepulsion: () => 450,
       idealEdgeLength: () => 45, edgeElasticity: () => 0.3, nestingFactor: 0.1, gravity: 0.6,
-      gravityCompound: 4, gravityRangeCompound: 0.6, tile: true, numIter: incremental ? 800 : 2500,
+      gravityCompound: 4, gravityRangeCompound: 0.6, tile: true, numIter: incremental ? 250 : 2500,
       tilingPaddingVertical: 8, tilingPaddingHorizontal: 8, componentSpacing: 30,
     });
     const done = layout.promiseOn("layoutstop").then(() => {

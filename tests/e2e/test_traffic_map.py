@@ -95,6 +95,7 @@ def test_panels_for_service_policy_ingress_and_edges(demo_page):
     panel.locator("h2", has_text="Service shop/cart").wait_for()
     text = panel.inner_text()
     assert "cart-canary" in text and "not used: not ready" in text and "used: ready" in text
+    page.evaluate("() => window.scrollTo(0, 0)")
     doc_shot(page, "panel-service")
     assert "sel=svc%3Ashop%2Fcart" in page.url or "sel=svc:shop/cart" in page.url
     # a NetworkPolicy, from the namespace panel, as a table of what it allows
