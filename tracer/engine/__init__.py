@@ -13,7 +13,11 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
 - ingress.py    Ingress class → controller discovery and host/path routing (D1–D9): route_request, find_entry
   - ingress_routing.py      host/path matching, precedence, default backend, backends, TLS (D3–D8)
   - ingress_controllers.py  class resolution, controller recognition, exposure, cloud LBs (D1, D2, D9)
+  - ingress_differences.py  what one controller does differently with the same Ingress (D11)
 - netpol.py     NetworkPolicy evaluation (E1–E11)
+- storage.py    volumes as the network sees them: kinds, claims → volumes → servers, who sends (I1–I3)
+- secret_use.py  Secrets as pods consume them: unmet references (J2), imagePullSecrets (J3)
+- pod_readiness.py  why a pod is not running or not Ready (its status, J2, I3), cited by traces
 - podclasses.py pods NetworkPolicy cannot tell apart; whole-cluster class reachability (allowed_pairs)
 - flow.py       Flow (source, destination, port, protocol, via) and request parsing (BadRequest)
 - assumptions.py  Assumptions (kube-proxy mode, CNI enforcement): the (impl) switches of a trace
@@ -24,6 +28,8 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
 - trace.py      trace(model, flow) → TraceResult: the walk over the graph, calling the decision modules above;
                 split by concern into trace_entry (addresses, outside entries), trace_proxy (kube-proxy →
                 endpoint under NetworkPolicy), trace_names (DNS, headless), trace_ingress (url:), trace_state
+                Entry kinds registered with add_entry: gateway_trace (Gateways), trace_storage (volume:NAME, I1/I2),
+                trace_published (ip: an address an Ingress publishes, D9)
 - result.py     TraceResult / Path / Hop with to_dict/from_dict (schema 2: typed references, Ref), the reason texts
 - render.py     the text rendering of a result (ending with the rule ids it cites)
 - rules.py      rule ids cited in hop details ("(A13)") and their anchors in docs/semantics.md
