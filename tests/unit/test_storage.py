@@ -84,6 +84,7 @@ def test_i1_node_local_volumes_have_no_network_path(volume):
     (path,) = r["paths"]
     assert path["verdict"] == "delivered" and path["endpoint"] == "node:n1" and path["endpoint_port"] is None
     assert path["hops"][-1]["action"] == "local" and "no network path (I1)" in path["hops"][-1]["detail"]
+    assert path["hops"][-1]["id"] == path["endpoint"]  # the last hop stands where the path ends (contract)
     assert not any(h["kind"] == "network-policy" for h in path["hops"])
 
 

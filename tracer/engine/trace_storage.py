@@ -54,11 +54,11 @@ def volume_entry(t, src: Source, hops: list[Hop], prob: float, dest) -> list[Pat
                      [*out, Hop("volume", vref, "unbound", ans.problem)])]
     if ans.local:
         return [Path(src.ref, DELIVERED, None, prob, node_ref, None,
-                     [*out, Hop("volume", vref, "local", f"{ans.local}; the data stays on node {node_name}")])]
+                     [*out, Hop("volume", node_ref, "local", f"{ans.local}; the data stays on node {node_name}")])]
     if ans.unknown:
         t.notes.append(ans.unknown)
         return [Path(src.ref, DELIVERED, None, prob, node_ref, None,
-                     [*out, Hop("volume", vref, "csi", f"node {node_name} ({node_ip or '?'}) mounts it through "
+                     [*out, Hop("volume", node_ref, "csi", f"node {node_name} ({node_ip or '?'}) mounts it through "
                                                        f"{ans.unknown}")])]
     if not ans.targets:
         raise BadRequest(f"volume {vol.name} of pod {pod.key} names no server")
