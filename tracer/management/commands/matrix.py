@@ -14,6 +14,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tracer import jobs, matrix_store
+from tracer.choices import JobState
 from tracer.engine.errors import BadRequest
 from tracer.engine.reach import MatrixPlan
 from tracer.management.commands.trace import find_snapshot
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             return
         if opts["wait"]:
             job = follow(job, err, timeout=opts["timeout"])
-        if job.state != "done":
+        if job.state != JobState.DONE:
             raise CommandError(f"matrix job {job.pk} {job.state}: {job.error or job.progress_message}", returncode=1)
         if opts["format"] == "json":
             self.write_json(job, snap)
