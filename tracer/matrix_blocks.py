@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = ["encode", "decode", "namespace_axes", "block_aggregates", "aggregate_rows", "translate",
-           "summarise_pairs", "totals", "VERDICT_ORDER"]
+           "summarise_pairs", "totals", "code_totals", "VERDICT_ORDER"]
 
 VERDICT_ORDER = ("delivered", "partial", "dropped", "error")
 
@@ -73,6 +73,30 @@ def block_aggregates(cells: np.ndarray, src_ns: np.ndarray, dst_ns: np.ndarray, 
     return {"rows": base64.b64encode(zlib.compress(rows.tobytes(), 1)).decode()}
 
 
+def _block_rows(agg) -> np.ndarray:
+    raw = agg.get("rows") if isinstance(agg, dict) else None
+    if not raw:
+        return np.zeros((0, 4), dtype=np.int64)
+    return np.frombuffer(zlib.decompress(base64.b64decode(raw)), dtype=np.int64).reshape(-1, 4)
+
+
+def code_totals(blocks: Iterable[tuple[dict, list]]) -> tuple[dict, dict]:
+    """(cells per verdict, cells per reason) summed over blocks' aggregates (no merge per pair needed)."""
+    verdicts: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for agg, book in blocks:
+        rows = _block_rows(agg)
+        if not len(rows):
+            continue
+        per_code = np.bincount(rows[:, 2], weights=rows[:, 3], minlength=len(book)).astype(np.int64)
+        for (verdict, reason), n in zip(book, per_code.tolist(), strict=False):
+            if n:
+                verdicts[verdict] = verdicts.get(verdict, 0) + n
+                if reason and verdict != "error":
+                    reasons[reason] = reasons.get(reason, 0) + n
+    return verdicts, reasons
+
+
 def aggregate_rows(blocks: Iterable[tuple[dict, list]], n_ns: int) -> tuple[np.ndarray, list]:
     """All blocks' aggregate rows re-coded into one code book: (int64[k, 4] of (src ns, dst ns, code, cells)
     summed per key, entries [(verdict, reason)])."""
@@ -80,10 +104,9 @@ def aggregate_rows(blocks: Iterable[tuple[dict, list]], n_ns: int) -> tuple[np.n
     into: dict = {}
     parts = []
     for agg, book in blocks:
-        raw = agg.get("rows") if isinstance(agg, dict) else None
-        if not raw:
+        rows = _block_rows(agg).copy()
+        if not len(rows):
             continue
-        rows = np.frombuffer(zlib.decompress(base64.b64decode(raw)), dtype=np.int64).reshape(-1, 4).copy()
         table = np.zeros(256, dtype=np.int64)
         for code, (verdict, reason) in enumerate(book):
             key = (verdict, reason or None)

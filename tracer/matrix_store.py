@@ -76,22 +76,29 @@ def _aggregate_rows(job, plan: MatrixPlan):
 
 def totals(job, plan: MatrixPlan) -> tuple[dict, dict, int, int]:
     """(cells per verdict, cells per reason, traced cells, stored bytes) over the whole matrix."""
-    rows, entries, _ = _aggregate_rows(job, plan)
-    verdicts, reasons = mb.totals(rows, entries)
+    verdicts, reasons = mb.code_totals(MatrixBlock.objects.filter(job_id=job.pk).values_list("aggregates", "book"))
     traced = sum(MatrixBlock.objects.filter(job_id=job.pk).values_list("traced", flat=True))
     return verdicts, reasons, traced, stored_bytes(job)
 
 
 def overview(job, plan: MatrixPlan) -> dict:
-    """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes."""
+    """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes.
+    Merged from the blocks once, then kept with the job (JobOutput "overview")."""
+    from tracer.models import JobOutput
+
+    got = JobOutput.objects.filter(job_id=job.pk, name="overview").values_list("data", flat=True).first()
+    if got is not None:
+        return got
     names, src_ns, dst_ns = _axes(plan)
     rows, entries, _ = _aggregate_rows(job, plan)
-    return {
+    data = {
         "namespaces": [{"name": n, "source_classes": int(k), "destinations": int(m)} for n, k, m in zip(
             names, np.bincount(src_ns, minlength=len(names)).tolist(),
             np.bincount(dst_ns, minlength=len(names)).tolist(), strict=True)],
         "pairs": mb.summarise_pairs(rows, entries, names),
     }
+    JobOutput.objects.bulk_create([JobOutput(job_id=job.pk, name="overview", data=data)], ignore_conflicts=True)
+    return data
 
 
 @dataclass
