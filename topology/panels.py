@@ -102,7 +102,10 @@ def ingress_panel(model: ClusterModel, key: str) -> dict | None:
     return {
         "kind": "Ingress", "ref": f"ingress:{ing.key}", "namespace": ing.namespace, "name": ing.name,
         "facts": [["class", ing.class_name or "(default class)"],
-                  ["TLS", "; ".join(f"{', '.join(t.hosts) or '*'} (secret {t.secret_name})" for t in ing.tls)]],
+                  ["TLS", "; ".join(f"{', '.join(t.hosts) or '*'} (secret {t.secret_name}"
+                                    f"{'' if f'{ing.namespace}/{t.secret_name}' in model.secrets else ', not in the snapshot'})"
+                                    for t in ing.tls)],
+                  ["published address", ", ".join(ing.status_addresses)]],  # status.loadBalancer (D9)
         "rules": rules,
     }
 

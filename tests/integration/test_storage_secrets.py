@@ -393,6 +393,9 @@ def test_d10_emissary_and_d9_published_addresses_on_a_live_dump(tmp_path):
     assert path["http"]["backend"] == "blog/blog" and path["http"]["status"] == 200
     assert any("Ingress blog/docs publishes" in h["detail"] for h in path["hops"])
     assert result.counts["Ingress"] == 2
+    client, base = _api(result)
+    facts = dict(client.get(f"{base}/ingress/blog/docs/").json()["facts"])
+    assert facts["published address"] == "34.117.0.9"
 
 
 EDGE_DESIRED = """
