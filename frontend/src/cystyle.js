@@ -9,6 +9,8 @@ export const KIND_STYLE = {
   "ingress-controller": { color: "#E69F00", shape: "hexagon", glyph: "⇥" },
   "ingress-rule": { color: "#F0E442", shape: "tag", glyph: "↳" },
   ingress: { color: "#F0E442", shape: "tag", glyph: "↳" },
+  gateway: { color: "#E69F00", shape: "cut-rectangle", glyph: "⇉" },
+  route: { color: "#F0E442", shape: "rhomboid", glyph: "⤳" },
   node: { color: "#56B4E9", shape: "rectangle", glyph: "▣" },
   "kube-proxy": { color: "#CC79A7", shape: "vee", glyph: "⇄" },
   dns: { color: "#009E73", shape: "star", glyph: "?" },

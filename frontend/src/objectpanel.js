@@ -5,8 +5,9 @@
 import { api } from "./api.js";
 import { el, clear, $ } from "./ui.js";
 import { openPodPanel } from "./podpanel.js";
+import { gatewayParts } from "./gatewaypanel.js";
 
-const PANEL_KINDS = { gateway: "gateway", svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload" };
+const PANEL_KINDS = { gateway: "gateway", svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload", route: "route" };
 
 /** "svc:shop/cart" → ["svc", "shop/cart"] when a panel exists for it, else null. */
 export function panelRef(ref) {
@@ -64,7 +65,6 @@ export class ObjectPanel {
     }
     clear(this.body).append(el("p", { class: "muted" }, `Loading ${ref}…`));
     this.panel.hidden = false;
-    if (kind === "gateway") return this.openGateway(key);
     let data;
     try {
       data = await api.object(this.snapshotId, kind, key);
@@ -97,6 +97,8 @@ export class ObjectPanel {
         el("thead", {}, el("tr", {}, ["Host", "Path", "Backend"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, data.rules.map((r) => el("tr", {}, el("td", {}, r.host), el("td", {}, `${r.path} ${r.path_type ? `(${r.path_type})` : ""}`),
           el("td", {}, this.link(r.backend), r.port ? `:${r.port}` : ""))))));
+    } else if (kind === "gateway" || kind === "route") {
+      parts.push(...gatewayParts(this, kind, data));
     } else if (kind === "netpol") {
       parts.push(el("h3", {}, "What it allows"), el("table", { class: "kv policy-rules" },
         el("thead", {}, el("tr", {}, ["Direction", "Rule", "From / to", "Ports"].map((h) => el("th", { scope: "col" }, h)))),
@@ -118,42 +120,11 @@ export class ObjectPanel {
     return true;
   }
 
-  /** A Gateway (Gateway API): its class and addresses, each listener with what it accepts and the
-   * routes attached to it, and each route's conditions (from GET /api/snapshots/ID/gateways/). */
-  async openGateway(key) {
-    let data;
-    try {
-      data = await api.gateways(this.snapshotId);
-    } catch (err) {
-      clear(this.body).append(el("p", { class: "notice notice-error", role: "alert" }, `gateway:${key}: ${err.message}`));
-      return false;
-    }
-    const gw = (data.gateways || []).find((g) => g.gateway === key);
-    if (!gw) {
-      clear(this.body).append(el("p", { class: "notice notice-error", role: "alert" }, `No Gateway ${key} in this snapshot.`));
-      return false;
-    }
-    const routes = (data.routes || []).filter((r) => r.parent === `Gateway ${key}`);
-    clear(this.body).append(el("h2", { id: "pod-panel-title" }, `Gateway ${key}`),
-      table([["class", gw.class], ["controller", gw.controller], ["implementation", gw.implementation],
-        ["addresses", (gw.addresses || []).join(", ")], ["problems", (gw.problems || []).join("; ")]]),
-      el("h3", {}, "Listeners"),
-      el("table", { class: "kv" }, el("thead", {}, el("tr", {}, ["Name", "Port", "Protocol", "Host", "Routes"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, (gw.listeners || []).map((l) => el("tr", {}, el("td", {}, l.name), el("td", {}, String(l.port)), el("td", {}, `${l.protocol}${l.tls_mode ? ` (${l.tls_mode})` : ""}`),
-          el("td", {}, l.hostname || "*"), el("td", {}, (l.routes || []).join(", ") || "none", (l.problems || []).length ? el("div", { class: "muted" }, l.problems.join("; ")) : null))))),
-      el("h3", {}, "Routes"),
-      routes.length ? el("ul", { class: "obj-list" }, routes.map((r) => el("li", {}, `${r.route}${r.sectionName ? ` (listener ${r.sectionName})` : ""}: `,
-        r.accepted ? "accepted" : `not accepted (${r.reason || "?"})`, r.resolved_refs === false ? `, backends unresolved (${r.refs_reason || ""})` : "",
-        r.message ? el("div", { class: "muted" }, r.message) : null))) : el("p", { class: "muted" }, "None."));
-    $("#pod-panel-close").focus();
-    return true;
-  }
-
   /** A map edge: who may reach whom, on which ports, because of which policy rules. */
   showEdge(d, describe) {
     clear(this.body);
     this.panel.hidden = false;
-    const words = { allow: "Allowed by NetworkPolicy", entry: "Reachable from outside the cluster", route: "Ingress route", endpoint: "Service endpoints" };
+    const words = { allow: "Allowed by NetworkPolicy", entry: "Reachable from outside the cluster", route: "Ingress / Gateway route", endpoint: "Service endpoints", attach: "Route attached to a Gateway listener" };
     const policies = (d.policies || []).map((p) => {
       const name = p.split(" ")[0];
       return el("li", {}, this.link(`netpol:${name}`, name), ` ${p.slice(name.length)}`);

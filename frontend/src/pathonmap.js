@@ -6,7 +6,7 @@ import { makeCy } from "./cystyle.js";
 import { toElements } from "./topology.js";
 
 // The engine's typed hop reference {kind, namespace, name} → the id the topology map gives that object.
-const MAP_PREFIX = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "load-balancer": "lb", "ingress-controller": "ingress-controller" };
+const MAP_PREFIX = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "load-balancer": "lb", "ingress-controller": "ingress-controller", gateway: "gateway" };
 
 export function refId(ref) {
   if (!ref || !MAP_PREFIX[ref.kind]) return null;
@@ -30,6 +30,8 @@ export function elementFor(cy, hop) {
   const direct = id ? cy.getElementById(id) : cy.collection();
   if (direct.length) return direct;
   if (ref.kind === "kube-proxy") return cy.getElementById("kube-proxy");
+  // a Gateway's listener is drawn as its Gateway (the route hop stays there too: it is the Gateway deciding)
+  if (ref.kind === "listener") return cy.getElementById(`gateway:${ref.namespace}/${String(ref.name).split("/")[0]}`);
   if (ref.kind === "external") return cy.getElementById("external");
   if (ref.kind === "ingress-controller") {
     // an in-cluster controller is drawn as its pod when the hop names one, else as its controller element

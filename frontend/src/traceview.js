@@ -5,6 +5,7 @@
 import { makeCy, kindStyle } from "./cystyle.js";
 import { el, clear, verdictBadge, reasonText, download, copyText, notice } from "./ui.js";
 import { PathOnMap, namespacesOf } from "./pathonmap.js";
+import { gatewayHopRef, httpSummary, routeDecision } from "./gatewaytrace.js";
 
 const MAX_PATHS_DRAWN = 200;
 // People who ask their system for less motion get the packet placed, not flown.
@@ -56,7 +57,7 @@ const pct = (p) => `${Math.round(p * 1000) / 10}%`;
 const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol", gateway: "gateway" };
 export function hopRef(hop) {
   const r = hop.ref;
-  if (!r || !PANEL_OF_REF[r.kind] || !r.name) return null;
+  if (!r || !PANEL_OF_REF[r.kind] || !r.name) return gatewayHopRef(r);
   return `${PANEL_OF_REF[r.kind]}:${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
 }
 
@@ -290,6 +291,10 @@ export function renderTrace(root, opts) {
     if (!p) return;
     const hops = currentHops();
     const drop = dropIndex(p, hops);
+    const http = httpSummary(p); // a path through a Gateway or Ingress: what the client gets
+    const oldHttp = root.querySelector("#http-summary");
+    if (oldHttp) oldHttp.replaceWith(http || el("span", { id: "http-summary", hidden: true }));
+    else if (http) (hopList.previousElementSibling || hopList).before(http);
     hops.forEach((hop, i) => {
       const s = kindStyle(hop.kind);
       const isDrop = i === drop;
@@ -299,7 +304,7 @@ export function renderTrace(root, opts) {
           " ", el("code", {}, hop.id), " ", el("span", { class: "hop-action" }, isDrop ? `✖ ${hop.action}` : hop.action),
           opts.openObject && hopRef(hop) ? el("button", { type: "button", class: "small hop-details", "aria-label": `Details of ${hop.id}`,
             onclick: (e) => { e.stopPropagation(); opts.openObject(hopRef(hop)); } }, "details") : null),
-        hop.detail ? el("p", { class: "hop-detail" }, withRuleLinks(hop.detail)) : null,
+        (hop.kind === "route" && routeDecision(hop, withRuleLinks)) || (hop.detail ? el("p", { class: "hop-detail" }, withRuleLinks(hop.detail)) : null),
         isDrop ? el("p", { class: "hop-fix" }, el("strong", {}, `✖ Dropped: ${p.reason || "dropped"}. `),
           reasonText(p.reason)[0], " ", el("strong", {}, "Fix: "), reasonText(p.reason)[1]) : null,
         i === hops.length - 1 && p.verdict === "delivered"
@@ -374,7 +379,7 @@ export function renderTrace(root, opts) {
   async function showCluster(on) {
     mapBox.hidden = on;
     clusterBox.hidden = !on;
-    if (!on) return;
+    if (!on) { cy.resize(); return; } // drawn while hidden: the path map measures its box again
     const status = root.querySelector("#cluster-map-status");
     if (!onMap) {
       status.textContent = " loading…";

@@ -18,6 +18,8 @@ export const MAP_KINDS = {
   pod: { color: "#009E73", shape: "round-rectangle", word: "pod" },
   service: { color: "#56B4E9", shape: "ellipse", word: "service" },
   ingress: { color: "#F0E442", shape: "tag", word: "Ingress" },
+  gateway: { color: "#E69F00", shape: "cut-rectangle", word: "Gateway" },
+  route: { color: "#F0E442", shape: "rhomboid", word: "route" },
   external: { color: "#bbbbbb", shape: "round-rectangle", word: "outside the cluster" },
   ipblock: { color: "#bbbbbb", shape: "barrel", word: "IP block" },
 };
@@ -25,7 +27,8 @@ export const MAP_KINDS = {
 export const EDGE_KINDS = {
   allow: { color: "#007a5a", word: "allowed by NetworkPolicy (ports)", style: "solid" },
   entry: { color: "#7a7a7a", word: "reachable from outside", style: "dashed" },
-  route: { color: "#a07800", word: "Ingress route", style: "solid" },
+  route: { color: "#a07800", word: "Ingress / Gateway route", style: "solid" },
+  attach: { color: "#b86e00", word: "route attached to a Gateway listener", style: "solid" },
   endpoint: { color: "#3a87c0", word: "service → its endpoints", style: "solid" },
 };
 
@@ -73,6 +76,7 @@ export function describeNode(d) {
   if (d.kind === "workload" || (d.kind.startsWith("namespace") && !d.open)) extra.push(`${d.count} pod${d.count === 1 ? "" : "s"}`);
   if (d.kind === "service" && d.type) extra.push(d.type);
   if (d.kind === "ingress" && d.label !== d.name) extra.push(d.label);
+  if (d.kind === "route" && d.route_kind) extra.push(d.route_kind);
   if (d.badge) extra.push(d.badge);
   return `${kind} ${d.kind === "ingress" ? d.name : d.label}${extra.length ? ` (${extra.join(", ")})` : ""}`;
 }
