@@ -185,8 +185,10 @@ export function init() {
       const actions = [el("button", { type: "button", class: "link", dataset: { id: d.id }, onclick: () => focusNode(n) }, describeNode(d))];
       if (d.expand) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Expand ${d.label}`, onclick: () => map.toggle(d.expand, true, d.id) }, "expand"));
       if (d.collapse) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Collapse ${d.label}`, onclick: () => map.toggle(d.collapse, false) }, "collapse"));
-      const out = n.outgoers("edge").filter((e) => e.data("kind") === "allow" || e.data("kind") === "route");
-      const reach = out.length ? el("ul", { class: "reach" }, out.map((e) => el("li", {}, `→ may reach ${describeNode(e.target().data())}${e.data("label") ? ` on ${e.data("label")}` : ""}`))) : null;
+      const out = n.outgoers("edge").filter((e) => ["allow", "route", "reach"].includes(e.data("kind")));
+      const reach = out.length ? el("ul", { class: "reach" }, out.map((e) => el("li", {}, e.data("kind") === "reach"
+        ? `→ matrix: ${e.data("label")} cells to ${describeNode(e.target().data())} allowed`
+        : `→ may reach ${describeNode(e.target().data())}${e.data("label") ? ` on ${e.data("label")}` : ""}`))) : null;
       return el("li", {}, ...actions, reach, kids.length ? el("ul", {}, kids.map(item)) : null);
     };
     const roots = cy.nodes().orphans().sort((a, b) => String(a.data("label")).localeCompare(String(b.data("label"))));
@@ -202,7 +204,7 @@ export function init() {
     if (restoring) return;
     setViewState({
       snapshot: snapSelect.value, ns: map.namespace, expand: map.expand === null ? null : [...map.expand].join(","),
-      sel: selected, q: search.value.trim(), ...(push ? {} : map.viewport()),
+      sel: selected, q: search.value.trim(), matrix: reachBox.checked && reachJob ? reachJob : "", ...(push ? {} : map.viewport()),
     }, push);
   }
   map.cy.on("viewport", debounce(() => save(false), 400));
@@ -259,6 +261,7 @@ export function init() {
       map.snapshotId = snapSelect.value;
       panel.snapshotId = snapSelect.value;
       if (changedSnapshot) buildExamples(snapSelect.value, submitExample);
+      if (changedSnapshot || String(state.matrix || "") !== String(reachBox.checked ? reachJob : "")) findMatrix(state);
       map.namespace = state.ns || "";
       map.expand = state.expand === null || state.expand === undefined ? null : new Set(state.expand.split(",").filter(Boolean));
       const data = await map.load({ fit: state.z === undefined });
@@ -284,6 +287,36 @@ export function init() {
       restoring = false;
     }
   }
+
+  // Matrix reachability on the map: the newest finished matrix job of this snapshot, when there is one.
+  const reachBox = $("#show-reach");
+  let reachJob = null;
+  async function findMatrix(state) {
+    reachJob = null;
+    reachBox.disabled = true;
+    try {
+      const jobs = items(await api.jobs({ cluster: clusterId, kind: "matrix", state: "done", limit: 20 }));
+      const job = jobs.find((j) => String(j.snapshot) === String(snapSelect.value));
+      if (!job) {
+        $("#reach-label").textContent = "Matrix reachability (no matrix job for this snapshot)";
+        return;
+      }
+      reachJob = job.id;
+      reachBox.disabled = false;
+      $("#reach-label").textContent = `Matrix reachability (job #${job.id})`;
+      reachBox.checked = String(state.matrix || "") === String(job.id);
+      await showReach();
+    } catch {
+      $("#reach-label").textContent = "Matrix reachability (unavailable)";
+    }
+  }
+  async function showReach() {
+    if (reachBox.checked && reachJob) {
+      try { map.setReach(await api.matrixOverview(reachJob)); } catch (err) { notice(`Matrix unavailable: ${err.message}`); }
+    } else map.setReach(null);
+    renderList();
+  }
+  reachBox.addEventListener("change", async () => { await showReach(); save(true); });
 
   function fillNamespaces(data) {
     if (nsSelect.options.length > 1) return;
@@ -321,6 +354,7 @@ function legend() {
       el("li", {}, el("span", { class: "line allow", "aria-hidden": "true" }), " allowed by a NetworkPolicy rule (label: ports)"),
       el("li", {}, el("span", { class: "line route", "aria-hidden": "true" }), " Ingress route / service → its pods"),
       el("li", {}, el("span", { class: "line entry", "aria-hidden": "true" }), " reachable from outside the cluster"),
+      el("li", {}, el("span", { class: "line reach", "aria-hidden": "true" }), " matrix (when shown): namespace → namespace, ✔ all / ◐ some / ✖ no cells allowed"),
       el("li", {}, el("span", { class: "ring iso-in", "aria-hidden": "true" }), " ingress isolated: only the drawn allow edges get in"),
       el("li", {}, el("span", { class: "ring open", "aria-hidden": "true" }), " open to all: no policy isolates it"),
       el("li", {}, el("span", { class: "ring iso-out", "aria-hidden": "true" }), " egress isolated: only the drawn allow edges get out"),

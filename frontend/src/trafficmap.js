@@ -25,6 +25,7 @@ export const MAP_KINDS = {
 };
 
 export const EDGE_KINDS = {
+  reach: { color: "#0072B2", word: "matrix: namespace → namespace (✔ all allowed, ◐ some, ✖ none)", style: "dotted" },
   allow: { color: "#007a5a", word: "allowed by NetworkPolicy (ports)", style: "solid" },
   entry: { color: "#7a7a7a", word: "reachable from outside", style: "dashed" },
   route: { color: "#a07800", word: "Ingress / Gateway route", style: "solid" },
@@ -62,6 +63,11 @@ const STYLE = [
   },
   ...Object.entries(EDGE_KINDS).map(([kind, s]) => ({ selector: `edge[kind = "${kind}"]`, style: { "line-color": s.color, "target-arrow-color": s.color, "line-style": s.style } })),
   { selector: 'edge[kind = "allow"]', style: { width: 4 } },
+  // Matrix reachability between namespaces (from a finished matrix job): allowed / partial / denied.
+  { selector: 'edge[kind = "reach"]', style: { width: 3, "line-style": "dotted", "curve-style": "unbundled-bezier", "control-point-distances": 40, "font-size": 18 } },
+  { selector: 'edge[kind = "reach"][verdict = "allowed"]', style: { "line-color": "#0072B2", "target-arrow-color": "#0072B2" } },
+  { selector: 'edge[kind = "reach"][verdict = "partial"]', style: { "line-color": "#E69F00", "target-arrow-color": "#E69F00" } },
+  { selector: 'edge[kind = "reach"][verdict = "denied"]', style: { "line-color": "#D55E00", "target-arrow-color": "#D55E00", "line-style": "dashed", "target-arrow-shape": "tee" } },
   { selector: 'edge[kind = "endpoint"]', style: { label: "" } },
   { selector: ".match", style: { "underlay-color": "#F0E442", "underlay-opacity": 0.9, "underlay-padding": 10 } },
   { selector: "node:selected", style: { "underlay-color": "#0072B2", "underlay-opacity": 0.35, "underlay-padding": 8 } },
@@ -154,6 +160,7 @@ export class TrafficMap {
       }
       cy.add(edges.filter((e) => !cy.getElementById(e.data.id).length));
     });
+    this.applyReach();
     await this.layout(before.size > 0 && fresh.length < cy.nodes().length, fit || before.size === 0);
     const t2 = performance.now();
     this.timing = { fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), elements: cy.elements().length };
@@ -211,6 +218,35 @@ export class TrafficMap {
     const focus = focusId && this.cy.getElementById(focusId);
     if (focus && focus.length) this.cy.animate({ fit: { eles: focus.union(focus.descendants()), padding: 60 } }, { duration: 250 });
     return data;
+  }
+
+  /** Namespace → namespace reachability from a matrix job's overview (null hides it). Drawn between the
+   * namespace elements on the map (boxes or collapsed namespaces); groups and pods get none. */
+  setReach(overview) {
+    this.reach = overview;
+    this.applyReach();
+  }
+
+  applyReach() {
+    const cy = this.cy;
+    cy.edges('[kind = "reach"]').remove();
+    this.container.dataset.reach = "0";
+    if (!this.reach) return;
+    const add = [];
+    for (const p of this.reach.pairs || []) {
+      if (p.source_namespace === p.destination_namespace) continue;
+      const a = `ns:${p.source_namespace}`;
+      const b = `ns:${p.destination_namespace}`;
+      if (!cy.getElementById(a).length || !cy.getElementById(b).length) continue;
+      const v = p.verdicts || {};
+      const ok = v.delivered || 0;
+      const verdict = ok === p.cells ? "allowed" : ok === 0 && !v.partial ? "denied" : "partial";
+      add.push({ group: "edges", data: { id: `reach:${a}->${b}`, source: a, target: b, kind: "reach", verdict,
+        label: `${{ allowed: "✔", partial: "◐", denied: "✖" }[verdict]} ${ok}/${p.cells}`, count: p.cells, ports: [], policies: [] } });
+      if (add.length >= 2000) break;
+    }
+    cy.add(add);
+    this.container.dataset.reach = String(add.length);
   }
 
   /** Mark drawn nodes whose name contains the query; returns them. */

@@ -64,3 +64,29 @@ def test_matrix_overview_drill_down_url_and_job_list(logged_in_page, blog, worke
     page.locator("#pair-grid button.cell").first.click()
     page.wait_for_url(re.compile(r"/traces/\d+/$"))
     page.wait_for_selector("#hop-list li")
+
+
+def test_matrix_reachability_on_the_map(logged_in_page, blog, workers):  # noqa: F811
+    """With a finished matrix job, the map can draw namespace → namespace reachability (and the URL keeps it)."""
+    page = logged_in_page
+    cluster, first, _second = blog
+    workers.start()
+    page.goto(f"/clusters/{cluster.pk}/matrix/")
+    page.wait_for_selector(f"#matrix-snapshot option[value='{first.pk}']", state="attached")
+    page.select_option("#matrix-snapshot", str(first.pk))
+    page.click("#run-matrix")
+    watch_progress(page, "✔")
+    page.goto(f"/clusters/{cluster.pk}/?snapshot={first.pk}")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector("#show-reach:not([disabled])")
+    assert page.get_attribute("#map", "data-reach") in (None, "0")
+    page.check("#show-reach")
+    page.wait_for_url(re.compile(r"matrix=\d+"))
+    page.wait_for_function("() => Number(document.querySelector('#map').dataset.reach) > 0")
+    # the list view says it too: e.g. the monitoring namespace's cells to blog
+    page.locator("#map-list .reach li", has_text="→ matrix:").first.wait_for()
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_function("() => document.querySelector('#show-reach').checked"
+                           " && Number(document.querySelector('#map').dataset.reach) > 0")
+    doc_shot(page, "traffic-map-matrix")
