@@ -32,7 +32,7 @@ from tests.integration.workers import STALE_SECONDS, Broker, Workers
 from topology.importers import import_bytes
 from topology.models import Cluster
 from tracer.jobs import batch as batch_job
-from tracer.models import BatchResultChunk, Job, MatrixCell
+from tracer.models import BatchResultChunk, Job, MatrixBlock
 from tracer.tokens import issue_token
 
 from .conftest import CLUSTER_B
@@ -160,8 +160,10 @@ def test_redis_restart_mid_matrix_job_ends_done_without_duplicate_cells(redis_wo
 
     body = _poll(alice, job_id, _ended, timeout=120)
     assert body["state"] == "done", body
-    cells = list(MatrixCell.objects.filter(job_id=job_id).values_list("source", "destination"))
-    assert len(cells) == len(set(cells)) == 96
+    blocks = list(MatrixBlock.objects.filter(job_id=job_id).values_list("start", "end", "sources"))
+    columns = [j for start, end, _ in blocks for j in range(start, end)]
+    assert len(columns) == len(set(columns)) == 16  # every destination column stored exactly once
+    assert sum((end - start) * n for start, end, n in blocks) == body["result"]["cells"] == 96
     assert body["progress"]["current"] == body["progress"]["total"]
     after = alice.post("/api/jobs/matrix", {"cluster": "blog", "cells_per_chunk": 48}, format="json")
     assert after.status_code == 202
