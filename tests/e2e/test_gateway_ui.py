@@ -15,6 +15,7 @@ import pytest
 
 from tests.fixtures import FIXTURES
 
+from .conftest import screenshot
 from .test_traffic_map import axe_violations, doc_shot, wait_map
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,8 @@ def test_gateway_on_the_map_its_panel_and_a_trace_through_it(shop_page):
     labels = page.locator("#map-list button.link").all_inner_texts()
     assert any(t.startswith("Gateway web") for t in labels), labels
     assert any(t.startswith("route storefront (HTTPRoute") for t in labels), labels
+    page.locator("#map").scroll_into_view_if_needed()
+    doc_shot(page, "gateway-map")
     # The Gateway's panel: its listener, and each route naming it with the conditions a controller would write.
     page.locator("#map-list button.link", has_text=re.compile(r"^Gateway web")).click()
     panel = page.locator("#pod-panel")
@@ -71,6 +74,7 @@ def test_gateway_on_the_map_its_panel_and_a_trace_through_it(shop_page):
     on_path = page.evaluate("() => document.querySelector('#trace-root')._onMap.cy.getElementById('gateway:edge/web')"
                             ".hasClass('on-path')")
     assert on_path
+    screenshot(page, "trace-gateway-cluster-map")
     page.check("#view-path")
     doc_shot(page, "trace-gateway-rules")
     # The route hop opens the route's panel: its rules, the weighted backends.
