@@ -95,16 +95,16 @@ class ProxyWalk:
                                      f"use a port number or name one of its containers' ports {port}"))
             port = found[0].container_port
         here = at_node or src.node_name
-        if here and pod.node_name and here != pod.node_name:
-            hops.append(Hop("node", Ref("node", "", pod.node_name), "forward",
-                            f"the CNI routes the packet from node {here} to node {pod.node_name}"))
         dst_peer = Peer(pod, ip, pod.node_name or None)
-        if src.kind == "pod":
+        if src.kind == "pod":  # egress is enforced at the source, before the packet leaves its node (E10)
             d = self.decide("egress", src.peer, dst_peer, port)
             self.notes.extend(d.assumptions)
             hops.append(self.policy_hop(d, src.pod))
             if not d.allowed:
                 return [Path(src.ref, DROPPED, "policy-egress-denied", prob, None, None, hops)]
+        if here and pod.node_name and here != pod.node_name:
+            hops.append(Hop("node", Ref("node", "", pod.node_name), "forward",
+                            f"the CNI routes the packet from node {here} to node {pod.node_name}"))
         d = self.decide("ingress", seen, dst_peer, port)
         self.notes.extend(d.assumptions)
         hops.append(self.policy_hop(d, pod))
