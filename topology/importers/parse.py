@@ -34,6 +34,7 @@ from tracer.engine.model import (
     Endpoint,
     EndpointPort,
     EndpointSlice,
+    HostAlias,
     Ingress,
     IngressBackend,
     IngressClass,
@@ -329,8 +330,12 @@ def parse_node(ctx: Ctx, data: dict) -> Node:
         if c.get("type") == "Ready":
             ready = ctx.str(c, "status", f"{p}.status", "Unknown") == "True"
     zone = next((labels[z] for z in ZONE_LABELS if labels.get(z)), "")
+    kubelet = ctx.map(ctx.map(status, "daemonEndpoints", "status.daemonEndpoints"), "kubeletEndpoint",
+                      "status.daemonEndpoints.kubeletEndpoint")
+    kubelet_port = ctx.port(kubelet, "Port", "status.daemonEndpoints.kubeletEndpoint.Port") or 10250
     return Node(name=ctx.name, labels=labels, addresses=tuple(addresses), pod_cidrs=cidrs, zone=zone,
-                ready=ready, unschedulable=ctx.bool(spec, "unschedulable", "spec.unschedulable"))
+                ready=ready, unschedulable=ctx.bool(spec, "unschedulable", "spec.unschedulable"),
+                kubelet_port=kubelet_port)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +439,35 @@ def _containers(ctx: Ctx, spec: dict, path: str) -> tuple[Container, ...]:
             # ports resolve named targetPorts like a regular container's (podutil.FindPort, 1.29+).
             sidecar = init and ctx.str(c, "restartPolicy", f"{p}.restartPolicy", choices=("Always",)) == "Always"
             out.append(Container(name=name, image=ctx.str(c, "image", f"{p}.image"), ports=tuple(ports),
-                                 args=args, init=init and not sidecar))
+                                 args=args, init=init and not sidecar, probe_ports=_probe_ports(ctx, c, p, ports)))
+    return tuple(out)
+
+
+def _probe_ports(ctx: Ctx, c: dict, path: str, ports: list[ContainerPort]) -> tuple[int, ...]:
+    """H4: the ports a container's probes connect to (a process listens there), named ports resolved."""
+    out: list[int] = []
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        spec = ctx.map(c, probe, f"{path}.{probe}")
+        for handler in ("httpGet", "tcpSocket", "grpc"):
+            h = ctx.map(spec, handler, f"{path}.{probe}.{handler}")
+            if not h:
+                continue
+            value = (ctx.port(h, "port", f"{path}.{probe}.{handler}.port") if handler == "grpc"
+                     else ctx.int_or_name(h, "port", f"{path}.{probe}.{handler}.port"))
+            if isinstance(value, str):
+                value = next((cp.container_port for cp in ports if cp.name == value), None)
+            if isinstance(value, int) and value not in out:
+                out.append(value)
+    return tuple(out)
+
+
+def _host_aliases(ctx: Ctx, spec: dict) -> tuple[HostAlias, ...]:
+    """H2: spec.hostAliases, the lines the kubelet appends to the pod's /etc/hosts."""
+    out = []
+    for p, a in ctx.maps(spec, "hostAliases", "spec.hostAliases"):
+        ip = ctx.ip(ctx.str(a, "ip", f"{p}.ip", required=True), f"{p}.ip")
+        names = tuple(n.lower() for n in ctx.strs(a, "hostnames", f"{p}.hostnames"))
+        out.append(HostAlias(ip=ip, hostnames=names))
     return tuple(out)
 
 
@@ -494,7 +527,8 @@ def parse_pod(ctx_or_doc: Ctx | Document | dict, data: dict | None = None, *, na
         service_account=(ctx.str(spec, "serviceAccountName", "spec.serviceAccountName")
                          or ctx.str(spec, "serviceAccount", "spec.serviceAccount") or "default"),
         created=created, volumes=pod_volumes(ctx, spec, "spec", ctx.name), secret_refs=secret_refs(ctx, spec, "spec"),
-        status_reason=status_reason(status) if not (phase == "Running" and ready) else "")
+        status_reason=status_reason(status) if not (phase == "Running" and ready) else "",
+        host_aliases=_host_aliases(ctx, spec))
 
 
 def _resolve_workloads(o: ClusterObjects) -> None:

@@ -31,6 +31,7 @@ class Node(SnapshotObject):
     zone = text_field()
     ready = models.BooleanField(default=True)
     unschedulable = models.BooleanField(default=False)
+    kubelet_port = models.PositiveIntegerField(default=10250)  # status.daemonEndpoints.kubeletEndpoint.Port (H4)
     internal_ip = models.CharField(max_length=45, blank=True, default="")  # lookup only
 
     class Meta:

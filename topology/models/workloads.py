@@ -61,6 +61,7 @@ class Pod(SnapshotObject):
     volumes = models.JSONField(default=list)
     secret_refs = models.JSONField(default=list)
     status_reason = models.TextField(blank=True, default="")
+    host_aliases = models.JSONField(default=list)  # [{ip, hostnames}] (H2)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "namespace", "name"], name="pod_unique")]

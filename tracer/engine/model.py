@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "LabelSelector", "SelectorRequirement", "Namespace", "Node", "ContainerPort", "Container",
+    "LabelSelector", "SelectorRequirement", "Namespace", "Node", "ContainerPort", "Container", "HostAlias",
     "Workload", "Pod", "ServicePort", "LoadBalancerIngress", "Service", "EndpointPort", "Endpoint",
     "EndpointSlice", "IngressBackend", "IngressPath", "IngressRule", "IngressTLS", "Ingress",
     "IngressClass", "PolicyPort", "IPBlock", "PolicyPeer", "PolicyRule", "NetworkPolicy", "Secret",
@@ -133,6 +133,7 @@ class Node(_Base):
     zone: str = ""  # topology.kubernetes.io/zone
     ready: bool = True
     unschedulable: bool = False
+    kubelet_port: int = 10250  # status.daemonEndpoints.kubeletEndpoint.Port (H4)
 
     @property
     def ips(self) -> tuple[str, ...]:
@@ -172,7 +173,16 @@ class Container(_Base):
     ports: tuple[ContainerPort, ...] = ()
     args: tuple[str, ...] = ()  # command + args, used to recognise ingress controllers
     init: bool = False  # init containers' ports do not count for named ports
+    probe_ports: tuple[int, ...] = ()  # TCP ports of its httpGet/tcpSocket/grpc probes: a process listens (H4)
     _nested = {"ports": ContainerPort}
+
+
+@dataclass(slots=True)
+class HostAlias(_Base):
+    """One entry of spec.hostAliases: lines the kubelet adds to the pod's /etc/hosts (H2)."""
+
+    ip: str
+    hostnames: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -256,7 +266,8 @@ class Pod(_Base):
     volumes: tuple[PodVolume, ...] = ()
     secret_refs: tuple[SecretRef, ...] = ()
     status_reason: str = ""  # why a live pod is not running/ready, from its status (condition/container messages)
-    _nested = {"containers": Container, "volumes": PodVolume, "secret_refs": SecretRef}
+    host_aliases: tuple[HostAlias, ...] = ()  # spec.hostAliases (H2)
+    _nested = {"containers": Container, "volumes": PodVolume, "secret_refs": SecretRef, "host_aliases": HostAlias}
 
     @property
     def key(self) -> str:
