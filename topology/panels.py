@@ -13,6 +13,7 @@ from topology.trafficmap import _app_label
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.kubeproxy import categorize, condition_text, proxy_skip_reason, service_endpoints
 from tracer.engine.netpol import _describe_peer, _describe_ports, effective_policy_types, policies_selecting
+from tracer.engine.pod_readiness import why_not_ready
 
 KINDS = ("svc", "node", "ingress", "netpol", "namespace", "workload", "pod", "pvc", "pv", "storageclass", "gateway",
          "route")
@@ -44,6 +45,8 @@ def service_panel(model: ClusterModel, key: str) -> dict | None:
                 why = (f"not used: not ready ({condition_text(ep)}); kube-proxy sends to ready endpoints, and to "
                        "serving-terminating ones only when none is ready (A17)") if not ep.ready else \
                     "not used: " + "; ".join(chosen.notes or ["filtered out by topology or traffic policy"])
+                if not ep.ready and ep.pod is not None and why_not_ready(model, ep.pod):  # J2 / I3: say why
+                    why += "; the pod is not ready because " + "; ".join(why_not_ready(model, ep.pod))
             rows.append({"target": ep.label, "address": ep.addr, "node": ep.node_name, "zone": ep.zone,
                          "condition": condition_text(ep), "used": ep.addr in used and not skip, "why": why})
         ports.append({"name": sp.name, "port": sp.port, "protocol": sp.protocol or "TCP",

@@ -314,6 +314,9 @@ def test_panels_show_who_mounts_what_and_which_secrets_a_pod_needs(desired):
     assert any("Secret api-creds has no key password" in r for r in pod["not_ready"])
     assert any("regcred" in w for w in pod["warnings"])
     assert "s3cr3t-value" not in str(pod)
+    svc = client.get(f"{base}/svc/db/api/").json()
+    (row,) = svc["ports"][0]["endpoints"]
+    assert not row["used"] and "Secret api-creds has no key password" in row["why"]
     assert client.get(f"{base}/pvc/db/nope/").status_code == 404
 
 
