@@ -7,7 +7,8 @@ import { el, clear, $ } from "./ui.js";
 import { openPodPanel } from "./podpanel.js";
 import { gatewayParts } from "./gatewaypanel.js";
 
-const PANEL_KINDS = { gateway: "gateway", svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload", route: "route" };
+const PANEL_KINDS = { gateway: "gateway", svc: "svc", service: "svc", node: "node", ingress: "ingress", netpol: "netpol", "network-policy": "netpol", namespace: "namespace", ns: "namespace", workload: "workload", route: "route",
+  pvc: "pvc", persistentvolumeclaim: "pvc", pv: "pv", persistentvolume: "pv", storageclass: "storageclass" };
 
 /** "svc:shop/cart" → ["svc", "shop/cart"] when a panel exists for it, else null. */
 export function panelRef(ref) {
@@ -110,7 +111,19 @@ export class ObjectPanel {
       if (data.more) parts.push(el("p", { class: "muted" }, `… and ${data.more} more.`));
     } else if (kind === "namespace") {
       parts.push(el("h3", {}, "NetworkPolicies"), this.links(data.policies));
+    } else if (kind === "pvc") {
+      parts.push(el("h3", {}, "Bound volume"), data.volume ? el("p", {}, this.link(data.volume)) : el("p", { class: "muted" }, "None: the claim is not bound."));
+      parts.push(el("h3", {}, "Mounted by"), this.links(data.mounted_by));
+      if (data.note) parts.push(el("p", { class: "muted" }, data.note));
+    } else if (kind === "pv") {
+      parts.push(el("h3", {}, "Claimed by"), data.claim ? el("p", {}, this.link(data.claim)) : el("p", { class: "muted" }, "No claim."));
+    } else if (kind === "storageclass") {
+      parts.push(el("h3", {}, "Claims of this class"), this.links(data.claims));
     } else if (kind === "workload") {
+      if ((data.claims || []).length) {
+        parts.push(el("h3", {}, "Volume claims (per replica)"), el("ul", { class: "obj-list" }, data.claims.map((c) =>
+          el("li", {}, `#${c.ordinal} `, this.link(`pvc:${c.claim}`, c.claim), ` ${c.exists ? c.phase || "" : "missing"}`))));
+      }
       parts.push(el("h3", {}, "Services selecting it"), this.links(data.services));
       parts.push(el("h3", {}, "NetworkPolicies selecting it"), this.links(data.policies));
       parts.push(el("h3", {}, "Pods"), this.links(data.pods));

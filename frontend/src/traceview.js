@@ -54,9 +54,12 @@ export function dropIndex(path, hops) {
 const pct = (p) => `${Math.round(p * 1000) / 10}%`;
 
 // A hop's typed reference (the engine's {kind, namespace, name}) → the panel ref of its object, or null.
-const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol", gateway: "gateway" };
+const PANEL_OF_REF = { pod: "pod", service: "svc", node: "node", ingress: "ingress", "network-policy": "netpol", gateway: "gateway",
+  persistentvolumeclaim: "pvc", persistentvolume: "pv" };
 export function hopRef(hop) {
   const r = hop.ref;
+  // a volume hop stands on its pod (name "POD/VOLUME"): its panel is the pod's
+  if (r && r.kind === "volume" && r.name) return `pod:${r.namespace}/${r.name.split("/")[0]}`;
   if (!r || !PANEL_OF_REF[r.kind] || !r.name) return gatewayHopRef(r);
   return `${PANEL_OF_REF[r.kind]}:${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
 }

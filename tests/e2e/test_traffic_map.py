@@ -249,3 +249,26 @@ def test_a_gateway_hop_opens_the_gateway_panel(logged_in_page, user):
     panel.locator("h2", has_text="Gateway gateway-conformance-infra/same-namespace").wait_for()
     assert "Listeners" in panel.inner_text() and "HTTPRoute" in panel.inner_text()
     assert axe_violations(page) == []
+
+
+def test_a_volume_trace_opens_claim_and_volume_panels(logged_in_page, user):
+    """Storage: the claim hop of a `volume:` trace opens the claim's panel, which links its bound volume."""
+    from tests.integration.test_storage_secrets import LIVE
+    from topology.importers import import_bytes
+    from topology.models import Cluster
+    from tracer.services import run_trace
+
+    cluster = Cluster.objects.create(name="lab", owner=user)
+    snap = import_bytes(cluster, [("live.yaml", LIVE.encode())], owner=user).snapshot
+    trace = run_trace(snap, {"from": "pod:lab/reader", "to": "volume:data", "protocol": "TCP"}, owner=user)
+    page = logged_in_page
+    page.goto(f"/traces/{trace.pk}/")
+    page.wait_for_selector("#hop-list li")
+    page.get_by_role("button", name="Details of persistentvolumeclaim:lab/data").click()
+    panel = page.locator("#pod-panel")
+    panel.locator("h2", has_text="lab/data").wait_for()
+    assert "Mounted by" in panel.inner_text() and "pod:lab/reader" in panel.inner_text()
+    panel.get_by_role("button", name="pv:data-pv").click()
+    panel.locator("h2", has_text="data-pv").wait_for()
+    assert "Claimed by" in panel.inner_text()
+    assert axe_violations(page) == []
