@@ -107,3 +107,27 @@ def test_pod_secret_refs_in_order():
         ("reg", "imagePullSecret", "", (), False, "")]
     assert [(v.name, v.kind, v.source) for v in pod.volumes] == [("cert", "secret", {"secretName": "tls"}),
                                                                  ("mix", "projected", {})]
+
+
+@pytest.mark.parametrize("status", [
+    {"phase": "Pending", "containerStatuses": "oops"},
+    {"phase": "Pending", "containerStatuses": [{"name": "c", "state": ["waiting"]}]},
+    {"phase": "Pending", "containerStatuses": [{"name": "c", "state": {"waiting": "CrashLoop"}}]},
+])
+def test_odd_statuses_are_read_without_failing(status):
+    import json
+    text = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"},
+                       "spec": {"containers": [{"name": "c"}]}, "status": status})
+    (pod,) = parse_objects(parse_bytes(text.encode(), "t.json")).objects.pods
+    assert pod.phase == "Pending" and pod.status_reason == ""
+
+
+def test_the_kubelets_waiting_reason_is_kept():
+    import json
+    status = {"phase": "Pending", "podIP": "10.1.0.5", "containerStatuses": [
+        {"name": "api", "state": {"waiting": {"reason": "CreateContainerConfigError",
+                                              "message": 'secret "db" not found'}}}]}
+    text = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"},
+                       "spec": {"containers": [{"name": "api"}]}, "status": status})
+    (pod,) = parse_objects(parse_bytes(text.encode(), "t.json")).objects.pods
+    assert pod.status_reason == 'container api: CreateContainerConfigError (secret "db" not found)'

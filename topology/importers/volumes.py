@@ -137,14 +137,21 @@ def status_reason(status: dict) -> str:
     if not isinstance(status, dict):
         return ""
     parts: list[str] = []
+
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    def items(value) -> list:
+        return value if isinstance(value, list) else []
+
     for key in ("initContainerStatuses", "containerStatuses"):
-        for cs in status.get(key) or []:
-            waiting = ((cs.get("state") or {}).get("waiting") or {}) if isinstance(cs, dict) else {}
-            if isinstance(waiting, dict) and waiting.get("reason") and waiting.get("reason") != "PodInitializing":
-                msg = waiting.get("message")
-                parts.append(f"container {cs.get('name')}: {waiting['reason']}" + (f" ({msg})" if msg else ""))
+        for cs in items(status.get(key)):
+            waiting = mapping(mapping(mapping(cs).get("state")).get("waiting"))
+            reason, msg = waiting.get("reason"), waiting.get("message")
+            if reason and reason != "PodInitializing":
+                parts.append(f"container {mapping(cs).get('name')}: {reason}" + (f" ({msg})" if msg else ""))
     if not parts:
-        for cond in status.get("conditions") or []:
+        for cond in items(status.get("conditions")):
             if isinstance(cond, dict) and cond.get("status") == "False" and cond.get("type") in (
                     "PodScheduled", "Ready") and (cond.get("message") or cond.get("reason")):
                 parts.append(f"{cond['type']}: {cond.get('reason') or ''} {cond.get('message') or ''}".strip())
