@@ -181,6 +181,7 @@ class Path:
     endpoint_port: int | None = None
     hops: list[Hop] = field(default_factory=list)
     http: dict | None = None  # after an L7 hop (Gateway, Ingress): {status, backend, location, …} (contract)
+    fix: dict | None = None  # a dropped path: the verified one-object edit that delivers it (fixes.py, contract)
 
     def to_dict(self) -> dict:
         ep = self.endpoint
@@ -190,6 +191,8 @@ class Path:
                "source_ref": self.source.to_dict(), "endpoint_ref": ep.to_dict() if ep else None}
         if self.http is not None:
             out["http"] = self.http
+        if self.fix is not None:
+            out["fix"] = self.fix
         return out
 
     @classmethod
@@ -199,7 +202,8 @@ class Path:
         return cls(source=source, verdict=d.get("verdict", DROPPED), reason=d.get("reason"),
                    probability=float(d.get("probability", 0.0)), endpoint=endpoint,
                    endpoint_port=d.get("endpoint_port"), hops=[Hop.from_dict(h) for h in d.get("hops", [])],
-                   http=d.get("http") if isinstance(d.get("http"), dict) else None)
+                   http=d.get("http") if isinstance(d.get("http"), dict) else None,
+                   fix=d.get("fix") if isinstance(d.get("fix"), dict) else None)
 
 
 @dataclass(slots=True)

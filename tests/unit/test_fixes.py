@@ -1,0 +1,190 @@
+"""Proven fixes (docs/semantics.md FIX1–FIX6): each fix's YAML, applied to the cluster's manifests the way
+`kubectl apply` would (a new object is added, a patch is strategic-merged), re-imported through the project's
+importer and re-traced, delivers the flow that was dropped.
+
+Topology (a live dump; every pod belongs to a Deployment through its ReplicaSet and carries pod-template-hash):
+    ns shop (label team=shop):  web (app=web) → api (app=api, port 8080), svc api 80→8080
+    ns ops  (no labels):        probe (app=probe)
+    policies vary per test: default-deny ingress on api, egress on web, a rule waiting for a namespace label.
+"""
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from topology.importers import build_objects
+from topology.importers.load import load_documents
+from tracer.engine.cluster import ClusterModel
+from tracer.engine.fixes import UNSTABLE_LABELS, trace_with_fixes
+from tracer.engine.flow import make_flow
+from tracer.engine.trace import trace
+
+
+def deployment(ns, name, labels, ip, port=None, replicas=1, first_ip=10):
+    rs = f"{name}-6d4cf56db6"
+    docs = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, "uid": f"d-{name}"},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+         "metadata": {"name": rs, "namespace": ns, "uid": f"rs-{name}",
+                      "labels": {**labels, "pod-template-hash": "6d4cf56db6"},
+                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                           "uid": f"d-{name}", "controller": True}]},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": {**labels, "pod-template-hash": "6d4cf56db6"}},
+                  "template": {"metadata": {"labels": {**labels, "pod-template-hash": "6d4cf56db6"}},
+                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+    ]
+    for i in range(replicas):
+        c = {"name": "c", "image": "x"}
+        if port:
+            c["ports"] = [{"containerPort": port, "protocol": "TCP"}]
+        docs.append({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{rs}-x{i}", "namespace": ns, "labels": {**labels, "pod-template-hash": "6d4cf56db6"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
+                                              "uid": f"rs-{name}", "controller": True}]},
+            "spec": {"nodeName": "n1", "containers": [c]},
+            "status": {"phase": "Running", "podIP": ip.replace("X", str(first_ip + i)),
+                       "podIPs": [{"ip": ip.replace("X", str(first_ip + i))}], "hostIP": "172.20.0.1",
+                       "conditions": [{"type": "Ready", "status": "True"}]}})
+    return docs
+
+
+def base(selector=None, svc_port=80):
+    return [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+         "spec": {"podCIDR": "10.244.1.0/24"},
+         "status": {"addresses": [{"type": "InternalIP", "address": "172.20.0.1"}],
+                    "conditions": [{"type": "Ready", "status": "True"}]}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "shop"}}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}},
+        *deployment("shop", "web", {"app": "web"}, "10.244.1.X"),
+        *deployment("shop", "api", {"app": "api"}, "10.244.1.X", port=8080, replicas=2, first_ip=20),
+        *deployment("ops", "probe", {"app": "probe"}, "10.244.1.X", first_ip=30),
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+         "spec": {"clusterIP": "10.96.0.20", "selector": selector or {"app": "api"},
+                  "ports": [{"name": "http", "port": svc_port, "targetPort": 8080, "protocol": "TCP"}]}},
+    ]
+
+
+def deny(ns, name, types, selector=None, **rules):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": ns},
+            "spec": {"podSelector": {"matchLabels": selector} if selector else {}, "policyTypes": types, **rules}}
+
+
+def model_of(docs) -> ClusterModel:
+    raw = yaml.safe_dump_all(docs).encode()
+    return ClusterModel(build_objects(load_documents(raw, "cluster.yaml")).objects)
+
+
+def kubectl_apply(docs, fix_yaml: str) -> list[dict]:
+    """What `kubectl apply` does with the fix: a new object is created; an existing one is strategic-merged
+    (maps merge, null deletes a key, Service ports merge by `port`)."""
+    obj = yaml.safe_load(fix_yaml)
+    out = copy.deepcopy(docs)
+    ident = (obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+    for i, d in enumerate(out):
+        if (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) == ident:
+            out[i] = _merge(d, obj)
+            return out
+    return [*out, obj]
+
+
+def _merge(old, patch):
+    if isinstance(old, dict) and isinstance(patch, dict):
+        res = dict(old)
+        for k, v in patch.items():
+            if v is None:
+                res.pop(k, None)
+            elif k == "ports" and isinstance(v, list) and isinstance(old.get(k), list):
+                byport = {p["port"]: p for p in old[k]}
+                for p in v:
+                    byport[p["port"]] = _merge(byport.get(p["port"], {}), p)
+                res[k] = list(byport.values())
+            else:
+                res[k] = _merge(old.get(k), v)
+        return res
+    return patch
+
+
+def fixed_and_proven(docs, src, dst, port):
+    m = model_of(docs)
+    res = trace_with_fixes(m, make_flow(src, dst, port=port))
+    dropped = [p for p in res.paths if p.verdict == "dropped"]
+    assert dropped and all(p.fix for p in dropped), [(p.reason, p.fix) for p in res.paths]
+    fix = dropped[0].fix
+    assert fix["verified"] is True and fix["summary"]
+    for label in UNSTABLE_LABELS:
+        assert label not in fix["yaml"]
+    after = trace(model_of(kubectl_apply(docs, fix["yaml"])), make_flow(src, dst, port=port))
+    assert after.verdict == "delivered", [p.reason for p in after.paths]
+    return res, fix
+
+
+def test_ingress_denied_gets_a_minimal_policy_on_the_destination_side():
+    docs = [*base(), deny("shop", "deny-api", ["Ingress"], {"app": "api"})]
+    res, fix = fixed_and_proven(docs, "workload:shop/web", "svc:shop/api", 80)
+    assert res.paths[0].reason == "policy-ingress-denied"
+    pol = yaml.safe_load(fix["yaml"])
+    assert pol["kind"] == "NetworkPolicy" and pol["metadata"]["namespace"] == "shop"
+    assert pol["spec"]["podSelector"] == {"matchLabels": {"app": "api"}}
+    assert pol["spec"]["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+                                       "ports": [{"protocol": "TCP", "port": 8080}]}]
+    # the fix opens exactly this flow: nothing else changes on 8080 (probe in ops is still denied)
+    assert fix["opens"] == [] and fix["opens_count"] == 0 and fix["opens_bounded"] is False
+    # the drop hop's own hint names stable labels too (no pod-template-hash)
+    assert "podSelector {matchLabels: {app: web}}" in res.paths[0].hops[-1].detail
+
+
+def test_egress_denied_gets_a_policy_on_the_source_side_across_namespaces():
+    docs = [*base(), deny("ops", "deny-out", ["Egress"], {"app": "probe"})]
+    res, fix = fixed_and_proven(docs, "workload:ops/probe", "svc:shop/api", 80)
+    assert res.paths[0].reason == "policy-egress-denied"
+    pol = yaml.safe_load(fix["yaml"])
+    assert pol["metadata"]["namespace"] == "ops" and pol["spec"]["policyTypes"] == ["Egress"]
+    assert pol["spec"]["egress"][0]["to"] == [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}},
+        "podSelector": {"matchLabels": {"app": "api"}}}]
+
+
+def test_a_namespace_label_that_an_existing_rule_waits_for_and_what_else_it_opens():
+    rule = {"from": [{"namespaceSelector": {"matchLabels": {"monitoring": "true"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}]}
+    docs = [*base(), deny("shop", "from-monitoring", ["Ingress"], {"app": "api"}, ingress=[rule]),
+            *deployment("ops", "scraper", {"app": "scraper"}, "10.244.1.X", first_ip=40)]
+    res, fix = fixed_and_proven(docs, "workload:ops/probe", "svc:shop/api", 80)
+    ns = yaml.safe_load(fix["yaml"])
+    assert ns["kind"] == "Namespace" and ns["metadata"] == {"name": "ops", "labels": {"monitoring": "true"}}
+    # labelling ops also lets the other workload of ops (scraper) reach api: the fix says so
+    opened = {(c["source"], c["destination"], c["after"]) for c in fix["opens"]}
+    assert ("ops/{app=scraper}", "shop/{app=api}", "delivered") in opened
+    assert ("ops/{app=probe}", "shop/{app=api}", "delivered") not in opened  # the traced flow itself
+    assert all(c["destination"] == "shop/{app=api}" for c in fix["opens"])
+
+
+def test_a_missing_service_port_is_added_as_a_patch():
+    docs = base()
+    res, fix = fixed_and_proven(docs, "workload:shop/web", "svc:shop/api", 8080)
+    assert res.paths[0].reason == "no-service-port"
+    patch = yaml.safe_load(fix["yaml"])
+    assert patch["spec"]["ports"] == [{"name": "tcp-8080", "port": 8080, "protocol": "TCP", "targetPort": 8080}]
+
+
+def test_a_selector_that_matches_nothing_is_corrected():
+    docs = base(selector={"app": "api", "tier": "backend"})
+    res, fix = fixed_and_proven(docs, "workload:shop/web", "svc:shop/api", 80)
+    assert res.paths[0].reason == "no-endpoints"
+    assert yaml.safe_load(fix["yaml"])["spec"]["selector"] == {"app": "api", "tier": None}
+
+
+def test_no_fix_is_claimed_when_the_edit_would_not_deliver():
+    # the destination pods are not selected by anything a new policy could fix: egress AND ingress deny;
+    # one edit (a new ingress policy) cannot deliver while egress still denies
+    docs = [*base(), deny("shop", "deny-api", ["Ingress"], {"app": "api"}),
+            deny("shop", "deny-web", ["Egress"], {"app": "web"})]
+    m = model_of(docs)
+    res = trace_with_fixes(m, make_flow("workload:shop/web", "svc:shop/api", port=80))
+    assert res.paths[0].reason == "policy-egress-denied"
+    assert all(p.fix is None for p in res.paths)
