@@ -517,3 +517,18 @@ def test_d10_d11_i3_with_materialize(tmp_path):
     (shop,) = m.pods_of_workload("shop", "shop", "Deployment")
     assert shop.phase == "Pending" and not shop.ip
     assert m.claims[f"shop/{shop.name}-scratch"].phase == "Pending"
+
+
+@pytest.mark.parametrize("doc", [
+    "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c, namespace: a}\nspec: oops\n",
+    "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: v}\nspec: [1]\n",
+    "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: s, annotations: oops}\nprovisioner: x\n",
+    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s, namespace: a}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+    "  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c}], volumes: oops}}\n"
+    "  volumeClaimTemplates: [{metadata: {name: d, labels: 5}}]\n",
+])
+def test_malformed_storage_under_materialize_is_a_clear_error_not_a_crash(tmp_path, doc):
+    from topology.importers.errors import ManifestError
+    with pytest.raises(ManifestError) as exc:
+        _import(tmp_path, "bad", doc, materialize=True)
+    assert exc.value.field

@@ -52,9 +52,9 @@ def _claim_keys(mat) -> set[tuple[str, str]]:
 def stateful_claims(mat, sts, pod_spec: dict, pod_name: str, ordinal: int, selector_labels: dict) -> None:
     """I3: mount `<template>-<sts>-<ordinal>` in the replica's spec and create the claim when it does not exist."""
     templates = sts.spec().get("volumeClaimTemplates")
-    if not isinstance(templates, list):
-        return
-    volumes = pod_spec.setdefault("volumes", [])
+    if not isinstance(templates, list) or not isinstance(pod_spec.setdefault("volumes", []), list):
+        return  # malformed: the parser reports it with its field
+    volumes = pod_spec["volumes"]
     have = {v.get("name") for v in volumes if isinstance(v, dict)}
     existing = _claim_keys(mat)
     for t in templates:
@@ -66,8 +66,9 @@ def stateful_claims(mat, sts, pod_spec: dict, pod_name: str, ordinal: int, selec
             volumes.append({"name": tname, "persistentVolumeClaim": {"claimName": claim}})
         if (sts.namespace, claim) not in existing:
             existing.add((sts.namespace, claim))
+            labels = _meta(t).get("labels")
             meta: dict[str, Any] = {"name": claim, "namespace": sts.namespace,
-                                    "labels": {**(_meta(t).get("labels") or {}), **selector_labels}}
+                                    "labels": {**(labels if isinstance(labels, dict) else {}), **selector_labels}}
             mat.add({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
                      "spec": copy.deepcopy(t.get("spec") if isinstance(t.get("spec"), dict) else {})})
 
@@ -85,7 +86,8 @@ class StorageGate:
                 self.secrets[(o.namespace, o.name)] = Secret(o.namespace, o.name, keys=tuple(sorted(map(str, keys))))
         self.classes = {o.name: o for o in objs if o.kind == "StorageClass"}
         self.default_class = next((name for name, o in sorted(self.classes.items())
-                                   if str(_meta(o.data).get("annotations", {}).get(DEFAULT_STORAGE_CLASS, "")).lower()
+                                   if isinstance(_meta(o.data).get("annotations"), dict)
+                                   and str(_meta(o.data)["annotations"].get(DEFAULT_STORAGE_CLASS, "")).lower()
                                    == "true"), None)
         self.pvs = {o.name: o for o in objs if o.kind == "PersistentVolume"}
         self.pv_by_claim: dict[tuple[str, str], str] = {}  # claimRef (namespace, name) → PV, once (not per claim)
@@ -104,7 +106,7 @@ class StorageGate:
 
     def _ephemeral_claims(self, ns: str, pod: str, spec: dict) -> None:
         existing = _claim_keys(self.mat)
-        for vol in spec.get("volumes") or []:
+        for vol in spec.get("volumes") if isinstance(spec.get("volumes"), list) else []:
             eph = vol.get("ephemeral") if isinstance(vol, dict) else None
             if not isinstance(eph, dict):
                 continue
@@ -133,8 +135,9 @@ class StorageGate:
         if pv_name and pv_name in self.pvs:
             self._set(claim, "Bound", pv_name)
             pv = self.pvs[pv_name].writable()
-            pv.setdefault("spec", {}).setdefault("claimRef", {"namespace": claim.namespace, "name": claim.name})
-            pv.setdefault("status", {})["phase"] = "Bound"
+            if isinstance(pv.setdefault("spec", {}), dict):
+                pv["spec"].setdefault("claimRef", {"namespace": claim.namespace, "name": claim.name})
+            pv["status"] = {"phase": "Bound"}
             return
         if pv_name:
             self._pending(claim, f"PersistentVolumeClaim {ident} names volumeName {pv_name}, which does not exist")
@@ -158,19 +161,21 @@ class StorageGate:
     def _static_match(self, spec: dict, cls) -> str:
         if cls is None:
             return ""
-        modes = set(spec.get("accessModes") or [])
+        modes = set(m for m in spec.get("accessModes") or [] if isinstance(m, str)) if isinstance(
+            spec.get("accessModes"), list) else set()
         for name, pv in sorted(self.pvs.items()):
             pspec = pv.spec()
             if pspec.get("claimRef") or (pspec.get("storageClassName") or "") != cls:
                 continue
-            if modes <= set(pspec.get("accessModes") or []):
+            if isinstance(pspec.get("accessModes"), list) and modes <= {
+                    m for m in pspec["accessModes"] if isinstance(m, str)}:
                 return name
         return ""
 
     def _set(self, claim, phase: str, volume: str) -> None:
         data = claim.writable()
-        if volume:
-            data.setdefault("spec", {})["volumeName"] = volume
+        if volume and isinstance(data.setdefault("spec", {}), dict):
+            data["spec"]["volumeName"] = volume
         data["status"] = {"phase": phase}
 
     def _pending(self, claim, why: str) -> None:
@@ -182,7 +187,7 @@ class StorageGate:
 
     def unschedulable(self, ns: str, pod: str, spec: dict) -> str:
         """I3: why the pod cannot be scheduled (a claim it mounts is missing or not bound), or ''."""
-        for vol in spec.get("volumes") or []:
+        for vol in spec.get("volumes") if isinstance(spec.get("volumes"), list) else []:
             if not isinstance(vol, dict):
                 continue
             pvc = vol.get("persistentVolumeClaim")
