@@ -26,7 +26,10 @@ export function parseRouteDecision(detail) {
   const text = String(detail || "");
   const at = text.indexOf("; others: ");
   const head = at >= 0 ? text.slice(0, at) : text;
-  const winner = head.split(/;\s+(?=[A-Za-z]+ \S+ rule \d+ wins)/).pop();
+  let winner = head.split(/;\s+(?=[A-Za-z]+ \S+ rule \d+ wins)/).pop();
+  // "no rule matches: <every miss>: the Gateway answers 404" — the misses are the table below: keep the outcome
+  const none = /^no rule matches\b.*:\s+(the [^:;]*)$/.exec(winner);
+  if (none) winner = `No rule matches: ${none[1]}`;
   if (at < 0) return /\bwins\b/.test(winner) ? { winner, losers: [], won: true } : null;
   const losers = text.slice(at + "; others: ".length).split(CANDIDATE).map((item) => {
     const m = /^(.*? rule \d+(?: \([^)]*\))?)(?::\s*|\s+)(.*)$/.exec(item) || /^(\S+ \S+?):\s+(.*)$/.exec(item);

@@ -96,3 +96,35 @@ def test_gateway_on_the_map_its_panel_and_a_trace_through_it(shop_page):
     http = page.locator("#http-summary").inner_text()
     assert re.search(r"HTTP status\s+301", http) and "Redirected to" in http and "new.example.com" in http, http
     assert "rule 4 wins" in page.locator("#hop-list .rule-won").inner_text()
+
+    # Two rules match: the one with a header match wins, the other lost on the number of header matches.
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.fill("#trace-from", "external:203.0.113.9")
+    page.fill("#trace-to", "url:http://shop.example.com/api/x")
+    page.click("#trace-http summary")
+    page.fill("#trace-headers", "x-canary: true")
+    page.click("#trace-submit")
+    page.wait_for_url(re.compile(r"/traces/\d+/$"))
+    page.wait_for_selector("#hop-list .rule-won")
+    assert "rule 2 wins with PathPrefix /api, header x-canary: true" in page.locator("#hop-list .rule-won").inner_text()
+    rows = [re.sub(r"\s+", " ", r).strip() for r in page.locator("#hop-list table.rules-lost tbody tr").all_inner_texts()]
+    assert rows[0] == "HTTPRoute shop/storefront rule 3 (PathPrefix /api) also matches but loses on number of header " \
+                      "matches", rows
+    assert re.search(r"Backend\s+shop/api-v2", page.locator("#http-summary").inner_text())
+
+    # No rule matches on the Gateway (entered with Via): 404, and every rule with the criterion it failed on.
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.fill("#trace-from", "external:203.0.113.9")
+    page.fill("#trace-to", "url:http://shop.example.com/nothing")
+    page.fill("#trace-via", "gateway:edge/web:80")
+    page.click("#trace-submit")
+    page.wait_for_url(re.compile(r"/traces/\d+/$"))
+    page.wait_for_selector("#http-summary")
+    assert re.search(r"HTTP status\s+404", page.locator("#http-summary").inner_text())
+    assert page.locator("#hop-list .rule-none").inner_text().strip() == "✖ No rule matches: the Gateway answers 404"
+    rows = [re.sub(r"\s+", " ", r).strip() for r in page.locator("#hop-list table.rules-lost tbody tr").all_inner_texts()]
+    assert rows == ["HTTPRoute shop/storefront rule 1 path /nothing is not Exact /cart",
+                    "HTTPRoute shop/storefront rule 2 path /nothing is not PathPrefix /api",
+                    "HTTPRoute shop/storefront rule 3 path /nothing is not PathPrefix /api",
+                    "HTTPRoute shop/storefront rule 4 path /nothing is not PathPrefix /old"], rows
+    assert axe_violations(page) == []
