@@ -120,6 +120,7 @@ export class TrafficMap {
     const edges = data.elements.edges.filter((e) => ids.has(e.data.source) && ids.has(e.data.target))
       .map((e) => ({ group: "edges", data: e.data }));
     const before = new Map(cy.nodes().map((n) => [n.id(), { ...n.position() }]));
+    const beforeBox = new Map(cy.nodes().orphans().map((n) => [n.id(), n.boundingBox()]));
     const fresh = [];
     cy.batch(() => {
       const edgeIds = new Set(edges.map((e) => e.data.id));
@@ -161,7 +162,9 @@ export class TrafficMap {
       cy.add(edges.filter((e) => !cy.getElementById(e.data.id).length));
     });
     this.applyReach();
-    await this.layout(before.size > 0 && fresh.length < cy.nodes().length, fit || before.size === 0);
+    if (!this.openInPlace(fresh, before, beforeBox)) {
+      await this.layout(before.size > 0 && fresh.length < cy.nodes().length, fit || before.size === 0);
+    }
     const t2 = performance.now();
     this.timing = { fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), elements: cy.elements().length };
     // the on-screen size of a workload's label, for the layout checks (labels must stay readable)
@@ -170,6 +173,49 @@ export class TrafficMap {
     this.meta = data;
     if (this.onChange) this.onChange(data);
     return data;
+  }
+
+  /**
+   * An expansion inside what is already drawn: the opened box's new children are put on a grid where the
+   * box was, and everything right of or below it moves over by exactly the room the box took — nothing
+   * else moves, and no force layout runs (cheap at any size). Returns false when the change is not such
+   * an expansion (first view, filter, collapse), for the full fcose layout.
+   */
+  openInPlace(fresh, before, beforeBox) {
+    const cy = this.cy;
+    if (!before.size || !fresh.length) return false;
+    const top = (id) => {
+      let n = cy.getElementById(id);
+      while (n.parent().length) n = n.parent();
+      return n;
+    };
+    const byParent = new Map();
+    for (const f of fresh) {
+      const parent = f.data.parent;
+      const root = top(f.data.id);
+      if (!parent || !before.has(parent) || !beforeBox.has(root.id())) return false;
+      if (!byParent.has(parent)) byParent.set(parent, []);
+      byParent.get(parent).push(f.data.id);
+    }
+    for (const [parent, ids] of byParent) {
+      const root = top(parent);
+      const old = beforeBox.get(root.id());
+      const at = before.get(parent);
+      const kids = cy.collection(ids.map((id) => cy.getElementById(id)));
+      const cols = Math.max(1, Math.ceil(Math.sqrt(kids.length * 1.6)));
+      kids.forEach((k, i) => k.position({ x: at.x + (i % cols) * 240, y: at.y + Math.floor(i / cols) * 130 }));
+      const now = root.boundingBox();
+      const dx = Math.max(0, now.x2 - old.x2);
+      const dy = Math.max(0, now.y2 - old.y2);
+      if (!dx && !dy) continue;
+      cy.nodes().orphans().forEach((other) => {
+        if (other.same(root) || !beforeBox.has(other.id())) return;
+        const b = beforeBox.get(other.id());
+        const shift = { x: b.x1 >= old.x2 - 1 ? dx : 0, y: b.y1 >= old.y2 - 1 ? dy : 0 };
+        if (shift.x || shift.y) other.union(other.descendants()).filter((n) => !n.isParent()).shift(shift);
+      });
+    }
+    return true;
   }
 
   /** fcose: a fresh layout the first time; after an expansion, the previous positions are the start. */

@@ -65,12 +65,16 @@ def test_traffic_map_of_20000_pods_stays_responsive(logged_in_page, big_cluster)
     assert any(t.startswith("workload ") for t in labels), labels
     assert "expand=" in page.url and "ns%3Ans-" in page.url  # the view is a link
     after = int(page.get_attribute("#map", "data-nodes"))
+    # in the page: the request and the drawing of that last expansion (the wall time above adds the test driver)
+    in_page_ms = int(page.get_attribute("#map", "data-fetch-ms")) + int(page.get_attribute("#map", "data-draw-ms"))
     assert after < 3_000, after
     figures = {"pods": 20_000, "first_map_s": round(first, 2), "drawn_first": drawn, "drawn_after": after,
                "expand_group_s": round(expand_group, 2), "expand_namespace_s": round(expand_ns, 2),
+               "expand_namespace_in_page_ms": in_page_ms,
                "status": page.inner_text("#map-status")}
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "topology-20k.json").write_text(json.dumps(figures, indent=2))
     print(figures)
+    page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "topology-20k")
     assert first < 30 and expand_group < 20 and expand_ns < 20, figures
