@@ -28,6 +28,7 @@ from topology.compile import load_model
 from topology.importers.errors import ManifestError
 from topology.importers.load import load_value
 from tracer.engine.errors import BadRequest, TracerError, excerpt
+from tracer.engine.fixes import trace_with_fixes
 from tracer.engine.flow import make_flow
 from tracer.engine.trace import trace
 
@@ -132,6 +133,8 @@ def check(model, intents: list[Intent], progress=None) -> dict:
             flow = make_flow(req["from"], req["to"], req.get("port"), req.get("protocol"), req.get("via"))
             result = trace(model, flow).to_dict()
             problem = evaluate(intent, result)
+            if problem and result.get("verdict") != "delivered" and intent.expect != "dropped":
+                result = trace_with_fixes(model, flow).to_dict()  # a violated intent says what would fix it
         except TracerError as exc:
             result, problem = {"verdict": "error", "reason": None, "error": str(exc)}, f"cannot trace: {exc}"
         entry = {"intent": intent.to_dict(), "ok": problem is None, "verdict": result.get("verdict"),

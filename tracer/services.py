@@ -21,9 +21,9 @@ from topology.models import Ingress, NetworkPolicy, Node, Pod, Service, Snapshot
 from topology.services import can_manage, visible_clusters
 from topology.sharing import set_team
 from tracer.engine.errors import BadRequest
+from tracer.engine.fixes import trace_with_fixes
 from tracer.engine.flow import parse_flow_request
 from tracer.engine.result import TraceResult
-from tracer.engine.trace import trace
 from tracer.models import Trace, TraceObject, new_share_slug
 
 # Reference kinds (result.Ref) → the object kind recorded in TraceObject (the API's `object=` filter).
@@ -67,7 +67,7 @@ def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, 
     a re-run asks exactly the same question.
     """
     flow, assumptions = parse_flow_request(request)
-    result = trace(load_model(snapshot.pk), flow, assumptions).to_dict()
+    result = trace_with_fixes(load_model(snapshot.pk), flow, assumptions).to_dict()  # a dropped path gets its fix
     stored_request = flow.stored_request(assumptions)
     obj = Trace(owner=owner, snapshot=snapshot, request=stored_request, result=result,
                 verdict=result["verdict"], reason=result.get("reason") or "", source=flow.source[:512],

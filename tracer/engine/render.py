@@ -17,6 +17,25 @@ def _pct(p: float) -> str:
     return f"{p * 100:.1f}%" if p * 100 >= 0.1 or p == 0 else f"{p:.2g}"
 
 
+def _fix_lines(fix: dict, shown: dict[str, int], path_no: int) -> list[str]:
+    """A path's verified fix (fixes.py): the summary, the YAML once per result, what else it changes."""
+    first = shown.setdefault(fix.get("yaml", ""), path_no)
+    out = [f"      ✓ fix (verified by re-tracing): {fix.get('summary', '')}"]
+    if first != path_no:
+        return [*out, f"        (the same YAML as path {first})"]
+    out.append("        kubectl apply -f - <<'EOF'")
+    out.extend("        " + line for line in fix.get("yaml", "").rstrip("\n").splitlines())
+    out.append("        EOF")
+    opens = fix.get("opens") or []
+    count = fix.get("opens_count", len(opens))
+    more = " (sampled: more may change)" if fix.get("opens_bounded") else ""
+    out.append(f"        it also changes {count} other source → destination verdict{'s' if count != 1 else ''}{more}"
+               + (":" if opens else ""))
+    out.extend(f"          {o['source']} → {o['destination']} {o.get('protocol', '')} {o.get('port', '')}: "
+               f"{o['before']} → {o['after']}" for o in opens)
+    return out
+
+
 def render_text(result: TraceResult, width: int = 110) -> str:
     paths = result.paths
     sources = sorted({p.source.id for p in paths})
@@ -36,6 +55,7 @@ def render_text(result: TraceResult, width: int = 110) -> str:
         http = (f" [{r.get('method') or 'GET'}" + "".join(f"; {k}: {v}" for k, v in (r.get("headers") or {}).items())
                 + "]") if r.get("method") or r.get("headers") else ""
         lines.append(f"  {r.get('from')} → {r.get('to')}{port}{via}{http}")
+    fixes_shown: dict[str, int] = {}
     for i, p in enumerate(paths, 1):
         lines.append("")
         if p.verdict == DROPPED:
@@ -57,6 +77,8 @@ def render_text(result: TraceResult, width: int = 110) -> str:
             lines.extend(" " * len(prefix) + w for w in wrapped[1:])
         if p.verdict == DROPPED and p.hops:
             lines.append(f"      ✗ dropped: {p.hops[-1].detail}")
+        if p.fix:
+            lines.extend(_fix_lines(p.fix, fixes_shown, i))
     if result.assumptions:
         lines.append("")
         lines.append("assumptions:")

@@ -22,6 +22,7 @@ from topology.models import Cluster, Snapshot
 from topology.services import UnknownSnapshot, cluster_snapshot
 from tracer.engine.assumptions import PROXY_MODES, Assumptions
 from tracer.engine.errors import BadRequest, TracerError
+from tracer.engine.fixes import trace_with_fixes
 from tracer.engine.flow import make_flow, parse_flow_request
 from tracer.engine.render import render_text
 from tracer.engine.trace import trace
@@ -80,7 +81,7 @@ class Command(BaseCommand):
         try:
             flow = make_flow(opts["source"], opts["destination"], opts["port"], opts["protocol"], opts["via"],
                              opts["method"], opts["headers"])
-            result = trace(model, flow, Assumptions(**defaults))
+            result = trace_with_fixes(model, flow, Assumptions(**defaults))  # single trace: verified fixes
         except BadRequest as exc:
             raise bad(str(exc)) from None
         if opts["format"] == "json":
