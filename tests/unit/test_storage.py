@@ -152,6 +152,16 @@ def test_i2_the_servers_ingress_policy_sees_the_node_not_the_pod():
     assert r["verdict"] == "dropped" and r["paths"][0]["reason"] == "policy-ingress-denied"
 
 
+@pytest.mark.parametrize("host", ["filer", "filer.storage", "filer.storage.svc", "filer.storage.svc.cluster.local"])
+def test_i2_every_form_of_a_service_name_is_a_cluster_name(host):
+    assert "cluster DNS name" in storage.node_resolvable(model(), host)
+
+
+def test_i2_other_names_go_to_the_nodes_own_resolver():
+    assert storage.node_resolvable(model(), "nas.example.com") == ""
+    assert storage.node_resolvable(model(), "nas") == ""  # not a Service: the node's resolver decides
+
+
 def test_i2_cluster_dns_name_in_server_fails_on_the_node_resolver():
     r = run(model(), "volume:old")
     (path,) = r["paths"]

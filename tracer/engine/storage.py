@@ -179,7 +179,11 @@ def node_resolvable(m: ClusterModel, host: str) -> str:
     """I2: '' when the node can resolve `host` itself, else why not (a cluster DNS name)."""
     name = host.rstrip(".").lower()
     domain = m.cluster_domain.lower()
-    if name.endswith("." + domain) or name.endswith(".svc") or ".svc." in name:
+    labels = name.split(".")
+    # a Service's short forms (`nfs`, `nfs.storage`) only resolve through a pod's cluster search path
+    short = (len(labels) == 1 and any(s.name == labels[0] for ss in m.services_by_namespace.values() for s in ss)) \
+        or (len(labels) == 2 and f"{labels[1]}/{labels[0]}" in m.services)
+    if short or name.endswith("." + domain) or name.endswith(".svc") or ".svc." in name:
         return (f"{host} is a cluster DNS name, but the volume is mounted by the node, whose resolver "
                 f"(/etc/resolv.conf of the host) does not use cluster DNS on most distributions (it works on GKE): "
                 f"the mount fails; put the Service's ClusterIP in `server` (kube-proxy handles the node's "
