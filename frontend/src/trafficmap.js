@@ -203,7 +203,9 @@ export class TrafficMap {
       const at = before.get(parent);
       const kids = cy.collection(ids.map((id) => cy.getElementById(id)));
       const cols = Math.max(1, Math.ceil(Math.sqrt(kids.length * 1.6)));
-      kids.forEach((k, i) => k.position({ x: at.x + (i % cols) * 240, y: at.y + Math.floor(i / cols) * 130 }));
+      // from the old box's top-left corner, so the box only grows right and down (and room is made there)
+      const origin = root.id() === parent ? { x: old.x1 + 130, y: old.y1 + 70 } : at;
+      kids.forEach((k, i) => k.position({ x: origin.x + (i % cols) * 240, y: origin.y + Math.floor(i / cols) * 130 }));
       const now = root.boundingBox();
       const dx = Math.max(0, now.x2 - old.x2);
       const dy = Math.max(0, now.y2 - old.y2);

@@ -134,6 +134,8 @@ def test_every_view_is_a_url_reload_back_and_pasted_link(demo_page, new_context)
     wait_map(page)
     assert any(t.startswith("workload ledger") for t in list_labels(page))
     assert not any(t.startswith("workload cart") for t in list_labels(page))
+    page.evaluate("() => window.scrollTo(0, 0)")
+    doc_shot(page, "traffic-map-expanded")
     # select a workload: its panel opens and the URL names it
     page.locator("#map-list button.link", has_text=re.compile(r"^workload ledger")).click()
     page.locator("#pod-panel h2", has_text="payments/ledger").wait_for()
