@@ -181,15 +181,25 @@ export function renderTrace(root, opts) {
   // The engine's own explanation of the drop (which policy, which field to change), shown in full.
   const dropped = paths.find((p) => p.verdict === "dropped");
   const dropHops = dropped ? pathHops(dropped) : [];
-  const engineFix = dropped ? (dropHops[dropIndex(dropped, dropHops)] || {}).detail || "" : "";
+  // A verified fix (the engine re-traced the flow with it applied): its summary, the YAML to kubectl apply and
+  // what else it changes; without one, the drop hop's own words.
+  const proven = dropped && dropped.fix && dropped.fix.yaml ? dropped.fix : null;
+  const engineFix = proven ? proven.summary : dropped ? (dropHops[dropIndex(dropped, dropHops)] || {}).detail || "" : "";
+  const opens = proven ? (proven.opens || []) : [];
+  const opensText = proven ? `Verified by re-tracing with the fix applied. It also changes ${proven.opens_count ?? opens.length} other `
+    + `source → destination verdict${(proven.opens_count ?? opens.length) === 1 ? "" : "s"}${proven.opens_bounded ? " (sampled)" : ""}`
+    + (opens.length ? ": " + opens.map((o) => `${o.source} → ${o.destination} ${o.protocol || ""} ${o.port ?? ""} ${o.before} → ${o.after}`).join("; ") : ".") : "";
   const header = el("section", { class: "trace-summary", "aria-label": "Trace summary" },
     el("h2", {}, verdictBadge(result.verdict), " ",
       el("span", { class: "trace-flow" }, `${req.from || req.source || "?"} → ${req.to || req.destination || "?"}`,
         req.port ? `:${req.port}` : "", req.protocol && req.protocol !== "TCP" ? `/${req.protocol}` : "")),
     reason ? el("p", { class: "reason" }, el("strong", {}, "✖ ", reason, ": "), meaning, " ", el("span", { class: "fix" }, "Fix: ", fix)) : null,
     engineFix ? el("div", { class: "engine-fix" }, el("p", { id: "engine-fix-text" }, engineFix),
+      proven ? el("pre", { id: "engine-fix-yaml", tabindex: "0", "aria-label": "Fix YAML (kubectl apply -f)",
+        style: "overflow-x: auto; margin: .3rem 0; padding: .3rem; background: #fff" }, proven.yaml) : null,
+      proven ? el("p", { id: "engine-fix-opens" }, opensText) : null,
       el("button", { type: "button", id: "copy-fix", onclick: async (e) => {
-        const ok = await copyText(engineFix);
+        const ok = await copyText(proven ? proven.yaml : engineFix);
         e.target.textContent = ok ? "✔ Copied" : "Select and copy the text above";
       } }, "Copy the fix")) : null,
     opts.context || null,
