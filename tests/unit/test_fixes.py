@@ -1,4 +1,4 @@
-"""Proven fixes (docs/semantics.md FIX1–FIX6): each fix's YAML, applied to the cluster's manifests the way
+"""Proven fixes (docs/semantics.md L1–L7): each fix's YAML, applied to the cluster's manifests the way
 `kubectl apply` would (a new object is added, a patch is strategic-merged), re-imported through the project's
 importer and re-traced, delivers the flow that was dropped.
 

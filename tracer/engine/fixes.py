@@ -1,4 +1,4 @@
-"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (FIX1–FIX4).
+"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (docs/semantics.md L1–L7).
 
 Why a separate pass: a drop's hop says in words what to change; a user wants the object to `kubectl apply`,
 and wants to know it works and what else it opens. So for each dropped path of a trace this module
@@ -8,10 +8,10 @@ and wants to know it works and what else it opens. So for each dropped path of a
    waits for, a Service port, a Service selector that matches the pods again;
 2. applies it to the snapshot's objects (a pure function: a new `ClusterObjects`, the old model untouched;
    derived EndpointSlices of a changed Service are derived again) and re-traces the same flow; the fix is kept
-   only when the same source now has a delivered path (FIX1: verified);
+   only when the same source now has a delivered path (L1: verified);
 3. compares, on bounded samples of pod classes, which other (source → destination) verdicts change (`opens`;
    `bounded: true` when the sample was cut).
-Selectors use stable labels only (FIX2): the workload's selector labels, else the pod's labels, never the
+Selectors use stable labels only (L2): the workload's selector labels, else the pod's labels, never the
 per-revision or per-replica labels the controllers add. Costly (a model rebuild per candidate), so it runs only
 when asked: the single trace (CLI, API) and check_intents, never inside a matrix.
 """
@@ -25,8 +25,20 @@ import yaml
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .endpointslices import derive_endpoint_slices
-from .flow import Flow
-from .model import ClusterObjects, LabelSelector, Namespace, NetworkPolicy, Pod, Service, ServicePort
+from .flow import Flow, make_flow
+from .model import (
+    ClusterObjects,
+    IPBlock,
+    LabelSelector,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    Service,
+    ServicePort,
+)
 from .netpol import Peer, policy_engine
 from .result import DELIVERED, DROPPED, TraceResult
 from .stable_labels import UNSTABLE_LABELS, stable_labels
@@ -136,7 +148,7 @@ def _peer_item(model, peer: Peer, policy_ns: str) -> dict | None:
 
 
 def _policy(model, fact, proto) -> dict | None:
-    """FIX3 (NetworkPolicy): a new policy, additive as policies are (E4), allowing only this flow."""
+    """L4 (NetworkPolicy): a new policy, additive as policies are (E4), allowing only this flow."""
     direction, subject, peer, port = fact["direction"], fact["subject"], fact["peer"], fact["port"]
     labels = stable_labels(model, subject)
     item = _peer_item(model, peer, subject.namespace)
@@ -165,7 +177,6 @@ def _policy(model, fact, proto) -> dict | None:
 
 
 def _add_policy(o: ClusterObjects, manifest, labels, item, direction, proto, port) -> ClusterObjects:
-    from .model import PolicyPeer, PolicyPort, PolicyRule
     ns_sel = item.get("namespaceSelector")
     pod_sel = item.get("podSelector")
     peer = PolicyPeer(
@@ -181,12 +192,11 @@ def _add_policy(o: ClusterObjects, manifest, labels, item, direction, proto, por
 
 
 def _ipblock(item):
-    from .model import IPBlock
     return IPBlock(cidr=item["ipBlock"]["cidr"]) if "ipBlock" in item else None
 
 
 def _namespace_label(model, fact, proto) -> dict | None:
-    """FIX4 (namespace label): an existing rule of an isolating policy would allow this flow but for the peer
+    """L3 (namespace label): an existing rule of an isolating policy would allow this flow but for the peer
     namespace's labels (matchLabels only); label that namespace."""
     peer = fact["peer"]
     if peer.pod is None:
@@ -239,7 +249,7 @@ def _label_namespace(o: ClusterObjects, name: str, labels: dict) -> ClusterObjec
 
 
 def _service_port(model, svc: Service, port: int, proto: str) -> dict | None:
-    """FIX5 (Service port): add `port` to the Service, targeting the port its pods declare (the same number,
+    """L5 (Service port): add `port` to the Service, targeting the port its pods declare (the same number,
     else their only declared port of that protocol)."""
     pods = [p for p in model.pods_by_namespace.get(svc.namespace, [])
             if svc.selector and LabelSelector(match_labels=svc.selector).matches(p.labels)]
@@ -265,7 +275,7 @@ def _service_port(model, svc: Service, port: int, proto: str) -> dict | None:
 
 
 def _service_selector(model, svc: Service) -> list[dict]:
-    """FIX6 (Service selector): keep the selector keys some pods of the namespace match, null the others, when
+    """L6 (Service selector): keep the selector keys some pods of the namespace match, null the others, when
     that selects exactly one workload's pods."""
     pods = model.pods_by_namespace.get(svc.namespace, [])
     out = []
@@ -369,7 +379,6 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
                 break
     else:
         svc_key = f"{cand['manifest']['metadata']['namespace']}/{cand['manifest']['metadata']['name']}"
-        from .flow import make_flow
         for s in reps[:64]:
             f = make_flow(f"pod:{s.key}", f"svc:{svc_key}", port=flow.port, protocol=proto)
             try:

@@ -512,7 +512,7 @@ class PolicyEngine:
         if pod is None or self._node_like(pod):
             return f"ipBlock {{cidr: {other.ip}/32}}" if other.ip and ":" not in other.ip else (
                 f"ipBlock {{cidr: {other.ip}/128}}" if other.ip else "an ipBlock covering the address")
-        labels = ", ".join(f"{k}: {v}" for k, v in sorted(stable_labels(self.model, pod).items()))  # FIX2
+        labels = ", ".join(f"{k}: {v}" for k, v in sorted(stable_labels(self.model, pod).items()))  # L2
         sel = f"podSelector {{matchLabels: {{{labels}}}}}" if labels else "podSelector {}"
         if pod.namespace == policy_ns:
             return sel

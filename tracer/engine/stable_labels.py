@@ -1,4 +1,4 @@
-"""FIX2: the labels that keep selecting a pod's workload across rollouts and restarts.
+"""L2 (docs/semantics.md): the labels that keep selecting a pod's workload across rollouts and restarts.
 
 Why: a selector a user is told to write (a fix's YAML, a drop hop's hint) must still select the pods after the
 next rollout. Controllers add labels per revision or per replica (`pod-template-hash` by the Deployment
