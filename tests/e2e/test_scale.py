@@ -50,6 +50,7 @@ def test_traffic_map_of_20000_pods_stays_responsive(logged_in_page, big_cluster)
     page.wait_for_selector("#map[data-ready='1']", timeout=60_000)
     first = time.monotonic() - start
     drawn = int(page.get_attribute("#map", "data-nodes"))
+    first_in_page_ms = int(page.get_attribute("#map", "data-fetch-ms")) + int(page.get_attribute("#map", "data-draw-ms"))
     status = page.inner_text("#map-status")
     assert "20004 pods" in status or "20000 pods" in status, status
     assert drawn < 100, f"the first view should show namespace groups, drew {drawn} objects"
@@ -68,7 +69,7 @@ def test_traffic_map_of_20000_pods_stays_responsive(logged_in_page, big_cluster)
     # in the page: the request and the drawing of that last expansion (the wall time above adds the test driver)
     in_page_ms = int(page.get_attribute("#map", "data-fetch-ms")) + int(page.get_attribute("#map", "data-draw-ms"))
     assert after < 3_000, after
-    figures = {"pods": 20_000, "first_map_s": round(first, 2), "drawn_first": drawn, "drawn_after": after,
+    figures = {"pods": 20_000, "first_map_s": round(first, 2), "first_map_in_page_ms": first_in_page_ms, "drawn_first": drawn, "drawn_after": after,
                "expand_group_s": round(expand_group, 2), "expand_namespace_s": round(expand_ns, 2),
                "expand_namespace_in_page_ms": in_page_ms,
                "status": page.inner_text("#map-status")}
