@@ -532,3 +532,53 @@ def test_malformed_storage_under_materialize_is_a_clear_error_not_a_crash(tmp_pa
     with pytest.raises(ManifestError) as exc:
         _import(tmp_path, "bad", doc, materialize=True)
     assert exc.value.field
+
+
+CLOUD = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: site}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: w, image: web, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: site}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: site, annotations: {kubernetes.io/ingress.class: gce}}
+spec:
+  rules: [{host: www.example.org, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: alb}
+spec: {controller: ingress.k8s.aws/alb}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: api, namespace: site}
+spec:
+  ingressClassName: alb
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+"""
+
+
+def test_d9_materialized_cloud_ingresses_publish_an_address_and_are_entered_there(tmp_path):
+    from topology.compile import load_model
+    result = _import(tmp_path, "cloud", CLOUD, materialize=True)
+    m = load_model(result.snapshot.pk)
+    ings = {i.name: i for i in m.ingresses}
+    (gce_ip,) = ings["web"].status_addresses
+    (alb_host,) = ings["api"].status_addresses
+    assert gce_ip.startswith("203.0.113.") and alb_host.startswith("k8s-site-api-")
+    r = trace_json("--cluster", "cloud", "--from", "external:198.51.100.20", "--to", "url:http://www.example.org/")
+    assert r["verdict"] == "delivered"
+    assert any(gce_ip in h["detail"] and h["kind"] == "load-balancer" for h in r["paths"][0]["hops"])
+    r = trace_json("--cluster", "cloud", "--from", "external:198.51.100.20", "--to", f"url:http://{alb_host}/")
+    assert r["verdict"] == "delivered" and r["paths"][0]["http"]["backend"] == "site/web"

@@ -44,6 +44,7 @@ from typing import Any
 
 from .errors import ManifestError
 from .load import Document
+from .materialize_ingress import publish_cloud_ingresses
 from .materialize_storage import StorageGate, stateful_claims
 from .parse import _foreign_group
 
@@ -732,6 +733,7 @@ class _Materializer:
                     raise o.error("status.loadBalancer", "the simulated load-balancer address pool is exhausted")
                 used_lb.add(ip)
                 o.writable().setdefault("status", {})["loadBalancer"] = {"ingress": [{"ip": ip}]}
+        publish_cloud_ingresses(self._all_objs(), lb_pool, used_lb)  # D9: GCE/ALB Ingresses' own addresses
 
     @staticmethod
     def _hashed_ip(ident: str, used: set[str]) -> str:
