@@ -325,7 +325,7 @@ def test_service_proxy_name_label_is_skipped(trace_dict):
 
 def test_no_service_port_on_node_port(trace_dict):
     r = trace_dict(web_model(), "external:203.0.113.7", "ip:172.20.0.1", 30999)
-    assert r["reason"] == "no-service-port"
+    assert r["reason"] == "no-listener"  # a node address where nothing listens (H4), not a Service's missing port
     assert "node n1" in r["paths"][0]["hops"][-1]["detail"]
 
 
@@ -338,7 +338,7 @@ def test_host_port_maps_only_on_that_node(trace_dict):
     r = trace_dict(m, "external:203.0.113.7", "ip:172.20.0.2", 8443)
     assert endpoints_of(r) == {"pod:shop/edge": (443, 1.0)}
     r = trace_dict(m, "external:203.0.113.7", "ip:172.20.0.1", 8443)
-    assert r["reason"] == "no-service-port"
+    assert r["reason"] == "no-listener"
 
 
 def test_host_network_pod_is_reached_on_its_node_ip(trace_dict):

@@ -37,6 +37,7 @@ from .pod_readiness import why_not_ready
 from .result import DELIVERED, DROPPED, Hop, Path, Ref, TraceResult
 from .trace_entry import EntryWalk
 from .trace_ingress import IngressWalk
+from .trace_local import local_entry
 from .trace_names import NameWalk
 from .trace_proxy import ProxyWalk
 from .trace_published import published_address_entry
@@ -56,6 +57,7 @@ def add_entry(fn: Entry) -> Entry:
     return fn
 
 
+add_entry(local_entry)  # loopback and /etc/hosts names from a pod, loopback of a node (H1, H2)
 add_entry(volume_entry)  # volume:NAME — the storage path of a volume of the source pod (I1, I2)
 add_entry(published_address_entry)  # ip: an address an Ingress publishes in its status (D9)
 

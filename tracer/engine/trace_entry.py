@@ -15,6 +15,7 @@ from .errors import BadRequest
 from .model import Service, ServicePort
 from .netpol import Peer
 from .result import DROPPED, Hop, Path, Ref
+from .trace_local import to_node_listener
 from .trace_state import Source
 
 
@@ -175,11 +176,7 @@ class EntryWalk:
                           f"node {node.name} ({ip}) port {port}/{self.proto} is served by hostNetwork pod {pod.key} "
                           f"(A21)")
                 return self.to_pod(src, [*hops, hop], prob, pod, ip, port, src.peer)
-        return self.drop(src, hops, prob, "no-service-port",
-                         Hop("node", Ref("node", "", node.name), "no-port",
-                             f"node {node.name} ({ip}) exposes nothing on {port}/{self.proto}: no Service has "
-                             f"nodePort {port}, no pod on it has hostPort {port}, and no hostNetwork pod on it "
-                             f"declares that port; use a Service's nodePort"))
+        return to_node_listener(self, src, hops, prob, node, ip, port)  # kubelet, kube-proxy, probes, args (H4)
 
     def _match_port(self, services: list[Service], port, what: str, ip: str):
         candidates = []

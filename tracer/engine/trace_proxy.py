@@ -13,6 +13,7 @@ from .model import Pod, Service, ServicePort
 from .netpol import Peer
 from .pod_readiness import not_ready_endpoints
 from .result import DROPPED, Hop, Path, Ref
+from .trace_local import to_node_endpoint
 from .trace_state import Source
 from .traffic_policy import endpoint_scope
 
@@ -80,6 +81,9 @@ class ProxyWalk:
                     at_node: str | None = None) -> list[Path]:
         if ep.pod is not None:
             return self.to_pod(src, hops, prob, ep.pod, ep.ip, port, seen, at_node=at_node)
+        node = self.m.node_by_ip.get(ep.ip)
+        if node is not None and isinstance(port, int):  # e.g. default/kubernetes → the API server's node (H5)
+            return to_node_endpoint(self, src, hops, prob, node, ep.ip, port, ep.slice_name)
         return self.to_external(src, hops, prob, ep.ip, port)
 
     def to_pod(self, src: Source, hops, prob, pod: Pod, ip: str, port, seen: Peer, direct: bool = False,
