@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.conftest import build, endpoints_of, eps, node, pod, policy, svc
-from tracer.engine.model import Container, ContainerPort, HostAlias, IPBlock, PolicyPeer, PolicyRule, Pod
+from tracer.engine.model import Container, ContainerPort, HostAlias, IPBlock, Pod, PolicyPeer, PolicyRule
 
 
 def static(name, component, args, n="cp1", ip="192.168.1.10"):
@@ -65,7 +65,8 @@ def test_loopback_reaches_the_container_of_the_same_pod(trace_dict, dest, port, 
     assert p["verdict"] == "delivered" and p["endpoint"] == "pod:web/app" and p["endpoint_port"] == port
     assert f"container {container} answers" in p["hops"][-1]["detail"]
     # nothing leaves the pod: no kube-proxy, no NetworkPolicy (a deny-all egress policy is in force), no DNS query
-    assert not {k for k, _a in kinds(p)} & {"kube-proxy", "network-policy", "service", "node"}
+    assert kinds(p) == [("pod", "send"), *([("dns", "hosts")] if dest.startswith("dns:") else []),
+                        ("loopback", "local"), ("endpoint", "loopback")]
     assert ("dns", "query") not in kinds(p) and not any(h["ref"]["kind"] == "service" for h in p["hops"])
 
 
@@ -117,6 +118,8 @@ def test_another_pods_hostname_is_not_in_the_hosts_file(trace_dict):
 def test_node_listeners(trace_dict, ip, port, endpoint):
     r = trace_dict(cluster(), "pod:web/app", f"ip:{ip}", port=port)
     assert endpoints_of(r) == {endpoint: (port, 1.0)}
+    if endpoint.startswith("node:") and port != 10256:
+        assert ("kubelet", "listen") in kinds(r["paths"][0])
 
 
 @pytest.mark.parametrize("ip,port", [("192.168.1.11", 10250), ("192.168.1.10", 7777)])

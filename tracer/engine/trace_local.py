@@ -57,11 +57,12 @@ def to_loopback(t, src, hops, prob, ip: str, port: int) -> list[Path]:
                               f"{ip}:{port}/{t.proto} is pod {pod.key}'s own loopback, but no container of it "
                               f"declares, probes or is known to open {port} (declared: {', '.join(ports) or 'none'}; "
                               f"impl: a process on an undeclared port is not in the snapshot) (H1)"))
-        return t.deliver(src, hops, prob, src.ref, port,
+        lo = Hop("loopback", src.ref, "local",
+                 f"{ip}:{port}/{t.proto} stays inside pod {pod.key}: all its containers share one network "
+                 f"namespace; nothing leaves the pod: no kube-proxy, no NetworkPolicy (H1)")
+        return t.deliver(src, [*hops, lo], prob, src.ref, port,
                          Hop("endpoint", src.ref, "loopback",
-                             f"{ip}:{port}/{t.proto} stays inside pod {pod.key}: all its containers share one "
-                             f"network namespace and {hit.why}, so container {hit.container} answers; nothing "
-                             f"leaves the pod: no kube-proxy, no NetworkPolicy (H1)"))
+                             f"{hit.why}, so container {hit.container} answers on {ip}:{port}/{t.proto} (H1)"))
     node = t.m.nodes.get(src.node_name or "")
     who = f"hostNetwork pod {src.pod.key}" if src.kind == "pod" else "the node process"
     if node is None:
@@ -111,6 +112,7 @@ def _deliver_listener(t, src, hops, prob, node: Node, ip: str, port: int, hit: L
         hop = Hop("node", Ref("node", "", node.name), "receive",
                   f"{lead} is served by hostNetwork pod {hit.pod.key}: {hit.why} (H4)")
         if not policy:
+            hop = Hop("loopback", Ref("node", "", node.name), "local", hop.detail)
             return t.deliver(src, [*hops, hop], prob, Ref.key("pod", hit.pod.key), port,
                              Hop("endpoint", Ref.key("pod", hit.pod.key), "loopback",
                                  f"container {hit.container} of pod {hit.pod.key} answers on the node's loopback; "
@@ -127,6 +129,8 @@ def _deliver_listener(t, src, hops, prob, node: Node, ip: str, port: int, hit: L
         out.append(Hop("node", Ref("node", "", node.name), "forward",
                        f"the network routes the packet from node {src.node_name} to node {node.name}"))
     node_ref = Ref("node", "", node.name)
+    if hit.kind in ("kubelet", "kube-proxy"):
+        out.append(Hop("kubelet" if hit.kind == "kubelet" else "node", node_ref, "listen", hit.why))
     return t.deliver(src, out, prob, node_ref, port,
                      Hop("endpoint", node_ref, "deliver", f"{lead}: {hit.why}; the endpoint is node:{node.name} "
                                                          f"({hit.kind}) (H4)"))
