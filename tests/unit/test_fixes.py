@@ -1,4 +1,4 @@
-"""Proven fixes (docs/semantics.md L1–L7): each fix's YAML, applied to the cluster's manifests the way
+"""Proven fixes (docs/semantics.md L1–L8): each fix's YAML, applied to the cluster's manifests the way
 `kubectl apply` would (a new object is added, a patch is strategic-merged), re-imported through the project's
 importer and re-traced, delivers the flow that was dropped.
 
@@ -188,3 +188,38 @@ def test_no_fix_is_claimed_when_the_edit_would_not_deliver():
     res = trace_with_fixes(m, make_flow("workload:shop/web", "svc:shop/api", port=80))
     assert res.paths[0].reason == "policy-egress-denied"
     assert all(p.fix is None for p in res.paths)
+
+
+def test_a_missing_secret_is_created_and_the_pods_start():
+    """J2 under --materialize: api's pods read env DB_PASSWORD from Secret db (key password), which does not
+    exist (another Secret exists, so the dump does carry Secrets): pod-not-ready; the fix creates it."""
+    docs = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "other", "namespace": "shop"},
+         "stringData": {"x": "y"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+                  "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{
+                      "name": "c", "image": "x", "ports": [{"containerPort": 8080}],
+                      "env": [{"name": "DB_PASSWORD",
+                               "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}]}}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"selector": {"matchLabels": {"app": "web"}},
+                  "template": {"metadata": {"labels": {"app": "web"}},
+                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+         "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": 8080}]}},
+    ]
+
+    def materialized(d):
+        raw = yaml.safe_dump_all(d).encode()
+        return ClusterModel(build_objects(load_documents(raw, "app.yaml"), materialize=True).objects)
+
+    flow = make_flow("workload:shop/web", "svc:shop/api", port=80)
+    res = trace_with_fixes(materialized(docs), flow)
+    assert res.verdict == "dropped" and res.paths[0].reason == "pod-not-ready"
+    fix = res.paths[0].fix
+    assert fix["kind"] == "secret" and fix["verified"] is True
+    secret = yaml.safe_load(fix["yaml"])
+    assert secret["metadata"] == {"name": "db", "namespace": "shop"} and list(secret["stringData"]) == ["password"]
+    after = trace(materialized(kubectl_apply(docs, fix["yaml"])), flow)
+    assert after.verdict == "delivered"

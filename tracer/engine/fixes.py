@@ -1,11 +1,11 @@
-"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (docs/semantics.md L1–L7).
+"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (docs/semantics.md L1–L8).
 
 Why a separate pass: a drop's hop says in words what to change; a user wants the object to `kubectl apply`,
 and wants to know it works and what else it opens. So for each dropped path of a trace this module
 1. proposes ONE edit from the facts the drop was decided on (the walk is re-run with a recording tracer, so no
    hop text is parsed): a new NetworkPolicy allowing exactly this flow's port/protocol (ingress on the
    destination side, egress on the source side), a Namespace label that an existing rule's namespaceSelector
-   waits for, a Service port, a Service selector that matches the pods again;
+   waits for, a Service port, a Service selector that matches the pods again, a missing Secret its pods wait for (J2);
 2. applies it to the snapshot's objects (a pure function: a new `ClusterObjects`, the old model untouched;
    derived EndpointSlices of a changed Service are derived again) and re-traces the same flow; the fix is kept
    only when the same source now has a delivered path (L1: verified);
@@ -36,12 +36,15 @@ from .model import (
     PolicyPeer,
     PolicyPort,
     PolicyRule,
+    Secret,
     Service,
     ServicePort,
 )
 from .netpol import Peer, policy_engine
 from .result import DELIVERED, DROPPED, TraceResult
+from .secret_use import missing_secrets, unmet
 from .stable_labels import UNSTABLE_LABELS, stable_labels
+from .storage import claim_problems
 from .trace import _Tracer
 
 __all__ = ["trace_with_fixes", "attach_fixes", "stable_labels", "UNSTABLE_LABELS", "OPENS_LIMIT"]  # re-exported
@@ -116,7 +119,73 @@ def _candidates(model, flow, path, fact) -> list[dict]:
             out.append(c)
     if svc is not None and path.reason == "no-endpoints" and svc.selector:
         out.extend(_service_selector(model, svc))
+    if svc is not None and path.reason == "pod-not-ready":
+        c = _missing_secret(model, svc)
+        if c:
+            out.append(c)
     return out
+
+
+def _missing_secret(model, svc: Service) -> dict | None:
+    """L8 (missing Secret, J2): the Service's pods wait for one Secret (or keys of it) and nothing else: create it
+    (a complete manifest) or add the keys (a patch: `stringData` merges). Values are never known: the YAML carries
+    a placeholder to replace before applying."""
+    pods = [p for p in model.pods_by_namespace.get(svc.namespace, [])
+            if svc.selector and LabelSelector(match_labels=svc.selector).matches(p.labels) and not p.ready]
+    names: set[str] = set()
+    keys: set[str] = set()
+    for pod in pods:
+        if claim_problems(model, pod):
+            return None
+        for ref in pod.secret_refs:
+            sec = model.secrets.get(f"{pod.namespace}/{ref.secret_name}")
+            if unmet(ref, sec):
+                names.add(ref.secret_name)
+                keys.update(k for k in ([ref.key] if ref.key else ref.items) if not sec or k not in sec.keys)
+    if len(names) != 1 or not pods:
+        return None
+    name = names.pop()
+    existing = model.secrets.get(f"{svc.namespace}/{name}")
+    data = {k: "REPLACE-WITH-THE-VALUE" for k in sorted(keys)}
+    manifest: dict = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": svc.namespace}}
+    if existing is None:
+        manifest["type"] = "Opaque"
+    if data:
+        manifest["stringData"] = data
+    what = (f"Add key{'s' if len(keys) != 1 else ''} {', '.join(sorted(keys))} to Secret {svc.namespace}/{name}"
+            if existing else f"Create Secret {svc.namespace}/{name}" + (f" with key{'s' if len(keys) != 1 else ''} "
+                                                                         f"{', '.join(sorted(keys))}" if keys else ""))
+    new_secret = Secret(namespace=svc.namespace, name=name, type=existing.type if existing else "Opaque",
+                        keys=tuple(sorted({*(existing.keys if existing else ()), *keys})))
+    return {"kind": "secret", "target_service": svc.key,
+            "summary": f"{what} (replace the placeholder values): the pods of Service {svc.key} then start (J2)",
+            "manifest": manifest, "yaml": _dump(manifest),
+            "apply": lambda o: _add_secret(o, new_secret, [p.key for p in pods])}
+
+
+def _add_secret(o: ClusterObjects, secret: Secret, waiting: list[str]) -> ClusterObjects:
+    """The Secret exists; the pods that waited only for it start (Running, Ready), their derived endpoints follow."""
+    secrets = [*(x for x in o.secrets if (x.namespace, x.name) != (secret.namespace, secret.name)), secret]
+    lookup = {(x.namespace, x.name): x for x in secrets}
+    waiting_set = set(waiting)
+    pods, started = [], set()
+    for p in o.pods:
+        if p.key in waiting_set and not missing_secrets(p, lambda n, ns=p.namespace: lookup.get((ns, n))):
+            p = dataclasses.replace(p, ready=True, phase="Running", status_reason="")
+            started.add(p.key)
+        pods.append(p)
+    slices = []
+    for sl in o.endpoint_slices:
+        if sl.derived and sl.namespace == secret.namespace:
+            continue  # derived again below, from the started pods
+        if any(f"{e.target_namespace}/{e.target_name}" in started for e in sl.endpoints):
+            sl = dataclasses.replace(sl, endpoints=tuple(
+                dataclasses.replace(e, ready=True, serving=True)
+                if f"{e.target_namespace}/{e.target_name}" in started else e for e in sl.endpoints))
+        slices.append(sl)
+    o2 = dataclasses.replace(o, secrets=secrets, pods=pods, endpoint_slices=slices)
+    o2.endpoint_slices.extend(derive_endpoint_slices(o2))
+    return o2
 
 
 def _service_of(model, path):
@@ -347,8 +416,12 @@ def _own_pair(model, path, cand) -> tuple[str, str]:
     dst = cand.get("dst_pod")
     if dst is not None:
         return s, _cls(model, dst)
+    return s, f"svc:{_target_service(cand)}"
+
+
+def _target_service(cand) -> str:
     meta = cand["manifest"]["metadata"]
-    return s, f"svc:{meta.get('namespace', '')}/{meta['name']}"
+    return cand.get("target_service") or f"{meta.get('namespace', '')}/{meta['name']}"
 
 
 def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
@@ -378,7 +451,7 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
             if bounded:
                 break
     else:
-        svc_key = f"{cand['manifest']['metadata']['namespace']}/{cand['manifest']['metadata']['name']}"
+        svc_key = _target_service(cand)
         for s in reps[:64]:
             f = make_flow(f"pod:{s.key}", f"svc:{svc_key}", port=flow.port, protocol=proto)
             try:
