@@ -131,11 +131,12 @@ MAP_PARAMS = [OpenApiParameter("expand", str, description="Comma-separated group
                                                           "workload:NS/KIND/NAME, all); absent = the default view"),
               OpenApiParameter("namespace", str, description="Only these namespaces (comma-separated)")]
 OBJECT_PARAMS = [OpenApiParameter("kind", str, OpenApiParameter.PATH,
-                                  description="svc, node, ingress, netpol, namespace, workload, pod, pvc, pv or "
-                                              "storageclass"),
+                                  description="svc, node, ingress, netpol, namespace, workload, pod, pvc, pv, "
+                                              "storageclass, gateway or route"),
                  OpenApiParameter("key", str, OpenApiParameter.PATH,
                                   description="NS/NAME (node, namespace, pv, storageclass: NAME; workload: "
-                                              "NS/KIND/NAME)")]
+                                              "NS/KIND/NAME; route: KIND/NS/NAME with KIND lower case, e.g. "
+                                              "httproute/shop/storefront)")]
 OBJECT_PATH = r"objects/(?P<kind>[a-z]+)/(?P<key>[^?#]+?)"
 
 
