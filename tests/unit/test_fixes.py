@@ -1,4 +1,4 @@
-"""Proven fixes (docs/semantics.md L1–L8): each fix's YAML, applied to the cluster's manifests the way
+"""Proven fixes (docs/semantics.md L1–L9): each fix's YAML, applied to the cluster's manifests the way
 `kubectl apply` would (a new object is added, a patch is strategic-merged), re-imported through the project's
 importer and re-traced, delivers the flow that was dropped.
 
@@ -223,3 +223,16 @@ def test_a_missing_secret_is_created_and_the_pods_start():
     assert secret["metadata"] == {"name": "db", "namespace": "shop"} and list(secret["stringData"]) == ["password"]
     after = trace(materialized(kubectl_apply(docs, fix["yaml"])), flow)
     assert after.verdict == "delivered"
+
+
+def test_an_ingress_rule_for_a_host_it_does_not_name():
+    """cluster-b (tests/fixtures/examples): Ingress blog/blog serves blog.example.org only; www.blog.example.org
+    gets a 404 (ingress-no-match). The fix adds a rule for that host; the YAML keeps every existing rule."""
+    from tests.fixtures import CLUSTER_B
+    docs = [d for d in yaml.safe_load(CLUSTER_B.read_text())["items"]]
+    src, dst = "external:198.51.100.7", "url:http://www.blog.example.org/"
+    res, fix = fixed_and_proven(docs, src, dst, None)
+    assert res.paths[0].reason == "ingress-no-match" and fix["kind"] == "ingress-rule"
+    rules = yaml.safe_load(fix["yaml"])["spec"]["rules"]
+    assert [r["host"] for r in rules] == ["blog.example.org", "www.blog.example.org"]
+    assert rules[0]["http"] == rules[1]["http"]  # the new host is served as the old one is

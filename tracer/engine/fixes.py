@@ -1,11 +1,11 @@
-"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (docs/semantics.md L1–L8).
+"""Proven fixes: for a dropped path that one object edit turns into a delivery, that edit as YAML (docs/semantics.md L1–L9).
 
 Why a separate pass: a drop's hop says in words what to change; a user wants the object to `kubectl apply`,
 and wants to know it works and what else it opens. So for each dropped path of a trace this module
 1. proposes ONE edit from the facts the drop was decided on (the walk is re-run with a recording tracer, so no
    hop text is parsed): a new NetworkPolicy allowing exactly this flow's port/protocol (ingress on the
    destination side, egress on the source side), a Namespace label that an existing rule's namespaceSelector
-   waits for, a Service port, a Service selector that matches the pods again, a missing Secret its pods wait for (J2);
+   waits for, a Service port, a Service selector that matches the pods again, a missing Secret its pods wait for (J2), an Ingress rule for a host or path;
 2. applies it to the snapshot's objects (a pure function: a new `ClusterObjects`, the old model untouched;
    derived EndpointSlices of a changed Service are derived again) and re-traces the same flow; the fix is kept
    only when the same source now has a delivered path (L1: verified);
@@ -28,6 +28,8 @@ from .endpointslices import derive_endpoint_slices
 from .flow import Flow, make_flow
 from .model import (
     ClusterObjects,
+    IngressPath,
+    IngressRule,
     IPBlock,
     LabelSelector,
     Namespace,
@@ -119,11 +121,71 @@ def _candidates(model, flow, path, fact) -> list[dict]:
             out.append(c)
     if svc is not None and path.reason == "no-endpoints" and svc.selector:
         out.extend(_service_selector(model, svc))
+    if path.reason == "ingress-no-match" and flow.dst.kind == "url":
+        out.extend(_ingress_rule(model, flow, path))
     if svc is not None and path.reason == "pod-not-ready":
         c = _missing_secret(model, svc)
         if c:
             out.append(c)
     return out
+
+
+def _ingress_rule(model, flow, path) -> list[dict]:
+    """L9 (Ingress rule, `ingress-no-match`): the Ingress that has the host but no path for the request gets a
+    Prefix path to the one Service that host already serves; an Ingress without the host, whose rules serve one
+    other host, gets a rule serving this host as it serves that one. `spec.rules` has no merge key (a patch
+    replaces the list), so the YAML carries every rule of the Ingress, the new one last."""
+    _scheme, host, _port, req_path = flow.dst.parts
+    host = host.lower()
+    named = [h.ref for h in path.hops if h.ref.kind == "ingress"]
+    candidates = ([i for i in model.ingresses if (i.namespace, i.name) == (named[-1].namespace, named[-1].name)]
+                  if named else list(model.ingresses))
+    out = []
+    for ing in candidates[:5]:
+        host_rules = [r for r in ing.rules if r.host == host]
+        if host_rules:
+            backends = {(p.backend.service_name, p.backend.port_number, p.backend.port_name)
+                        for r in host_rules for p in r.paths if not p.backend.resource}
+            if len(backends) != 1 or not req_path.startswith("/"):
+                continue
+            template = next(p for r in host_rules for p in r.paths if not p.backend.resource)
+            first = req_path.split("?")[0] or "/"
+            added = IngressPath(path=first, path_type="Prefix", backend=template.backend)
+            rules = tuple(dataclasses.replace(r, paths=(*r.paths, added)) if r is host_rules[0] else r
+                          for r in ing.rules)
+            what = f"add path {first} (Prefix) for host {host} to Service {template.backend.service_name}"
+        else:
+            served = [r for r in ing.rules if r.paths and r.host]
+            if len(served) != 1 or len(ing.rules) != 1:
+                continue
+            rules = (*ing.rules, IngressRule(host=host, paths=served[0].paths))
+            what = f"add a rule for host {host} with the paths of host {served[0].host}"
+        patch = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": ing.name, "namespace": ing.namespace},
+                 "spec": {"rules": [_rule_yaml(r) for r in rules]}}
+        new = dataclasses.replace(ing, rules=rules)
+        out.append({"kind": "ingress-rule",
+                    "summary": f"Ingress {ing.key}: {what} (spec.rules is replaced as a whole: every rule is "
+                               f"in the YAML)",
+                    "manifest": patch, "yaml": _dump(patch), "target_service": "",
+                    "apply": lambda o, new=new: dataclasses.replace(o, ingresses=[
+                        new if (i.namespace, i.name) == (new.namespace, new.name) else i for i in o.ingresses])})
+    return out
+
+
+def _rule_yaml(rule: IngressRule) -> dict:
+    out: dict = {"host": rule.host} if rule.host else {}
+    if rule.paths:
+        out["http"] = {"paths": [{"path": p.path, "pathType": p.path_type, "backend": _backend_yaml(p.backend)}
+                                 for p in rule.paths]}
+    return out
+
+
+def _backend_yaml(b) -> dict:
+    if b.resource:
+        return {"resource": dict(b.resource)}
+    port = {"number": b.port_number} if b.port_number is not None else {"name": b.port_name}
+    return {"service": {"name": b.service_name, "port": port}}
 
 
 def _missing_secret(model, svc: Service) -> dict | None:
@@ -450,6 +512,9 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
                                     "protocol": proto, "before": _v(before), "after": _v(after)})
             if bounded:
                 break
+    elif cand["kind"] == "ingress-rule":
+        return {"opens": [], "opens_count": 0, "opens_bounded": False,
+                "opens_note": "an Ingress rule opens only the new host/path from outside; no pod pair changes"}
     else:
         svc_key = _target_service(cand)
         for s in reps[:64]:
