@@ -377,6 +377,15 @@ export function renderTrace(root, opts) {
     const n = currentHops().length;
     step = Math.max(0, Math.min(n - 1, i));
     placePacket(animate);
+    remember();
+  }
+
+  /** The chosen path and hop are part of the page's URL (?path=&step=): reload and links keep them. */
+  function remember() {
+    const params = new URLSearchParams(window.location.search);
+    params.set("path", String(pathIndex));
+    params.set("step", String(step));
+    window.history.replaceState(null, "", `${window.location.pathname}?${params}${window.location.hash}`);
   }
 
   function selectPath(i) {
@@ -387,6 +396,7 @@ export function renderTrace(root, opts) {
     highlightPath();
     if (onMap) onMap.showPath(currentHops(), dropIndex(paths[pathIndex], currentHops()));
     placePacket(false);
+    remember();
   }
 
   async function showCluster(on) {
@@ -494,7 +504,11 @@ export function renderTrace(root, opts) {
     });
   }
 
+  const wanted = new URLSearchParams(window.location.search);
+  const fromUrl = Number(wanted.get("path"));
+  if (wanted.has("path") && Number.isInteger(fromUrl) && fromUrl >= 0 && fromUrl < Math.min(paths.length, MAX_PATHS_DRAWN)) pathIndex = fromUrl;
   selectPath(pathIndex);
+  if (wanted.has("step")) goTo(Number(wanted.get("step")) || 0, false);
   const check = pathList.querySelector(`#path-${groupOf.get(pathIndex) ?? 0}`);
   if (check) check.checked = true;
   return { cy, goTo, selectPath, stop };

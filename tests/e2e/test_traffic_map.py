@@ -274,3 +274,32 @@ def test_a_volume_trace_opens_claim_and_volume_panels(logged_in_page, user):
     panel.locator("h2", has_text="data-pv").wait_for()
     assert "Claimed by" in panel.inner_text()
     assert axe_violations(page) == []
+
+
+def test_trace_step_is_in_the_url_and_every_page_passes_axe(demo_page, new_context):
+    page, cluster = demo_page
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.wait_for_selector("#example-0")
+    page.click("#example-0")
+    page.wait_for_url(re.compile(r"/traces/\d+/"))
+    page.wait_for_selector("#hop-list li")
+    page.click("#step-next")
+    page.click("#step-next")
+    page.wait_for_url(re.compile(r"step=2"))
+    page.reload()
+    page.wait_for_selector("#hop-list li.current")
+    assert page.inner_text("#step-label").startswith("Hop 3 of ")
+    # the share page, the clusters page and the login page
+    page.click("#share")
+    page.wait_for_selector("#shared-badge:not([hidden])")
+    link = page.input_value("#share-url")
+    anon = new_context(viewport={"width": 1280, "height": 800}).new_page()
+    anon.goto(link)
+    anon.wait_for_selector("#hop-list li")
+    assert axe_violations(anon) == []
+    anon.goto("/accounts/login/")
+    anon.wait_for_selector("form")
+    assert axe_violations(anon) == []
+    page.goto("/")
+    page.wait_for_selector("#open-demo")
+    assert axe_violations(page) == []
