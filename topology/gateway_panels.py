@@ -109,6 +109,18 @@ def _gateway_api_rules(view, route) -> list[dict]:
     return rules
 
 
+def _condition_text(cond: dict) -> str:
+    """A Contour condition in words: `prefix /blog`, `header x-user exact beta`."""
+    parts = []
+    for k, v in cond.items():
+        if isinstance(v, dict):  # {"name": "x-user", "exact": "beta"} → header x-user exact beta
+            parts.append(" ".join([k, str(v.get("name", "")), *(f"{op} {x}" for op, x in sorted(v.items())
+                                                                if op != "name")]).replace("  ", " "))
+        else:
+            parts.append(f"{k} {v}")
+    return ", ".join(parts)
+
+
 def _own_rules(route) -> list[dict]:
     """The controllers' own objects: their route list in the same shape (matches as written, backends, weights)."""
     spec = route.spec
@@ -116,8 +128,7 @@ def _own_rules(route) -> list[dict]:
     out = []
     if route.kind in ("IngressRoute", "HTTPProxy"):
         for i, r in enumerate(spec.get("routes", []), 1):
-            match = r.get("match") or "; ".join(
-                ", ".join(f"{k} {v}" for k, v in c.items() if not isinstance(v, dict)) for c in r.get("conditions", []))
+            match = r.get("match") or "; ".join(_condition_text(c) for c in r.get("conditions", []))
             out.append({"rule": i, "name": "", "matches": [match or "everything"],
                         "filters": [f"middleware {m.get('name')}" for m in r.get("middlewares", [])],
                         "backends": [{"ref": f"svc:{s.get('namespace') or ns}/{s['name']}",
@@ -125,18 +136,24 @@ def _own_rules(route) -> list[dict]:
                                       "port": s.get("port"), "weight": s.get("weight", 1), "ok": True, "why": "",
                                       "share": None} for s in r.get("services", []) if s.get("name")]})
         for inc in spec.get("includes", []):
-            out.append({"rule": len(out) + 1, "name": "include", "matches": [str(inc.get("conditions", "everything"))],
+            conds = "; ".join(_condition_text(c) for c in inc.get("conditions", [])) or "everything"
+            out.append({"rule": len(out) + 1, "name": "include", "matches": [conds],
                         "filters": [], "backends": [{"ref": route_ref("HTTPProxy", f"{inc.get('namespace') or ns}/"
                                                                                    f"{inc['name']}"),
                                                      "backend": f"HTTPProxy {inc.get('namespace') or ns}/{inc['name']}",
                                                      "port": None, "weight": None, "ok": True, "why": "",
                                                      "share": None}]})
     elif route.kind == "Mapping":
-        svc = str(spec.get("service", ""))
-        out.append({"rule": 1, "name": "", "matches": [f"host {spec.get('host', '*')}, prefix {spec.get('prefix', '/')}"],
-                    "filters": [f"rewrite {spec['rewrite']}"] if spec.get("rewrite") is not None else [],
-                    "backends": [{"ref": "", "backend": svc, "port": None, "weight": spec.get("weight"), "ok": True,
-                                  "why": "", "share": None}]})
+        svc = str(spec.get("service", ""))  # name[.namespace][:port], or a URL
+        hostport = svc.split("://", 1)[-1]
+        name, _, port = hostport.partition(":")
+        name, _, svc_ns = name.partition(".")
+        host = spec.get("hostname") or spec.get("host") or "*"
+        out.append({"rule": 1, "name": "", "matches": [f"host {host}, prefix {spec.get('prefix', '/')}"],
+                    "filters": [f"rewrite {spec['rewrite']!r}"] if spec.get("rewrite") is not None else [],
+                    "backends": [{"ref": f"svc:{svc_ns.split('.')[0] or ns}/{name}" if name else "", "backend": svc,
+                                  "port": int(port) if port.isdigit() else None, "weight": spec.get("weight"),
+                                  "ok": True, "why": "", "share": None}]})
     elif route.kind == "VirtualService":
         for i, r in enumerate(spec.get("http", []), 1):
             matches = [", ".join(f"{k} {v}" for k, v in m.items()) for m in r.get("match", [])] or ["everything"]
