@@ -198,16 +198,16 @@ def _topology_elements(model: ClusterModel, f: Filters) -> dict:
     graph = forwarding_graph(model)
     ingress_by_key = {i.key: i for i in model.ingresses}
     for vertex, data in graph.nodes(data=True):
-        kind = data.get("kind")
+        kind, key = data.get("kind"), data.get("key", "")  # the typed vertex (graph.py), never the id parsed
         if kind == "load-balancer" and data.get("service") in svc_element:
             ns = data["service"].split("/")[0]
-            display[vertex] = g.node(vertex, "edge", vertex[3:], "load-balancer", namespace=ns,
+            display[vertex] = g.node(vertex, "edge", key, "load-balancer", namespace=ns,
                                      service=data["service"])
         elif kind == "ingress-controller":
-            display[vertex] = g.node(vertex, "edge", vertex.split(":", 1)[1], "ingress-controller",
+            display[vertex] = g.node(vertex, "edge", key, "ingress-controller",
                                      controller=data.get("controller", ""))
         elif kind == "ingress":
-            ns, _, name = vertex.split(":", 1)[1].partition("/")
+            ns, _, name = key.partition("/")
             if f.namespaces and ns not in f.namespaces:
                 continue
             ing = ingress_by_key.get(f"{ns}/{name}")
@@ -215,7 +215,7 @@ def _topology_elements(model: ClusterModel, f: Filters) -> dict:
             display[vertex] = g.node(vertex, "edge", ", ".join(hosts) or name, "ingress", namespace=ns,
                                      ref=vertex)
         elif kind == "gateway":  # a Gateway API (or controller) gateway, drawn where Ingresses are (issue 14)
-            ns, _, name = vertex.split(":", 1)[1].partition("/")
+            ns, _, name = key.partition("/")
             if f.namespaces and ns not in f.namespaces:
                 continue
             display[vertex] = g.node(vertex, "edge", name, "gateway", namespace=ns, ref=vertex,
@@ -223,16 +223,17 @@ def _topology_elements(model: ClusterModel, f: Filters) -> dict:
 
     # Edges worth drawing: the way in (external → LB/node/controller → …) and service → endpoints. Per-pod
     # plumbing (pod → node, pod → kube-proxy, the pod network, SNAT on the way out) would only add noise.
-    sources = [v for v in display if not v.startswith("pod:")] + ["external"]
-    sources += [u for c in graph.nodes if c.startswith("ingress-controller:") for u in graph.predecessors(c)
-                if u.startswith("pod:")]
+    vkind = dict(graph.nodes.data("kind"))  # vertex → its kind
+    sources = [v for v in display if vkind.get(v) != "pod"] + ["external"]
+    sources += [u for c, k in vkind.items() if k == "ingress-controller" for u in graph.predecessors(c)
+                if vkind[u] == "pod"]
     for u in sources:
         if u not in graph:
             continue
         for v, edge_data in graph.adj[u].items():  # = out_edges(u, data="kind"), without the view overhead
             kind = edge_data.get("kind")
             if kind not in DRAWN_EDGES or (kind == "capture" and u == "kube-proxy") or \
-                    (kind == "netfilter" and not u.startswith("node:")):
+                    (kind == "netfilter" and vkind.get(u) != "node"):
                 continue
             a = display.get(u) or (g.node("external", "external", "clients outside the cluster", "external")
                                    if u == "external" else None)

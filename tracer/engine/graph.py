@@ -23,7 +23,8 @@ Two views of the same edges:
 - `adjacency(model)`: successors computed per vertex on first use and cached — what a trace walks (the per-flow
   part of the graph: a trace touches a handful of vertices, never the whole cluster);
 - `forwarding_graph(model)`: every vertex's successors as one networkx DiGraph (cached) — what the map draws
-  (topology/elements.py) and what tests check trace paths against (`path_of`, `is_path`).
+  (topology/elements.py) and what tests check trace paths against (`path_of`, `is_path`). Each vertex's
+  attributes hold its `kind` and `key` (the typed vertex), so no reader parses an id.
 Size is linear in pods + endpoints + nodes·LBs: no pod×service edges (kube-proxy is one shared vertex, because
 every node programs every service identically).
 
@@ -275,6 +276,10 @@ class Adjacency:
             self._succ[(kind, key)] = got
         return got
 
+    def reaches(self, kind: str, key: str, to_kind: str, to_key: str = "") -> bool:
+        """Whether one edge leads from vertex (kind, key) to vertex (to_kind, to_key)."""
+        return vertex_id(to_kind, to_key) in self.successors(kind, key)
+
     def next(self, kind: str, key: str, edge: str) -> list[str]:
         """Keys of the successors reached over edges of kind `edge`, in the successor function's order."""
         got = self._next.get((kind, key, edge))
@@ -307,7 +312,8 @@ def build_graph(model: ClusterModel) -> nx.DiGraph:
     """Every vertex's successors (the same SUCCESSORS the walk reads), as one networkx graph."""
     g = nx.DiGraph()
     vertices = list(_vertices(model))
-    g.add_nodes_from((vertex_id(kind, key), attrs) for kind, key, attrs in vertices)
+    # every vertex carries its typed identity (kind, key): readers never parse the id string
+    g.add_nodes_from((vertex_id(kind, key), {**attrs, "key": key}) for kind, key, attrs in vertices)
     edges: dict[tuple[str, str], str] = {}
     add = edges.setdefault  # first edge kind wins, as in Adjacency.successors
     prefix, singletons = _PREFIX, SINGLETONS

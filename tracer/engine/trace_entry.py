@@ -160,7 +160,8 @@ class EntryWalk:
         if svc is not None:
             sp = kp.find_node_port(svc, port, self.proto)
             return self.via_node_port(src, hops, prob, svc, sp, node, ip)
-        for pod in self.m.pods_by_node.get(node.name, ()):
+        on_node = self.delivered_on(node.name)
+        for pod in on_node:
             for cp in pod.container_ports():
                 if cp.host_port == port and (cp.protocol or "TCP") == self.proto and (
                         cp.host_ip in ("", "0.0.0.0", ip)) and not pod.host_network:
@@ -169,7 +170,7 @@ class EntryWalk:
                               f"plugin to pod {pod.key} port {cp.container_port} (A21, only on this node)")
                     seen = src.peer
                     return self.to_pod(src, [*hops, hop], prob, pod, pod.ip, cp.container_port, seen)
-        for pod in self.m.pods_by_node.get(node.name, ()):
+        for pod in on_node:
             if pod.host_network and any(cp.container_port == port and (cp.protocol or "TCP") == self.proto
                                         for cp in pod.container_ports()):
                 hop = Hop("node", Ref("node", "", node.name), "receive",
@@ -177,6 +178,11 @@ class EntryWalk:
                           f"(A21)")
                 return self.to_pod(src, [*hops, hop], prob, pod, ip, port, src.peer)
         return to_node_listener(self, src, hops, prob, node, ip, port)  # kubelet, kube-proxy, probes, args (H4)
+
+    def delivered_on(self, node_name: str) -> list:
+        """The pods a node hands packets to: the graph's node → pod (deliver) edges."""
+        pods = self.m.pods
+        return [pods[key] for key in self.graph.next("node", node_name, "deliver")]
 
     def _match_port(self, services: list[Service], port, what: str, ip: str):
         candidates = []
@@ -239,7 +245,7 @@ class EntryWalk:
         # externalTrafficPolicy Local, only nodes whose health check passes)
         backends = self.graph.next("load-balancer", ip, "backend")
         if svc.external_traffic_policy == "Local":
-            eps = kp.service_endpoints(self.m, svc, sp)
+            eps = self.endpoints(svc, sp)
             sel_any = kp.categorize(svc, eps, local_node=None, zone=None, policy_field="externalTrafficPolicy")
             if sel_any.reason:
                 return self.drop(src, hops, prob, sel_any.reason,
@@ -265,7 +271,7 @@ class EntryWalk:
         hop = Hop("load-balancer", lb_id, "forward",
                   f"load balancer {ip}:{sp.port} of Service {svc.key} forwards to the nodes "
                   f"(externalTrafficPolicy: Cluster: every node is healthy){ranges_ok}{pm}")
-        ready_eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        ready_eps = [ep for ep in self.endpoints(svc, sp) if ep.ready]
         nodes = self.ex.backend_nodes.get(ip)
         if nodes is None:  # Node objects of the graph's lb → node edges, once per model (5,000 at the threshold)
             nodes = self.ex.backend_nodes[ip] = [self.m.nodes[n] for n in backends]

@@ -10,7 +10,6 @@ import ipaddress
 
 from . import dns as dnsmod
 from . import ingress, ingress_nginx
-from . import kubeproxy as kp
 from .model import Pod
 from .result import DELIVERED, DROPPED, Hop, Path, Ref
 from .trace_state import Source
@@ -144,7 +143,7 @@ class IngressWalk:
                               f"ready by name); every node behaves the same with externalTrafficPolicy: Cluster")
             return self.to_ip(src, hops, prob, first.internal_ip, sp.node_port)
         # endpoints: the controller balances over the ready endpoints itself (no kube-proxy)
-        eps = [ep for ep in kp.service_endpoints(self.m, svc, sp) if ep.ready]
+        eps = [ep for ep in self.endpoints(svc, sp) if ep.ready]
         if not eps:
             return self.drop(src, hops, prob, "no-endpoints",
                              Hop("service", Ref.key("service", svc.key), "no-endpoints",

@@ -9,6 +9,7 @@ destination, after DNAT.
 from __future__ import annotations
 
 from . import kubeproxy as kp
+from .graph import vertex_id
 from .model import Pod, Service, ServicePort
 from .netpol import Peer
 from .pod_readiness import not_ready_endpoints
@@ -41,13 +42,15 @@ class ProxyWalk:
               node: str | None) -> list[Path]:
         """kube-proxy on `node` picks an endpoint (A12–A18, A20), DNATs, maybe SNATs (A13)."""
         kp_id = Ref("kube-proxy", "", node or "")
-        skip = kp.proxy_skip_reason(svc)
+        # the graph's kube-proxy → svc (vip) edges are the services kube-proxy programs; the reason it skips one
+        # is kubeproxy.proxy_skip_reason's
+        skip = None if self.graph.reaches("kube-proxy", "", "service", svc.key) else kp.proxy_skip_reason(svc)
         if skip:
             return self.drop(src, hops, prob, "no-endpoints", Hop("kube-proxy", kp_id, "no-rules", skip))
         scope = endpoint_scope(svc, entry, src_external=src.kind == "external", src_node=src.node_name, node=node)
         local_node = scope.local_node
         zone = self.m.nodes[node].zone if node in self.m.nodes else None
-        eps = kp.service_endpoints(self.m, svc, sp)
+        eps = self.endpoints(svc, sp)
         sel = kp.categorize(svc, eps, local_node=local_node, zone=zone, policy_field=scope.field or "trafficPolicy")
         if sel.reason:
             action = "reject" if sel.reason == "no-endpoints" else "drop"
@@ -76,6 +79,14 @@ class ProxyWalk:
                       f"{vip}/{sp.protocol} → {ep.addr} ({ep.label}, {kp.condition_text(ep)}): {detail}{snat_text}{notes}")
             out.extend(self.to_endpoint(src, [*hops, hop], prob / n, ep, ep.port, seen, at_node=node))
         return out
+
+    def endpoints(self, svc: Service, sp: ServicePort) -> list[kp.ProxyEndpoint]:
+        """The endpoints a packet to `svc` port `sp` may go to: the graph's svc → pod / external (endpoint) edges,
+        each with its port and conditions from its EndpointSlice (kubeproxy.service_endpoints: A6/A7), in
+        kube-proxy's rule order. Readiness, traffic policy and topology then filter them (kubeproxy.categorize)."""
+        succ = self.graph.successors("service", svc.key)
+        return [ep for ep in kp.service_endpoints(self.m, svc, sp)
+                if (vertex_id("pod", ep.pod.key) if ep.pod is not None else "external") in succ]
 
     def to_endpoint(self, src, hops, prob, ep: kp.ProxyEndpoint, port: int, seen: Peer,
                     at_node: str | None = None) -> list[Path]:
