@@ -21,7 +21,8 @@ control plane would do, so that the same parser then reads a live-looking dump:
   ClusterIPs and NodePorts are picked by a hash of the service's name (probing on collision), so a
   service keeps its addresses when unrelated objects are added.
 - what every cluster has: the `default` and `kube-system` namespaces (and any namespace an object
-  names), `default/kubernetes` (with the API server on the first node, port 6443), and cluster DNS
+  names), `default/kubernetes` (one endpoint per control-plane node, port 6443; without such a node, the
+  first node, stated as a warning: H5), and cluster DNS
   (`kube-system/kube-dns` + a 2-replica CoreDNS Deployment labelled k8s-app=kube-dns), each only when
   absent.
 
@@ -63,6 +64,7 @@ LB_POOLS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24")  # RFC 5737 doc
 NODE_IP_BASE = ipaddress.ip_address("172.18.0.2")
 ZONES = ("zone-a", "zone-b", "zone-c")
 ZONE_LABEL = "topology.kubernetes.io/zone"
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")  # H5/H6
 MAX_NODES = 5000
 
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"  # k8s rand.SafeEncodeString alphabet (no vowels, no 0/1/3)
@@ -358,13 +360,21 @@ class _Materializer:
                     and (_meta(o.data).get("labels") or {}).get("kubernetes.io/service-name") == "kubernetes"))
                 for o in objs)
             if not has_endpoints:
-                api_ip = self.node_ips[self.node_names[0]]
+                # H5: the API servers write their advertise addresses: one per control-plane node
+                control = [n for n in self.node_names if any(
+                    k in self.node_labels.get(n, {}) for k in CONTROL_PLANE_LABELS)]
+                if not control:
+                    control = self.node_names[:1]
+                    self.warnings.append(
+                        f"default/kubernetes: no node is labelled {CONTROL_PLANE_LABELS[0]} (or the legacy "
+                        f"…/master); the API server is assumed on the first node, {control[0]}, port 6443 (H5)")
                 self.add({
                     "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                     "metadata": {"name": "kubernetes", "namespace": "default",
                                  "labels": {"kubernetes.io/service-name": "kubernetes"}},
                     "addressType": "IPv4",
-                    "endpoints": [{"addresses": [api_ip], "conditions": {"ready": True}}],
+                    "endpoints": [{"addresses": [self.node_ips[n]], "conditions": {"ready": True}, "nodeName": n}
+                                  for n in control],
                     "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
                 })
         if ("Service", "kube-system", "kube-dns") not in keys:
