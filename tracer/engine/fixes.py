@@ -48,10 +48,12 @@ from .secret_use import missing_secrets, unmet
 from .stable_labels import UNSTABLE_LABELS, stable_labels
 from .storage import claim_problems
 from .trace import _Tracer
+from .trace_state import share_extra_indexes
 
 __all__ = ["trace_with_fixes", "attach_fixes", "stable_labels", "UNSTABLE_LABELS", "OPENS_LIMIT"]  # re-exported
 
 OPENS_LIMIT = 4000  # class pairs compared for `opens` (bounded beyond)
+MAX_VERIFICATIONS = 4  # candidate edits verified per trace (each rebuilds the model and re-traces)
 OPENS_SHOWN = 25
 
 
@@ -97,6 +99,8 @@ def attach_fixes(model, flow, assumptions, result: TraceResult, facts: dict[int,
         for cand in _candidates(model, flow, path, facts.get(id(path))):
             key = cand["yaml"]
             if key not in tried:
+                if len(tried) >= MAX_VERIFICATIONS:
+                    continue  # bounded: a path whose candidates were not verified gets no fix
                 tried[key] = _verify(model, flow, assumptions, path, cand)
             if tried[key] is not None:
                 path.fix = tried[key]
@@ -453,6 +457,8 @@ def _replace_service(o: ClusterObjects, svc: Service) -> ClusterObjects:
 
 def _verify(model, flow, assumptions, path, cand) -> dict | None:
     new_model = ClusterModel.build(cand["apply"](model.objects), model.snapshot_id)
+    if cand["kind"] in ("network-policy", "namespace-label", "ingress-rule", "service-selector", "service-port"):
+        share_extra_indexes(model, new_model)  # no pod, node or service address changed
     again = _Tracer(new_model, flow, assumptions).run()
     if not any(p.verdict == DELIVERED and p.source == path.source for p in again.paths):
         return None
@@ -496,22 +502,19 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
     if cand["kind"] in ("network-policy", "namespace-label"):
         port = cand["port"]  # the port at the pod, after DNAT (policy reads it there, E10)
         pe_old, pe_new = policy_engine(old), policy_engine(new)
-        for s in reps:
-            for d in reps:
-                if s is d:
-                    continue
-                n += 1
-                if n > OPENS_LIMIT:
-                    bounded = True
-                    break
-                sp, dp = Peer(s, s.ip, s.node_name or None), Peer(d, d.ip, d.node_name or None)
-                before = pe_old.egress(sp, dp, port, proto).allowed and pe_old.ingress(sp, dp, port, proto).allowed
-                after = pe_new.egress(sp, dp, port, proto).allowed and pe_new.ingress(sp, dp, port, proto).allowed
-                if before != after and (_cls(old, s), _cls(old, d)) != own:
-                    changes.append({"source": _cls(old, s), "destination": _cls(old, d), "port": port,
-                                    "protocol": proto, "before": _v(before), "after": _v(after)})
-            if bounded:
+        for s, d in _affected(cand, reps):
+            if s is d:
+                continue
+            n += 1
+            if n > OPENS_LIMIT:
+                bounded = True
                 break
+            sp, dp = Peer(s, s.ip, s.node_name or None), Peer(d, d.ip, d.node_name or None)
+            before = pe_old.egress(sp, dp, port, proto).allowed and pe_old.ingress(sp, dp, port, proto).allowed
+            after = pe_new.egress(sp, dp, port, proto).allowed and pe_new.ingress(sp, dp, port, proto).allowed
+            if before != after and (_cls(old, s), _cls(old, d)) != own:
+                changes.append({"source": _cls(old, s), "destination": _cls(old, d), "port": port,
+                                "protocol": proto, "before": _v(before), "after": _v(after)})
     elif cand["kind"] == "ingress-rule":
         return {"opens": [], "opens_count": 0, "opens_bounded": False,
                 "opens_note": "an Ingress rule opens only the new host/path from outside; no pod pair changes"}
@@ -530,6 +533,25 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
         bounded = len(reps) > 64
     return {"opens": changes[:OPENS_SHOWN], "opens_count": len(changes),
             "opens_bounded": bounded or len(changes) > OPENS_SHOWN}
+
+
+def _affected(cand, reps: list[Pod]):
+    """Only pairs whose verdict can change: a new ingress policy changes what enters the pods it selects, an
+    egress one what leaves them; a namespace label changes what rules match that namespace's pods, as sources
+    (ingress rules) or destinations (egress rules) — both sides are kept for it."""
+    m = cand["manifest"]
+    if cand["kind"] == "namespace-label":
+        ns = m["metadata"]["name"]
+        inside = [p for p in reps if p.namespace == ns]
+        yield from ((s, d) for s in inside for d in reps)
+        yield from ((s, d) for s in reps if s.namespace != ns for d in inside)
+        return
+    sel = LabelSelector(match_labels=dict(m["spec"]["podSelector"]["matchLabels"]))
+    chosen = [p for p in reps if p.namespace == m["metadata"]["namespace"] and sel.matches(p.labels)]
+    if "ingress" in m["spec"]:
+        yield from ((s, d) for s in reps for d in chosen)
+    else:
+        yield from ((s, d) for s in chosen for d in reps)
 
 
 def _cls(model, pod: Pod) -> str:

@@ -79,3 +79,11 @@ def extra_indexes(model: ClusterModel) -> _Extra:
             kinds.setdefault((ns, name), []).append(kind)
         ex = _EXTRA[model] = _Extra(node_ports, sorted(svc_nets, key=str), pod_nets, model.ready_nodes(), kinds)
     return ex
+
+
+def share_extra_indexes(old: ClusterModel, new: ClusterModel) -> None:
+    """`new` is `old` with an edit that changes no pod, node, NodePort or service address (a fix being verified,
+    fixes.py): it reuses old's indexes instead of rebuilding them (the LB backends are derived again)."""
+    ex = _EXTRA.get(old)
+    if ex is not None and new not in _EXTRA:
+        _EXTRA[new] = _Extra(ex.node_ports, ex.service_nets, ex.pod_nets, ex.ready_nodes, ex.workload_kinds)
