@@ -20,7 +20,6 @@ from topology.compile import load_model
 from topology.models import Ingress, NetworkPolicy, Node, Pod, Service, Snapshot
 from topology.services import can_manage, visible_clusters
 from topology.sharing import set_team
-from tracer.engine.errors import BadRequest
 from tracer.engine.fixes import trace_with_fixes
 from tracer.engine.flow import parse_flow_request
 from tracer.engine.result import TraceResult
@@ -49,13 +48,6 @@ def objects_passed(result: dict) -> list[tuple[str, str, str]]:
             continue  # a cloud-managed ingress controller: no object in the cluster
         seen.setdefault((kind, ref.namespace, ref.name))
     return list(seen)
-
-
-def normalize_request(request: dict) -> dict:
-    """Kept for callers that pass the request on: `parse_flow_request` reads flat and nested assumptions."""
-    if not isinstance(request, dict):
-        raise BadRequest("a trace request must be a JSON object with 'from' and 'to'")
-    return request
 
 
 def run_trace(snapshot: Snapshot, request: dict, owner=None, save: bool = True, *,

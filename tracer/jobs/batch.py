@@ -23,7 +23,6 @@ from tracer.engine.errors import BadRequest, TracerError
 from tracer.engine.flow import parse_flow_request
 from tracer.engine.trace import trace
 from tracer.models import BatchResultChunk, Job
-from tracer.services import normalize_request
 
 from .lifecycle import BEAT_SECONDS, beat, common_params, finish
 
@@ -90,7 +89,7 @@ def run(job: Job) -> None:
     last = time.monotonic()
     for n in range(writer.first + 1, len(requests) + 1):
         try:
-            flow, assumptions = parse_flow_request(normalize_request(requests[n - 1]))
+            flow, assumptions = parse_flow_request(requests[n - 1])
             out = trace(model, flow, assumptions).to_dict()
             verdicts[out["verdict"]] += 1
         except TracerError as exc:
