@@ -12,6 +12,12 @@ function head(cols) {
 
 const yes = (ok, word) => el("span", { class: ok ? "cond-ok" : "cond-bad" }, el("span", { "aria-hidden": "true" }, ok ? "✔ " : "✖ "), word);
 
+/** "Accepted", "not Accepted (NotAllowedByListeners)": a condition and its reason, said once. */
+function condition(type, ok, reason) {
+  if (ok) return reason && reason !== type ? `${type} (${reason})` : type;
+  return `not ${type}${reason ? ` (${reason})` : ""}`;
+}
+
 /** The parents' conditions of routes: Accepted / ResolvedRefs with their reasons and the message, one item each
  * (a list, not a table: route names and messages are long, the panel is narrow). */
 function statusList(panel, rows, first) {
@@ -19,7 +25,7 @@ function statusList(panel, rows, first) {
   return el("ul", { class: "route-status" }, rows.map((s) => el("li", { class: s.accepted ? "" : "deny-row" },
     first === "route" ? panel.link(s.ref, s.route) : (s.parent_ref ? panel.link(s.parent_ref, s.parent) : s.parent),
     s.sectionName ? ` (listener ${s.sectionName})` : "", ": ",
-    yes(s.accepted, `Accepted: ${s.reason}`), " · ", yes(s.resolved_refs, `ResolvedRefs: ${s.refs_reason}`),
+    yes(s.accepted, condition("Accepted", s.accepted, s.reason)), " · ", yes(s.resolved_refs, condition("ResolvedRefs", s.resolved_refs, s.refs_reason)),
     s.message ? el("div", { class: s.accepted && s.resolved_refs ? "muted" : "cond-bad" }, s.message) : null)));
 }
 
@@ -50,13 +56,13 @@ function routeBody(panel, data) {
   const rules = data.rules || [];
   if (!rules.length) parts.push(el("p", { class: "muted" }, "No rules."));
   else {
-    parts.push(el("table", { class: "kv route-rules" }, head(["Rule", "Matches", "Filters", "Backends"]),
+    parts.push(el("table", { class: "kv route-rules" }, head(["Rule", "Matches, then filters", "Backends"]),
       el("tbody", {}, rules.map((r) => el("tr", { dataset: { rule: r.rule } },
         el("td", { class: "nowrap" }, `#${r.rule}${r.name ? ` ${r.name}` : ""}`),
-        el("td", {}, el("ul", { class: "obj-list" }, r.matches.map((m) => el("li", {}, m)))),
-        el("td", {}, r.filters.length ? el("ul", { class: "obj-list" }, r.filters.map((f) => el("li", {}, f))) : el("span", { class: "muted" }, "—")),
+        el("td", {}, el("ul", { class: "obj-list" }, r.matches.map((m) => el("li", {}, m))),
+          r.filters.length ? el("div", { class: "rule-filters" }, el("strong", {}, "then: "), r.filters.join("; ")) : null),
         el("td", {}, r.backends.length ? el("ul", { class: "obj-list" }, r.backends.map((b) => el("li", { class: b.ok ? "" : "cond-bad" },
-          b.ref ? panel.link(b.ref, b.backend) : b.backend, b.port ? `:${b.port}` : "",
+          b.ref ? panel.link(b.ref, `${b.backend.replace(/^Service /, "")}${b.port ? `:${b.port}` : ""}`) : `${b.backend}${b.port ? `:${b.port}` : ""}`,
           b.weight !== null && b.weight !== undefined && r.backends.length > 1
             ? ` — weight ${b.weight}${b.share !== null && b.share !== undefined ? ` (${Math.round(b.share * 1000) / 10}% of requests)` : ""}` : "",
           b.ok ? "" : ` ✖ ${b.why}`))) : el("span", { class: "muted" }, r.filters.some((f) => f.startsWith("RequestRedirect")) ? "none: redirects" : "none: answers 500")))))));

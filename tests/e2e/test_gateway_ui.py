@@ -85,6 +85,7 @@ def test_gateway_on_the_map_its_panel_and_a_trace_through_it(shop_page):
     assert "weight 90 (90% of requests)" in rules and "weight 10 (10% of requests)" in rules
     assert "RequestRedirect: hostname=new.example.com, statusCode=301" in rules
     assert axe_violations(page) == []
+    doc_shot(page, "panel-httproute")
 
     # A redirect: the client is told where to go, no backend is reached.
     page.goto(f"/clusters/{cluster.pk}/")
