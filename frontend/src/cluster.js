@@ -8,6 +8,7 @@ import { autocomplete } from "./autocomplete.js";
 import { TrafficMap, describeNode, MAP_KINDS } from "./trafficmap.js";
 import { ObjectPanel } from "./objectpanel.js";
 import { viewState, setViewState } from "./urlstate.js";
+import { renderSavedTests } from "./savedtests.js";
 
 const val = (h) => (typeof h === "string" ? h : h.value);
 
@@ -80,6 +81,7 @@ export function init() {
   autocomplete(fromInput, hits("source"));
   autocomplete(toInput, hits("destination"));
   showRecentTraces(clusterId);
+  renderSavedTests($("#saved-tests"), clusterId);
   $("#recent-filter").addEventListener("change", (e) => showRecentTraces(clusterId, e.target.value));
 
   async function runTrace(values) {
@@ -346,7 +348,7 @@ export function init() {
 function legend() {
   const box = $("#map-legend");
   if (!box) return;
-  const shapes = { "round-rectangle": "▢", ellipse: "◯", tag: "⬠", barrel: "⬭" };
+  const shapes = { "round-rectangle": "▢", ellipse: "◯", tag: "⬠", barrel: "▭" };
   box.append(el("h3", {}, "Legend"),
     el("ul", {}, Object.entries(MAP_KINDS).filter(([k]) => k !== "namespace-group").map(([, s]) =>
       el("li", {}, el("span", { class: "swatch", style: `background:${s.color}`, "aria-hidden": "true" }, shapes[s.shape] || "●"), ` ${s.word}`))),

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { el, $, clear, notice, pageConfig, formatDate } from "./ui.js";
 import { renderTrace } from "./traceview.js";
 import { ObjectPanel } from "./objectpanel.js";
+import { saveTestControl } from "./savedtests.js";
 
 /** The API's trace object → the pieces the view needs (tolerant of nesting choices). */
 export function normTrace(t) {
@@ -52,7 +53,8 @@ export function describeChanges(c) {
   (ep.probability_changed || []).forEach((e) => parts.push(
     `${e.endpoint}${e.port ? `:${e.port}` : ""} now gets ${Math.round(e.after * 1000) / 10}% (was ${Math.round(e.before * 1000) / 10}%)`));
   const hops = c.hops || {};
-  if ((hops.added || []).length || (hops.removed || []).length) parts.push(`${(hops.added || []).length} hops added, ${(hops.removed || []).length} removed`);
+  const n = (k) => (hops[k] || []).length;
+  if (n("added") || n("removed")) parts.push(`${n("added")} hop${n("added") === 1 ? "" : "s"} added, ${n("removed")} removed`);
   return parts.join("; ") || "the path changed.";
 }
 
@@ -83,7 +85,8 @@ export async function initTrace() {
       context: el("div", {}, snapshotLine(tr),
         tr.rerunOf ? el("p", {}, "↻ A re-run of ", el("a", { href: `/traces/${tr.rerunOf}/` }, `trace #${tr.rerunOf}`), " on a newer snapshot.") : null,
         tr.reruns.length ? el("p", {}, "Re-run since: ", tr.reruns.map((id) => el("a", { href: `/traces/${id}/` }, `#${id} `))) : null,
-        tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null),
+        tr.cluster && tr.cluster.id ? el("p", {}, el("a", { href: `/clusters/${tr.cluster.id}/` }, "← back to the map and trace builder")) : null,
+        tr.cluster && tr.cluster.id ? saveTestControl(tr.cluster.id, tr.id, `${tr.request.from || ""} → ${tr.request.to || ""}`) : null),
       topology: tr.snapshot.id ? (namespaces) => api.topology(tr.snapshot.id, { namespace: namespaces.join(","), expand: "all,nodes" }) : null,
       sharing: {
         shared: tr.shared, url: tr.shareUrl, by: tr.sharedBy, at: tr.sharedAt, canEdit: tr.canEdit,

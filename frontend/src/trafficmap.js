@@ -84,7 +84,8 @@ export function describeNode(d) {
   if (d.kind === "ingress" && d.label !== d.name) extra.push(d.label);
   if (d.kind === "route" && d.route_kind) extra.push(d.route_kind);
   if (d.badge) extra.push(d.badge);
-  return `${kind} ${d.kind === "ingress" ? d.name : d.label}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+  const name = d.kind === "ingress" ? d.name : d.label;
+  return `${d.kind === "external" ? "" : `${kind} `}${name}${extra.length ? ` (${extra.join(", ")})` : ""}`;
 }
 
 export class TrafficMap {

@@ -303,3 +303,44 @@ def test_trace_step_is_in_the_url_and_every_page_passes_axe(demo_page, new_conte
     page.goto("/")
     page.wait_for_selector("#open-demo")
     assert axe_violations(page) == []
+
+
+def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, tmp_path):
+    """Saved tests (like GCP Connectivity Tests): two traces saved by name, re-run together on a new
+    snapshot in which payments/default-deny is gone; each row says its verdict now and what changed."""
+    import yaml
+
+    from topology.importers import import_files
+
+    page, cluster = demo_page
+    for example, name in (("#example-0", "internet to shop"), ("#example-1", "grafana to ledger")):
+        page.goto(f"/clusters/{cluster.pk}/")
+        page.wait_for_selector(example)
+        page.click(example)
+        page.wait_for_url(re.compile(r"/traces/\d+/"))
+        page.wait_for_selector("#hop-list li")
+        page.fill("#test-name", name)
+        page.click("#save-test")
+        page.wait_for_selector("#save-test:has-text('Saved')")
+    # a new snapshot: the demo without payments/default-deny
+    demo = REPO / "demo"
+    for f in demo.glob("*.yaml"):
+        docs = [d for d in yaml.safe_load_all(f.read_text()) if d]
+        if f.name == "payments.yaml":
+            docs = [d for d in docs if (d.get("metadata") or {}).get("name") != "default-deny"]
+        (tmp_path / f.name).write_text(yaml.safe_dump_all(docs))
+    import_files("demo", [tmp_path], owner=cluster.owner, materialize=True, nodes=3)
+    page.goto(f"/clusters/{cluster.pk}/")
+    rows = page.locator("#saved-tests li.saved-test")
+    rows.first.wait_for()
+    assert rows.count() == 2
+    page.click("#run-tests")
+    page.wait_for_selector("#saved-tests[data-ran='1']")
+    texts = rows.all_inner_texts()
+    internet = next(t for t in texts if t.startswith("internet to shop"))
+    ledger = next(t for t in texts if t.startswith("grafana to ledger"))
+    assert "delivered" in internet and "trace #" in internet
+    assert "dropped" in ledger and "nothing changed" not in ledger  # the drop is now ledger-from-api's
+    assert "[object Object]" not in " ".join(texts)
+    doc_shot(page, "saved-tests")
+    assert axe_violations(page) == []
