@@ -236,3 +236,12 @@ def test_an_ingress_rule_for_a_host_it_does_not_name():
     rules = yaml.safe_load(fix["yaml"])["spec"]["rules"]
     assert [r["host"] for r in rules] == ["blog.example.org", "www.blog.example.org"]
     assert rules[0]["http"] == rules[1]["http"]  # the new host is served as the old one is
+
+
+def test_stable_labels_drop_what_controllers_set_per_revision_or_replica():
+    from tests.unit.conftest import build, node, pod
+    from tracer.engine.stable_labels import stable_labels
+    m = build(node("n1", "172.20.0.1"), pod("db", "db-0", "10.244.1.9", "n1", {
+        "app": "db", "controller-revision-hash": "db-7c9", "statefulset.kubernetes.io/pod-name": "db-0",
+        "apps.kubernetes.io/pod-index": "0"}))
+    assert stable_labels(m, m.pods["db/db-0"]) == {"app": "db"}

@@ -67,8 +67,8 @@ class _Recording(_Tracer):
         super().__init__(*a)
         self.facts: dict[int, dict] = {}
 
-    def to_pod(self, src, hops, prob, pod, ip, port, seen, direct=False, at_node=None):
-        out = super().to_pod(src, hops, prob, pod, ip, port, seen, direct=direct, at_node=at_node)
+    def to_pod(self, src, hops, prob, pod, ip, port, seen, *args, **kwargs):
+        out = super().to_pod(src, hops, prob, pod, ip, port, seen, *args, **kwargs)
         if isinstance(port, str):
             found = [cp.container_port for cp in pod.container_ports()
                      if cp.name == port and (cp.protocol or "TCP") == self.proto]
