@@ -245,3 +245,27 @@ def test_stable_labels_drop_what_controllers_set_per_revision_or_replica():
         "app": "db", "controller-revision-hash": "db-7c9", "statefulset.kubernetes.io/pod-name": "db-0",
         "apps.kubernetes.io/pod-index": "0"}))
     assert stable_labels(m, m.pods["db/db-0"]) == {"app": "db"}
+
+
+def test_default_deny_egress_that_blocks_dns_gets_a_rule_to_the_coredns_pods():
+    """shop's web may send to api on 8080 but its egress policy forgot DNS: a name resolves nowhere. The fix is
+    an egress rule to the CoreDNS pods (k8s-app=kube-dns in kube-system) on UDP 53 only."""
+    coredns = deployment("kube-system", "coredns", {"k8s-app": "kube-dns"}, "10.244.1.X", port=53, first_ip=50)
+    for d in coredns:
+        if d["kind"] == "Pod":
+            d["spec"]["containers"][0]["ports"] = [{"containerPort": 53, "protocol": "UDP", "name": "dns"},
+                                                   {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]
+    kube_dns = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+                "spec": {"clusterIP": "10.96.0.10", "selector": {"k8s-app": "kube-dns"},
+                         "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                                   {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}}
+    to_api = {"to": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 8080}]}
+    docs = [*base(), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}, *coredns,
+            kube_dns, deny("shop", "web-out", ["Egress"], {"app": "web"}, egress=[to_api])]
+    res, fix = fixed_and_proven(docs, "workload:shop/web", "dns:api.shop.svc.cluster.local", 80)
+    assert res.paths[0].reason == "policy-egress-denied" and res.paths[0].hops[-1].kind == "dns"
+    pol = yaml.safe_load(fix["yaml"])
+    assert pol["spec"]["egress"] == [{
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}]}]

@@ -22,8 +22,10 @@ import re
 
 import yaml
 
+from . import kubeproxy as kp
 from .assumptions import Assumptions
 from .cluster import ClusterModel
+from .dns import DNS_SERVICE
 from .endpointslices import derive_endpoint_slices
 from .flow import Flow, make_flow
 from .model import (
@@ -82,6 +84,31 @@ class _Recording(_Tracer):
         return out
 
 
+    def dns_query(self, src, hops, prob):
+        hops_out, dropped = super().dns_query(src, hops, prob)
+        for p in dropped or []:
+            if p.reason in ("policy-egress-denied", "policy-ingress-denied") and src.pod is not None:
+                fact = _dns_fact(self.m, src, p.reason)
+                if fact:
+                    self.facts[id(p)] = fact
+        return hops_out, dropped
+
+
+def _dns_fact(model, src, reason) -> dict | None:
+    """The cluster DNS query a policy denied (B, E5): the source pod and a CoreDNS endpoint, UDP/TCP 53 at the pod."""
+    svc = model.services.get(DNS_SERVICE)
+    sp = svc and (kp.find_service_port(svc, 53, "UDP") or kp.find_service_port(svc, 53, "TCP"))
+    if not sp:
+        return None
+    ep = next((e for e in kp.service_endpoints(model, svc, sp) if e.pod is not None), None)
+    if ep is None:
+        return None
+    core = Peer(ep.pod, ep.ip, ep.pod.node_name or None)
+    if reason == "policy-egress-denied":
+        return {"direction": "egress", "subject": src.pod, "peer": core, "port": ep.port, "protocol": sp.protocol}
+    return {"direction": "ingress", "subject": ep.pod, "peer": src.peer, "port": ep.port, "protocol": sp.protocol}
+
+
 def trace_with_fixes(model: ClusterModel, flow: Flow, assumptions: Assumptions | None = None) -> TraceResult:
     """trace() plus a verified `fix` on every dropped path that one object edit delivers."""
     assumptions = assumptions or Assumptions()
@@ -114,10 +141,11 @@ def _candidates(model, flow, path, fact) -> list[dict]:
     out: list[dict] = []
     proto = (flow.protocol or "TCP").upper()
     if fact is not None and isinstance(fact["port"], int):
-        for cand in (_namespace_label(model, fact, proto), _policy(model, fact, proto)):
+        fproto = fact.get("protocol", proto)  # the DNS query is UDP whatever the flow's protocol
+        for cand in (_namespace_label(model, fact, fproto), _policy(model, fact, fproto)):
             if cand:
                 dst = fact["subject"] if fact["direction"] == "ingress" else fact["peer"].pod
-                out.append({**cand, "port": fact["port"], "dst_pod": dst})
+                out.append({**cand, "port": fact["port"], "protocol": fproto, "dst_pod": dst})
     svc = _service_of(model, path)
     if svc is not None and path.reason == "no-service-port" and isinstance(flow.port, int):
         c = _service_port(model, svc, flow.port, proto)
@@ -501,6 +529,7 @@ def _opens(old, new, flow, cand, own: tuple[str, str]) -> dict:
     changes, bounded, n = [], False, 0
     if cand["kind"] in ("network-policy", "namespace-label"):
         port = cand["port"]  # the port at the pod, after DNAT (policy reads it there, E10)
+        proto = cand.get("protocol", proto)
         pe_old, pe_new = policy_engine(old), policy_engine(new)
         for s, d in _affected(cand, reps):
             if s is d:
