@@ -269,3 +269,11 @@ def test_default_deny_egress_that_blocks_dns_gets_a_rule_to_the_coredns_pods():
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
         "ports": [{"protocol": "UDP", "port": 53}]}]
+
+
+def test_egress_to_an_address_outside_the_cluster_gets_an_ipblock_of_that_address():
+    docs = [*base(), deny("shop", "web-out", ["Egress"], {"app": "web"})]
+    res, fix = fixed_and_proven(docs, "workload:shop/web", "ip:203.0.113.7", 443)
+    assert res.paths[0].reason == "policy-egress-denied"
+    assert yaml.safe_load(fix["yaml"])["spec"]["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "203.0.113.7/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}]

@@ -18,6 +18,7 @@ when asked: the single trace (CLI, API) and check_intents, never inside a matrix
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 
 import yaml
@@ -83,6 +84,18 @@ class _Recording(_Tracer):
                                      "peer": Peer(pod, ip, pod.node_name or None), "port": port}
         return out
 
+
+    def to_external(self, src, hops, prob, host, port, *args, **kwargs):
+        out = super().to_external(src, hops, prob, host, port, *args, **kwargs)
+        for p in out:
+            if p.reason == "policy-egress-denied" and src.pod is not None and isinstance(port, int):
+                try:
+                    ip = str(ipaddress.ip_address(host))
+                except ValueError:
+                    ip = ""  # a name: NetworkPolicy cannot name hosts (E7), only address blocks
+                self.facts[id(p)] = {"direction": "egress", "subject": src.pod, "peer": Peer(None, ip, None),
+                                     "port": port, "any_address": not ip}
+        return out
 
     def dns_query(self, src, hops, prob):
         hops_out, dropped = super().dns_query(src, hops, prob)
@@ -294,7 +307,7 @@ def _dns_name(text: str) -> str:
     return name[:63].rstrip("-") or "fix"
 
 
-def _peer_item(model, peer: Peer, policy_ns: str) -> dict | None:
+def _peer_item(model, peer: Peer, policy_ns: str, any_address: bool = False) -> dict | None:
     """The from/to item selecting exactly `peer` by stable labels (pods) or by its address (/32)."""
     if peer.pod is not None and not peer.pod.host_network:
         labels = stable_labels(model, peer.pod)
@@ -307,6 +320,8 @@ def _peer_item(model, peer: Peer, policy_ns: str) -> dict | None:
         return item
     if peer.ip:
         return {"ipBlock": {"cidr": f"{peer.ip}/{128 if ':' in peer.ip else 32}"}}
+    if any_address:
+        return {"ipBlock": {"cidr": "0.0.0.0/0"}}
     return None
 
 
@@ -314,7 +329,7 @@ def _policy(model, fact, proto) -> dict | None:
     """L4 (NetworkPolicy): a new policy, additive as policies are (E4), allowing only this flow."""
     direction, subject, peer, port = fact["direction"], fact["subject"], fact["peer"], fact["port"]
     labels = stable_labels(model, subject)
-    item = _peer_item(model, peer, subject.namespace)
+    item = _peer_item(model, peer, subject.namespace, fact.get("any_address", False))
     if not labels or item is None:
         return None
     field_ = "from" if direction == "ingress" else "to"
@@ -331,7 +346,7 @@ def _policy(model, fact, proto) -> dict | None:
     }
     who = f"pods {_sel(labels)} in {subject.namespace}"
     other = (f"pods {_sel(stable_labels(model, peer.pod))} in {peer.pod.namespace}" if peer.pod is not None
-             else f"{peer.ip}")
+             else peer.ip or "any address (0.0.0.0/0: a NetworkPolicy cannot name a host, only address blocks)")
     summary = (f"Add NetworkPolicy {subject.namespace}/{name}: {who} accept {proto} {port} from {other}"
                if direction == "ingress" else
                f"Add NetworkPolicy {subject.namespace}/{name}: {who} may send {proto} {port} to {other}")
