@@ -170,6 +170,10 @@ def test_a_missing_service_port_is_added_as_a_patch():
     assert res.paths[0].reason == "no-service-port"
     patch = yaml.safe_load(fix["yaml"])
     assert patch["spec"]["ports"] == [{"name": "tcp-8080", "port": 8080, "protocol": "TCP", "targetPort": 8080}]
+    # a Service port opens for every client, not only web: the other source classes are listed
+    assert {(o["source"], o["destination"], o["before"], o["after"]) for o in fix["opens"]} == {
+        ("shop/{app=api}", "svc:shop/api", "dropped", "delivered"),
+        ("ops/{app=probe}", "svc:shop/api", "dropped", "delivered")}
 
 
 def test_a_selector_that_matches_nothing_is_corrected():
