@@ -30,6 +30,10 @@ Modules, one concern each (each rule of docs/semantics.md lives in exactly one p
                 endpoint under NetworkPolicy), trace_names (DNS, headless), trace_ingress (url:), trace_state
                 Entry kinds registered with add_entry: gateway_trace (Gateways), trace_storage (volume:NAME, I1/I2),
                 trace_published (ip: an address an Ingress publishes, D9)
+- fixes.py      proven fixes (L1–L9): trace_with_fixes = trace + one verified object edit per dropped path
+                (new NetworkPolicy, namespace label, Service port/selector, Ingress rule, missing Secret), what
+                else it opens; only for single traces, never in a matrix
+- stable_labels.py  labels a selector may use (L2: never pod-template-hash and the like)
 - result.py     TraceResult / Path / Hop with to_dict/from_dict (schema 2: typed references, Ref), the reason texts
 - render.py     the text rendering of a result (ending with the rule ids it cites)
 - rules.py      rule ids cited in hop details ("(A13)") and their anchors in docs/semantics.md
