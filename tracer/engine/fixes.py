@@ -136,15 +136,23 @@ def attach_fixes(model, flow, assumptions, result: TraceResult, facts: dict[int,
     for path in result.paths:
         if path.verdict != DROPPED:
             continue
-        for cand in _candidates(model, flow, path, facts.get(id(path))):
-            key = cand["yaml"]
-            if key not in tried:
-                if len(tried) >= MAX_VERIFICATIONS:
-                    continue  # bounded: a path whose candidates were not verified gets no fix
-                tried[key] = _verify(model, flow, assumptions, path, cand)
-            if tried[key] is not None:
-                path.fix = tried[key]
-                break
+        try:
+            _fix_path(model, flow, assumptions, path, facts.get(id(path)), tried)
+        except Exception:  # noqa: BLE001 — a fix is an extra: a case it cannot handle must never fail the trace
+            path.fix = None
+
+
+def _fix_path(model, flow, assumptions, path, fact, tried) -> None:
+    """The first candidate edit that delivers this path (each distinct edit verified once per trace)."""
+    for cand in _candidates(model, flow, path, fact):
+        key = cand["yaml"]
+        if key not in tried:
+            if len(tried) >= MAX_VERIFICATIONS:
+                continue  # bounded: a path whose candidates were not verified gets no fix
+            tried[key] = _verify(model, flow, assumptions, path, cand)
+        if tried[key] is not None:
+            path.fix = tried[key]
+            return
 
 
 # -- candidates ---------------------------------------------------------------------------------------------
