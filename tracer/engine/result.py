@@ -214,6 +214,9 @@ class TraceResult:
     assumptions: list[str] = field(default_factory=list)
     request: dict | None = None  # the flow as asked (extra field: the contract allows additions)
     schema_version: int = SCHEMA_VERSION
+    # every endpoint a Service's choice left out, and why (excluded_endpoints.py): [{ref, endpoint, service,
+    # port, reason, detail}]; written only when not empty
+    excluded_endpoints: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_paths(cls, paths: list[Path], assumptions: list[str], request: dict | None = None) -> TraceResult:
@@ -239,6 +242,8 @@ class TraceResult:
                "paths": [p.to_dict() for p in self.paths], "assumptions": list(self.assumptions)}
         if self.request is not None:
             out["request"] = self.request
+        if self.excluded_endpoints:
+            out["excluded_endpoints"] = list(self.excluded_endpoints)
         return out
 
     @classmethod
@@ -247,7 +252,8 @@ class TraceResult:
         return cls(verdict=d.get("verdict", DROPPED), reason=d.get("reason"),
                    paths=[Path.from_dict(p) for p in d.get("paths", [])],
                    assumptions=list(d.get("assumptions", [])), request=d.get("request"),
-                   schema_version=int(d.get("schema_version") or 1))
+                   schema_version=int(d.get("schema_version") or 1),
+                   excluded_endpoints=[e for e in d.get("excluded_endpoints") or () if isinstance(e, dict)])
 
     def refs(self) -> list[Ref]:
         """Every object the paths name (sources, hops, endpoints), deduplicated, in first-seen order."""

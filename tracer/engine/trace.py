@@ -83,6 +83,7 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
         self.ex = extra_indexes(model)
         self.graph = adjacency(model)  # the forwarding graph's successors, computed as the walk reaches vertices
         self._decisions: dict = {}
+        self.excluded: dict[tuple, dict] = {}  # (service, endpoint) → why kube-proxy left it out
 
     # -- entry -------------------------------------------------------------------------------------
 
@@ -93,7 +94,9 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
         paths: list[Path] = []
         for src in sources:
             paths.extend(self.trace_from(src, dest))
-        return TraceResult.from_paths(paths, self.notes, request=self.flow.to_dict())
+        result = TraceResult.from_paths(paths, self.notes, request=self.flow.to_dict())
+        result.excluded_endpoints = list(self.excluded.values())
+        return result
 
     def sources(self) -> list[Source]:
         ep = self.flow.src

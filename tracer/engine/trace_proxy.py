@@ -9,6 +9,7 @@ destination, after DNAT.
 from __future__ import annotations
 
 from . import kubeproxy as kp
+from .excluded_endpoints import excluded
 from .graph import vertex_id
 from .model import Pod, Service, ServicePort
 from .netpol import Peer
@@ -52,6 +53,9 @@ class ProxyWalk:
         zone = self.m.nodes[node].zone if node in self.m.nodes else None
         eps = self.endpoints(svc, sp)
         sel = kp.categorize(svc, eps, local_node=local_node, zone=zone, policy_field=scope.field or "trafficPolicy")
+        for e in excluded(self.m, svc, sp, eps, sel.endpoints, local_node=local_node, zone=zone,
+                          policy_field=scope.field or "trafficPolicy"):
+            self.excluded.setdefault((e["service"], e["endpoint"], e["reason"]), e)
         if sel.reason:
             action = "reject" if sel.reason == "no-endpoints" else "drop"
             why = not_ready_endpoints(self.m, [ep.pod for ep in eps if ep.pod is not None]) if (
