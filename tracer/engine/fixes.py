@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import weakref
 
 import yaml
 
@@ -518,8 +519,18 @@ def _verify(model, flow, assumptions, path, cand) -> dict | None:
     return fix
 
 
+_CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _classes(model) -> list[Pod]:
-    """One running pod per (namespace, stable labels): the sample the `opens` comparison walks."""
+    """One running pod per (namespace, stable labels): the sample the `opens` comparison walks (kept per model)."""
+    hit = _CLASSES.get(model)
+    if hit is None:
+        hit = _CLASSES[model] = _class_reps(model)
+    return hit
+
+
+def _class_reps(model) -> list[Pod]:
     seen: dict[tuple, Pod] = {}
     for pod in model.pods.values():
         if not pod.ip or pod.host_network or pod.phase in ("Succeeded", "Failed", "Pending"):
