@@ -62,3 +62,13 @@ def test_round_trip():
     from tracer.engine.trace import trace
     res = trace(cluster(), make_flow("pod:shop/front", "svc:shop/cart", 80, None, None), Assumptions())
     assert TraceResult.from_dict(res.to_dict()).to_dict() == res.to_dict()
+
+
+def test_the_text_output_lists_them():
+    from tracer.engine.assumptions import Assumptions
+    from tracer.engine.flow import make_flow
+    from tracer.engine.render import render_text
+    from tracer.engine.trace import trace
+    res = trace(cluster(), make_flow("pod:shop/front", "svc:shop/cart", 80, None, None), Assumptions())
+    text = render_text(res)
+    assert "endpoints left out:" in text and "pod:shop/cart-canary (shop/cart): not-ready" in text

@@ -79,6 +79,11 @@ def render_text(result: TraceResult, width: int = 110) -> str:
             lines.append(f"      ✗ dropped: {p.hops[-1].detail}")
         if p.fix:
             lines.extend(_fix_lines(p.fix, fixes_shown, i))
+    if result.excluded_endpoints:
+        lines.append("")
+        lines.append("endpoints left out:")
+        lines.extend(f"  - {e.get('endpoint')} ({e.get('service')}): {e.get('reason')}: {e.get('detail')}"
+                     for e in result.excluded_endpoints)
     if result.assumptions:
         lines.append("")
         lines.append("assumptions:")
