@@ -92,11 +92,14 @@ class EntryWalk:
             return self.via_cluster_ip(src, hops, prob, svc, sp)
         node = m.node_by_ip.get(ip)
         # an LB address or externalIP may also be a node address (k3s ServiceLB, externalIPs = node IPs): the
-        # service rule wins when it exposes the port, the node (NodePort, hostPort) otherwise
-        if ip in m.services_by_lb_ip and (node is None or self._match_port(m.services_by_lb_ip[ip], port, "", ip)[0]):
+        # service rule wins when it exposes the port, the node (NodePort, hostPort) otherwise. The way in is an
+        # edge of the graph: external → lb:IP (address) from outside, kube-proxy → lb:IP (capture) inside.
+        at = "external" if src.kind == "external" else "kube-proxy"
+        if self.graph.reaches(at, "", "load-balancer", ip) and (
+                node is None or self._match_port(self.lb_services(ip), port, "", ip)[0]):
             return self.via_load_balancer(src, hops, prob, ip, port)
-        if ip in m.services_by_external_ip and (
-                node is None or self._match_port(m.services_by_external_ip[ip], port, "", ip)[0]):
+        eip = self.external_ip_services(ip)
+        if eip and (node is None or self._match_port(eip, port, "", ip)[0]):
             return self.via_external_ip(src, hops, prob, ip, port)
         if node is not None:
             return self.to_node(src, hops, prob, node, ip, port)
@@ -184,6 +187,17 @@ class EntryWalk:
         pods = self.m.pods
         return [pods[key] for key in self.graph.next("node", node_name, "deliver")]
 
+    def lb_services(self, ip: str) -> list[Service]:
+        """The Services behind a load-balancer address: the graph's lb:IP → svc (capture) edges."""
+        services = self.m.services
+        return [services[key] for key in self.graph.next("load-balancer", ip, "capture")]
+
+    def external_ip_services(self, ip: str) -> list[Service]:
+        """The Services an externalIP leads to: those of the address with a graph edge external → svc
+        (external-ip) — kube-proxy's rules for spec.externalIPs (A8; not ExternalName Services)."""
+        return [svc for svc in self.m.services_by_external_ip.get(ip, ())
+                if self.graph.reaches("external", "", "service", svc.key)]
+
     def _match_port(self, services: list[Service], port, what: str, ip: str):
         candidates = []
         for svc in services:
@@ -196,7 +210,7 @@ class EntryWalk:
 
     def via_external_ip(self, src, hops, prob, ip: str, port) -> list[Path]:
         """A8: externalIPs — port = service port ⇒ external traffic like NodePort/LB."""
-        svc, sp, why = self._match_port(self.m.services_by_external_ip[ip], port, "externalIP", ip)
+        svc, sp, why = self._match_port(self.external_ip_services(ip), port, "externalIP", ip)
         if svc is None:
             return self.drop(src, hops, prob, "no-service-port", Hop("service", Ref("ip", "", ip), "no-port", why))
         owner = self.m.node_by_ip.get(ip)
@@ -216,7 +230,7 @@ class EntryWalk:
 
     def via_load_balancer(self, src, hops, prob, ip: str, port) -> list[Path]:
         """A9/A10/A15: the LB address; source ranges; LB spreading over nodes (healthCheckNodePort)."""
-        svc, sp, why = self._match_port(self.m.services_by_lb_ip[ip], port, "load-balancer address", ip)
+        svc, sp, why = self._match_port(self.lb_services(ip), port, "load-balancer address", ip)
         if svc is None:
             return self.drop(src, hops, prob, "no-service-port", Hop("load-balancer", Ref("load-balancer", "", ip), "no-port", why))
         lb_id = Ref("load-balancer", "", ip)
