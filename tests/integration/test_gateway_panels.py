@@ -81,3 +81,36 @@ def test_unknown_gateway_or_route_is_404_and_other_users_cannot_read(shop):
     other = APIClient()
     other.force_authenticate(get_user_model().objects.create_user("gw-other", password="gw-other-pass-1"))
     assert other.get(f"/api/snapshots/{snap.pk}/objects/gateway/edge/web/").status_code == 404
+
+
+def test_matrix_has_a_column_per_route_rule_sent_through_the_gateway(shop):
+    """Matrix destinations include each HTTPRoute rule attached to a Gateway listener, probed with the request its
+    first match takes; the column (reach_columns) agrees with one full trace per cell, whose path ends at the rule's
+    backend or redirect."""
+    from topology.compile import load_model
+    from tracer.engine.reach import compute_cell, compute_cells, plan
+
+    _client, snap = shop
+    m = load_model(snap.pk)
+    p = plan(m)
+    routes = {d.name: d for d in p.destinations if d.kind == "route"}
+    assert sorted(routes) == ["HTTPRoute storefront rule 1: shop.example.com/cart",
+                              "HTTPRoute storefront rule 2: shop.example.com/api",
+                              "HTTPRoute storefront rule 3: shop.example.com/api",
+                              "HTTPRoute storefront rule 4: shop.example.com/old"]
+    canary = routes["HTTPRoute storefront rule 2: shop.example.com/api"]
+    assert (canary.via, canary.headers, canary.port) == ("gateway:edge/web:80", (("x-canary", "true"),), 80)
+    index = {d.key: j for j, d in enumerate(p.destinations)}
+    fast = {(c.source, c.destination): (c.verdict, c.reason) for c in compute_cells(m, p, (0, len(p.sources)))}
+    for d in routes.values():
+        j = index[d.key]
+        for i, src in enumerate(p.sources):
+            full = compute_cell(m, src, d, keep_result=True, indexes=(i, j))
+            assert fast[(i, j)] == (full.verdict, full.reason)
+            assert full.request["via"] == "gateway:edge/web:80"
+            http = {(x["http"] or {}).get("backend") for x in full.result["paths"]}
+            expected = {"rule 1": {"shop/cart"}, "rule 2": {"shop/api-v2"}, "rule 3": {"shop/api-v1", "shop/api-v2"},
+                        "rule 4": {None}}[d.name.split(":")[0].split(" ", 2)[2]]
+            assert http == expected, (d.name, http)
+            if d.name.startswith("HTTPRoute storefront rule 4"):
+                assert (full.verdict, full.reason) == ("dropped", "http-redirect")

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from .assumptions import Assumptions
 from .cluster import ClusterModel
 from .errors import TracerError
+from .gateway import gateway_view
 from .model import Pod
 
 __all__ = [
@@ -63,6 +64,9 @@ MATRIX_ASSUMPTIONS = (
     "destinations that no policy, selector or traffic policy can tell apart (same endpoint classes, target "
     "ports and protocol) share one stored column; the API expands it to every destination on read",
     "pod destinations are the container ports the pods declare; undeclared ports are not probed",
+    "route destinations are each HTTPRoute rule attached to a Gateway listener, probed with a request its first "
+    "match takes (path, exact headers, query parameters, method; a wildcard host as any.DOMAIN), sent to the "
+    "Gateway (via gateway:NS/NAME:PORT)",
 )
 
 
@@ -129,12 +133,17 @@ class Destination:
     pods: tuple[str, ...] = ()  # pod classes: members ("ns/name"), pods[0] is the one traced to
     size: int = 0
     alt: str = ""  # pod classes of 2+ pods: the trace destination of a second member (ip:…), for self pairs
+    via: str = ""  # route destinations: the Gateway the request is sent to (gateway:NS/NAME:PORT)
+    method: str = ""  # route destinations: the request a rule's first match takes
+    headers: tuple = ()  # ((name, value), …)
 
     @property
     def label(self) -> str:
         if self.kind == "service":
             named = f" ({self.port_name})" if self.port_name else ""
             return f"svc/{self.namespace}/{self.name}:{self.port}/{self.protocol}{named}"
+        if self.kind == "route":
+            return f"{self.name} ({self.via[len('gateway:'):]})"
         return f"pods {self.namespace}: {self.name} :{self.port}/{self.protocol} · {self.size} pod(s)"
 
     def to_dict(self) -> dict:
@@ -175,7 +184,8 @@ class MatrixPlan:
         dst_fields = set(Destination.__slots__)
         sources = [SourceClass(**{k: (tuple(v) if k == "pods" else v) for k, v in s.items() if k in src_fields})
                    for s in data.get("sources", [])]
-        dests = [Destination(**{k: (tuple(v) if k == "pods" else v) for k, v in d.items() if k in dst_fields})
+        dests = [Destination(**{k: (tuple(v) if k == "pods" else tuple(map(tuple, v)) if k == "headers" else v)
+                                for k, v in d.items() if k in dst_fields})
                  for d in data.get("destinations", [])]
         return cls(sources, dests, list(data.get("assumptions", MATRIX_ASSUMPTIONS)))
 
@@ -385,11 +395,48 @@ def _pod_destinations(model: ClusterModel, project: bool = False) -> list[Destin
     return sorted(out.values(), key=lambda d: (d.namespace, d.name, d.port, d.protocol, d.key))
 
 
+def _route_destinations(model: ClusterModel) -> list[Destination]:
+    """Each HTTPRoute rule attached to an HTTP(S) listener of a Gateway, as the request its first match takes
+    (K3): a column says which source classes get through the Gateway to that rule (issue 14 item 5)."""
+    view = gateway_view(model)
+    out: dict[str, Destination] = {}
+    for gw_key, gw in sorted(view.gateways.items()):
+        for lst in gw.listeners:
+            if lst.protocol not in ("HTTP", "HTTPS"):
+                continue
+            scheme = lst.protocol.lower()
+            for att in view.attached(lst):
+                route = att.route
+                if route.kind != "HTTPRoute":
+                    continue
+                hosts = att.hostnames or [lst.hostname or f"{route.name}.{route.namespace}.example"]
+                for host in hosts:
+                    host = "any" + host[1:] if host.startswith("*") else host
+                    for ri, rule in enumerate(route.spec.get("rules", []), 1):
+                        match = (rule.get("matches") or [{}])[0]
+                        path = match.get("path") or {"type": "PathPrefix", "value": "/"}
+                        if path.get("type") == "RegularExpression":
+                            continue  # no request to derive from a regular expression
+                        query = "&".join(f"{q['name']}={q['value']}" for q in match.get("queryParams", [])
+                                         if q.get("type", "Exact") == "Exact")
+                        headers = tuple((h["name"], h["value"]) for h in match.get("headers", [])
+                                        if h.get("type", "Exact") == "Exact")
+                        url = f"{scheme}://{host}{path.get('value') or '/'}" + (f"?{query}" if query else "")
+                        key = f"route:{gw_key}:{lst.name}:{route.kind}/{route.key}:{ri}:{host}"
+                        out[key] = Destination(
+                            key=key, kind="route", namespace=route.namespace,
+                            name=f"HTTPRoute {route.name} rule {ri}: {url[len(scheme) + 3:]}", to=f"url:{url}",
+                            port=lst.port, protocol="TCP", via=f"gateway:{gw_key}:{lst.port}",
+                            method=match.get("method") or "", headers=headers)
+    return list(out.values())
+
+
 def destinations(model: ClusterModel, *, services: bool = True, pods: bool = True,
                  project: bool = False) -> list[Destination]:
     out = []
     if services:
         out.extend(_service_destinations(model))
+        out.extend(_route_destinations(model))
     if pods:
         out.extend(_pod_destinations(model, project))
     return out
@@ -451,7 +498,22 @@ def cell_request(source: SourceClass, dest: Destination) -> dict:
             to = dest.alt
         elif len(source.pods) > 1:
             frm = f"pod:{source.pods[1]}"
-    return {"from": frm, "to": to, "port": dest.port, "protocol": dest.protocol}
+    out = {"from": frm, "to": to, "port": dest.port, "protocol": dest.protocol}
+    if dest.via:  # a Gateway route: the request is sent to the Gateway, with what the rule matches on
+        out["via"] = dest.via
+        if dest.method:
+            out["method"] = dest.method
+        if dest.headers:
+            out["headers"] = dict(dest.headers)
+    return out
+
+
+def request_flow(request: dict, source: str | None = None, to: str | None = None):
+    """The Flow of a cell's request (optionally with another sender or destination), keeping via/method/headers."""
+    from .flow import make_flow
+
+    return make_flow(source or request["from"], to or request["to"], request.get("port"), request.get("protocol"),
+                     request.get("via"), request.get("method"), request.get("headers"))
 
 
 def _endpoint_id(path) -> str | None:
@@ -487,12 +549,11 @@ def combine(paths) -> tuple[str, str | None]:
 def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
                  assumptions: Assumptions | None = None, *, keep_result: bool = False,
                  indexes: tuple[int, int] = (0, 0)) -> Cell:
-    from .flow import make_flow
     from .trace import trace
 
     request = cell_request(source, dest)
     try:
-        flow = make_flow(request["from"], request["to"], request["port"], request["protocol"])
+        flow = request_flow(request)
         traced = trace(model, flow, assumptions)
     except TracerError as exc:
         return Cell(indexes[0], indexes[1], ERROR, str(exc)[:200], request,
@@ -501,8 +562,7 @@ def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
     if had_self and len(source.pods) > 1:
         # the sender is one of the endpoints: its siblings reach it too, so a second member's trace counts
         try:
-            other = trace(model, make_flow(f"pod:{source.pods[1]}", request["to"], request["port"],
-                                           request["protocol"]), assumptions)
+            other = trace(model, request_flow(request, source=f"pod:{source.pods[1]}"), assumptions)
             paths += peer_paths(other, f"pod:{source.pods[1]}")[0]
         except TracerError:
             pass
@@ -510,8 +570,7 @@ def compute_cell(model: ClusterModel, source: SourceClass, dest: Destination,
         # a hostNetwork sender is its node: E11 admits it to pods on that node only, so the members of a
         # pod destination on the sender's node and elsewhere can differ — both kinds count
         try:
-            paths += peer_paths(trace(model, make_flow(request["from"], to, request["port"],
-                                                       request["protocol"]), assumptions), request["from"])[0]
+            paths += peer_paths(trace(model, request_flow(request, to=to), assumptions), request["from"])[0]
         except TracerError:
             pass
     verdict, reason = combine(paths) if paths else (traced.verdict, traced.reason)

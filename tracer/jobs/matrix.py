@@ -13,8 +13,7 @@ from topology.compile import load_model
 from tracer import matrix_store
 from tracer.choices import JobKind
 from tracer.engine.errors import BadRequest
-from tracer.engine.flow import make_flow
-from tracer.engine.reach import plan
+from tracer.engine.reach import plan, request_flow
 from tracer.engine.trace import trace
 from tracer.models import Job, JobChunk, JobOutput, MatrixCell
 
@@ -88,8 +87,7 @@ def cell_trace(job: Job, cell) -> dict:
     """The full trace behind a cell (a `MatrixCell` or a cell dict of matrix_store), computed now: the same
     flow `manage.py trace` would run."""
     req = cell["request"] if isinstance(cell, dict) else cell.request
-    result = trace(load_model(job.snapshot_id), make_flow(req["from"], req["to"], req.get("port"),
-                                                          req.get("protocol"))).to_dict()
+    result = trace(load_model(job.snapshot_id), request_flow(req)).to_dict()  # with a route's via/headers
     return {"snapshot": job.snapshot_id, "request": req, "result": result}
 
 
