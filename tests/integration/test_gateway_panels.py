@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from tests.fixtures import FIXTURES
+from tests.integration.workers import broker  # noqa: F401  (fixture)
 from topology.importers import import_files
 
 SHOP = FIXTURES / "gateway-shop" / "cluster.yaml"
@@ -114,3 +115,20 @@ def test_matrix_has_a_column_per_route_rule_sent_through_the_gateway(shop):
             assert http == expected, (d.name, http)
             if d.name.startswith("HTTPRoute storefront rule 4"):
                 assert (full.verdict, full.reason) == ("dropped", "http-redirect")
+
+
+def test_a_route_cell_of_a_matrix_job_traces_through_the_gateway(broker, shop):  # noqa: F811
+    """Over the API: a route column's cell carries via and headers, and its on-demand trace is the request through
+    the Gateway to the rule's backend."""
+    from tracer import jobs
+
+    client, snap = shop
+    job = jobs.enqueue_matrix(snap, owner=snap.cluster.owner, inline=True)
+    assert job.state == "done"
+    cells = client.get(f"/api/jobs/{job.pk}/cells/?destination=rule%202&limit=50").json()
+    assert cells["count"] > 0
+    cell = cells["results"][0]
+    assert cell["request"]["via"] == "gateway:edge/web:80" and cell["request"]["headers"] == {"x-canary": "true"}
+    assert cell["verdict"] == "delivered"
+    traced = client.get(cell["links"]["trace"]).json()["result"]
+    assert {p["http"]["backend"] for p in traced["paths"]} == {"shop/api-v2"}
