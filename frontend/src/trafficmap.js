@@ -227,7 +227,7 @@ export class TrafficMap {
     if (!cy.nodes().length) return Promise.resolve();
     const many = cy.nodes().length > 1500;
     const layout = cy.layout({
-      name: "fcose", quality: many ? "draft" : "proof", randomize: false, animate: false, fit,
+      name: "fcose", quality: many ? "draft" : "default", randomize: !incremental, animate: false, fit,
       padding: 20, nodeDimensionsIncludeLabels: true, packComponents: true, nodeRepulsion: () => 450,
       idealEdgeLength: () => 45, edgeElasticity: () => 0.3, nestingFactor: 0.1, gravity: 0.6,
       gravityCompound: 4, gravityRangeCompound: 0.6, tile: true, numIter: incremental ? 250 : 2500,
@@ -242,7 +242,19 @@ export class TrafficMap {
           y: (cy.elements().boundingBox().y1 + cy.elements().boundingBox().y2) / 2 } });
       }
     });
-    layout.run();
+    // fcose draws random numbers; a seeded generator while it runs makes the same view give the same
+    // picture on every reload (the URL's zoom and pan then point at the same place)
+    const random = Math.random;
+    let seed = 20261206;
+    Math.random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed - 1) / 2147483646;
+    };
+    try {
+      layout.run();
+    } finally {
+      Math.random = random;
+    }
     return done;
   }
 
