@@ -24,6 +24,7 @@ from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from tracer.engine.cluster import ClusterModel
+from tracer.engine.control_plane import control_plane
 from tracer.engine.gateway import gateway_view
 from tracer.engine.policy_edges import policy_edges
 
@@ -349,6 +350,9 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
                     "or expand less." if truncated else ""),
         "total": {"pods": len(model.objects.pods), "services": len(model.objects.services),
                   "namespaces": len(ns_names), "policies": len(model.objects.network_policies)},
+        # H5/H6: control-plane nodes, components, the API server's endpoints and the flows to draw, each with a
+        # trace request (tracer/engine/control_plane.py; var notes for the map: nodes and flows)
+        "control_plane": control_plane(model),
     }
 
 

@@ -231,3 +231,24 @@ def test_materialize_without_control_plane_labels_states_the_assumption(tmp_path
         'labels: {node-role.kubernetes.io/master: ""}', "labels: {}")
     result = _import(tmp_path, "plain", text, materialize=True)
     assert any("default/kubernetes" in w and "assumed on the first node" in w for w in result.warnings)
+
+
+def test_h6_the_map_api_carries_the_control_plane(live):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from topology.models import Cluster
+    user = get_user_model().objects.create_superuser("cp-admin", "a@example.com", "pw-cp-admin-1")
+    client = APIClient()
+    client.force_authenticate(user)
+    cluster = Cluster.objects.get(name="live")
+    resp = client.get(f"/api/clusters/{cluster.id}/map/")
+    assert resp.status_code == 200
+    cp = resp.json()["control_plane"]
+    assert cp["nodes"] == [{"name": "cp1", "ip": "192.168.50.10"}]
+    assert {c["component"] for c in cp["components"]} == {"kube-apiserver", "etcd"}
+    assert cp["api_server"]["addresses"][0]["pod"] == "kube-system/kube-apiserver-cp1"
+    for f in cp["flows"]:
+        t = f["trace"]
+        r = trace_json("--cluster", "live", "--from", t["from"], "--to", t["to"], "--port", str(t["port"]))
+        assert r["verdict"] == "delivered", f

@@ -150,3 +150,37 @@ def test_a_managed_control_plane_stays_external(trace_dict):
     r = trace_dict(cluster(apiserver=False, kubernetes_ep="203.0.113.7"), "pod:web/app", "svc:default/kubernetes",
                    port=443)
     assert endpoints_of(r) == {"external:203.0.113.7": (6443, 1.0)}
+
+
+# -- H6 the control plane as part of the model -------------------------------------------------------------
+
+def test_control_plane_view_names_nodes_components_and_traceable_flows(trace_dict):
+    from tracer.engine.control_plane import control_plane
+    sched = static("kube-scheduler-cp1", "kube-scheduler", ["kube-scheduler", "--kubeconfig=/etc/kubernetes/s.conf"])
+    api = static("kube-apiserver-cp1", "kube-apiserver",
+                 ["kube-apiserver", "--secure-port=6443", "--etcd-servers=https://127.0.0.1:2379"])
+    m = cluster(sched, api, apiserver=False)
+    view = control_plane(m)
+    assert view["nodes"] == [{"name": "cp1", "ip": "192.168.1.10"}]
+    comps = {c["component"]: c for c in view["components"]}
+    assert set(comps) == {"etcd", "kube-apiserver", "kube-scheduler"}
+    assert comps["kube-apiserver"]["ports"] == [6443] and 2379 in comps["etcd"]["ports"]
+    assert view["api_server"]["addresses"] == [{"address": "192.168.1.10", "node": "cp1",
+                                                "pod": "kube-system/kube-apiserver-cp1", "inside": True}]
+    assert not view["api_server"]["managed"]
+    whats = {(f["from"], f["to"], f["port"]) for f in view["flows"]}
+    assert ("pod:kube-system/kube-apiserver-cp1", "ip:127.0.0.1", 2379) in whats
+    assert ("pod:kube-system/kube-apiserver-cp1", "ip:192.168.1.11", 10251) in whats
+    assert ("node:w1", "svc:default/kubernetes", 443) in whats
+    assert ("pod:kube-system/kube-scheduler-cp1", "svc:default/kubernetes", 443) in whats
+    assert any(f["from"] == "pod:kube-system/coredns-0" for f in view["flows"])
+    for f in view["flows"]:  # every flow the map draws traces to delivered
+        t = f["trace"]
+        r = trace_dict(m, t["from"], t["to"], port=t["port"])
+        assert r["verdict"] == "delivered", (f, r["reason"])
+
+
+def test_a_managed_control_plane_is_stated():
+    from tracer.engine.control_plane import control_plane
+    view = control_plane(cluster(apiserver=False, kubernetes_ep="203.0.113.7"))
+    assert view["api_server"]["managed"] and "managed control plane" in view["api_server"]["note"]
