@@ -82,7 +82,8 @@ export function renderHeatmap(box, plan, cells, { diff = false, onCell }) {
   });
 }
 
-const PAIR_CELLS = 4000; // cells of one drill-down page in the DOM (rows are paged)
+const PAIR_PAGE_CELLS = 200000; // cells of one drill-down request (the API's cap); only rows in view are drawn
+const PAIR_ROW_PX = 28; // the fixed height of a grid row (app.css #pair-grid tr.pair-row)
 
 /** One overview cell's words and class: how many of the pair's cells are delivered / dropped / partial. */
 function pairSummary(pair, verdict, reason) {
@@ -141,32 +142,55 @@ export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = 
   box.append(table);
 }
 
-/** One pair's classes: rows (source classes) paged so at most PAIR_CELLS cells are in the DOM. */
+/**
+ * One pair's classes: a page of up to PAIR_PAGE_CELLS cells is fetched (the API's cap), and only the rows
+ * in view (plus a margin) are in the DOM — spacer rows stand for the others and scrolling swaps rows in.
+ */
 export async function renderPair(box, jobId, ov, src, dst, { offset = 0, onCell }) {
   clear(box).append(el("p", { class: "muted" }, `Loading ${src} → ${dst}…`));
   const destCount = (ov.namespaces.find((n) => n.name === dst) || {}).destinations || 1;
-  const limit = Math.max(1, Math.floor(PAIR_CELLS / destCount));
+  const limit = Math.max(1, Math.floor(PAIR_PAGE_CELLS / destCount));
   const data = await api.matrixPair(jobId, { source_namespace: src, destination_namespace: dst, offset, limit });
   const codes = data.codes || [];
   clear(box);
   const end = offset + data.sources.length;
   box.append(el("h3", { id: "pair-h" }, `${src} → ${dst}: source classes ${offset + 1}–${end} of ${data.total_sources}`));
-  const table = el("table", { class: "heatmap pair", id: "pair-grid" },
+  const table = el("table", { class: "heatmap pair", id: "pair-grid", dataset: { rows: data.sources.length } },
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "source class \\ destination"),
       data.destinations.map((d) => el("th", { scope: "col", class: "col-head", title: d.label }, el("span", {}, d.label))))));
   const tbody = el("tbody");
-  data.sources.forEach((srcRow, r) => {
-    const tr = el("tr", {}, el("th", { scope: "row", title: srcRow.label }, srcRow.label));
-    data.destinations.forEach((d, c) => {
-      const [verdict, reason] = codes[data.cells[r][c]] || [null, null];
-      const text = `${srcRow.label} → ${d.label}: ${verdict || "not computed"}${reason ? `: ${reason}` : ""}`;
-      tr.append(el("td", {}, el("button", { type: "button", class: `cell cell-${verdict || "none"}`, title: text, "aria-label": text,
-        onclick: () => onCell(srcRow.index * ov.destinations + d.index) }, ICON[verdict] || "·")));
-    });
-    tbody.append(tr);
-  });
   table.append(tbody);
-  box.append(el("div", { class: "heatmap-wrap" }, table));
+  const wrap = el("div", { class: "heatmap-wrap pair-wrap" }, table);
+  const row = (r) => {
+    const srcRow = data.sources[r];
+    return el("tr", { class: "pair-row" }, el("th", { scope: "row", title: srcRow.label }, srcRow.label),
+      data.destinations.map((d, c) => {
+        const [verdict, reason] = codes[data.cells[r][c]] || [null, null];
+        const text = `${srcRow.label} → ${d.label}: ${verdict || "not computed"}${reason ? `: ${reason}` : ""}`;
+        return el("td", {}, el("button", { type: "button", class: `cell cell-${verdict || "none"}`, title: text, "aria-label": text,
+          onclick: () => onCell(srcRow.index * ov.destinations + d.index) }, ICON[verdict] || "·"));
+      }));
+  };
+  const spacer = (n) => el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: data.destinations.length + 1, style: `height:${n * PAIR_ROW_PX}px;padding:0;border:0` }));
+  let shown = [-1, -1];
+  const draw = () => {
+    const first = Math.max(0, Math.floor(wrap.scrollTop / PAIR_ROW_PX) - 10);
+    const last = Math.min(data.sources.length, first + Math.ceil((wrap.clientHeight || 600) / PAIR_ROW_PX) + 20);
+    if (first === shown[0] && last === shown[1]) return;
+    shown = [first, last];
+    clear(tbody).append(spacer(first));
+    for (let r = first; r < last; r++) tbody.append(row(r));
+    tbody.append(spacer(data.sources.length - last));
+    table.dataset.rendered = String(last - first);
+  };
+  let pending = false;
+  wrap.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
+  });
+  box.append(wrap);
+  draw();
   const nav = el("p", {});
   if (offset > 0) nav.append(el("button", { type: "button", onclick: () => renderPair(box, jobId, ov, src, dst, { offset: Math.max(0, offset - limit), onCell }) }, "◀ previous classes"), " ");
   if (end < data.total_sources) nav.append(el("button", { type: "button", id: "pair-more", onclick: () => renderPair(box, jobId, ov, src, dst, { offset: end, onCell }) }, "next classes ▶"));

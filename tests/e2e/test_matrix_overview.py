@@ -49,6 +49,10 @@ def test_matrix_overview_drill_down_url_and_job_list(logged_in_page, blog, worke
     page.wait_for_selector("#pair-grid button.cell")
     assert "monitoring → blog" in page.inner_text("#pair-h")
     assert "pair=monitoring" in page.url
+    # virtualised: the rows in the DOM are the rows in view (here all of them: the pair is small)
+    grid = page.locator("#pair-grid")
+    assert int(grid.get_attribute("data-rendered")) <= int(grid.get_attribute("data-rows"))
+    assert page.locator("#pair-grid tr.pair-row").count() == int(grid.get_attribute("data-rendered"))
     # reload: the same result and pair, read from the stored job (no new job is started)
     page.reload()
     page.wait_for_selector("#pair-grid button.cell")
