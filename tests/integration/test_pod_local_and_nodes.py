@@ -252,3 +252,20 @@ def test_h6_the_map_api_carries_the_control_plane(live):
         t = f["trace"]
         r = trace_json("--cluster", "live", "--from", t["from"], "--to", t["to"], "--port", str(t["port"]))
         assert r["verdict"] == "delivered", f
+
+
+@pytest.mark.parametrize("name,reason", [("web-0.nginx", "dns-nxdomain"), ("cart.no-such-namespace", "dns-nxdomain"),
+                                         ("www.example.com", None)])
+def test_h3_names_that_do_not_exist_with_materialize(tmp_path, name, reason):
+    from topology.compile import load_model
+    result = _import(tmp_path, "desired-h3", DESIRED, materialize=True)
+    pod = next(p for p in load_model(result.snapshot.id).pods.values() if p.namespace == "shop")
+    r = trace_json("--cluster", "desired-h3", "--from", f"pod:shop/{pod.name}", "--to", f"dns:{name}", "--port", "80")
+    assert r["reason"] == reason
+    if reason is None:
+        assert endpoints(r) == {f"external:{name}": 1.0}
+
+
+def test_h3_on_a_live_dump_from_a_node(live):
+    r = trace_json("--cluster", "live", "--from", "node:w1", "--to", "dns:web-0.nginx", "--port", "80")
+    assert r["reason"] == "dns-nxdomain" and "not a public top-level domain" in r["paths"][0]["hops"][-1]["detail"]

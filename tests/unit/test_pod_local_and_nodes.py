@@ -184,3 +184,9 @@ def test_a_managed_control_plane_is_stated():
     from tracer.engine.control_plane import control_plane
     view = control_plane(cluster(apiserver=False, kubernetes_ep="203.0.113.7"))
     assert view["api_server"]["managed"] and "managed control plane" in view["api_server"]["note"]
+
+
+@pytest.mark.parametrize("dest", ["url:http://localhost:8080/health", "url:http://127.0.0.1:8080/"])
+def test_a_url_on_localhost_is_the_pods_own_container(trace_dict, dest):
+    (p,) = trace_dict(cluster(DENY_ALL_EGRESS), "pod:web/app", dest)["paths"]
+    assert p["endpoint"] == "pod:web/app" and p["endpoint_port"] == 8080

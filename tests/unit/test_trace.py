@@ -84,6 +84,7 @@ REASON_CASES = {
     "policy-ingress-denied": ((DENY_CART,), "pod:shop/front-0", "svc:shop/cart", 80, None),
     "ingress-no-match": ((), "external:203.0.113.5", "url:http://unknown.example.com/", None, None),
     "no-ingress-controller": ((), "external:203.0.113.5", "url:http://orphan.example.com/", None, None),
+    "no-listener": ((), "pod:shop/front-0", "ip:127.0.0.1", 9999, None),  # H1: its own loopback, nothing there
 }
 
 

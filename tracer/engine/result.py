@@ -79,7 +79,7 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
 REASONS = (
     "dns-nxdomain", "unknown-destination", "no-service-port", "no-endpoints", "no-local-endpoints",
     "source-range-denied", "policy-egress-denied", "policy-ingress-denied", "ingress-no-match",
-    "no-ingress-controller",
+    "no-ingress-controller", "no-listener",
 )
 
 

@@ -36,6 +36,14 @@ def local_entry(t, src, hops, prob, dest) -> list[Path] | None:
         if is_loopback(ip):
             return to_loopback(t, src, [*hops, hop], prob, ip, _numeric(t, name))
         return t.to_ip(src, [*hops, hop], prob, ip, _numeric(t, name))
+    if dest.kind == "url" and src.kind in ("pod", "node"):  # url:http://localhost:PORT/… — the pod's own loopback
+        host, port = dest.parts[1], int(dest.parts[2])
+        if is_loopback(host):
+            return to_loopback(t, src, hops, prob, host, port)
+        entry = hosts_entry(t.m, src.pod, host) if src.kind == "pod" else None
+        if entry is not None and is_loopback(entry[0]):
+            hop = Hop("dns", Ref("dns", "", host), "hosts", f"{host} → {entry[0]}: {entry[1]}; no DNS query is sent")
+            return to_loopback(t, src, [*hops, hop], prob, entry[0], port)
     return None
 
 
