@@ -269,3 +269,20 @@ def test_h3_names_that_do_not_exist_with_materialize(tmp_path, name, reason):
 def test_h3_on_a_live_dump_from_a_node(live):
     r = trace_json("--cluster", "live", "--from", "node:w1", "--to", "dns:web-0.nginx", "--port", "80")
     assert r["reason"] == "dns-nxdomain" and "not a public top-level domain" in r["paths"][0]["hops"][-1]["detail"]
+
+
+def test_the_demos_not_ready_canary_is_listed_as_left_out():
+    """README's example: frontend → svc:shop/cart; cart-canary is not ready: the result says so (issue 13 item 8)."""
+    from pathlib import Path
+
+    from topology.importers import import_files
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    import_files("demo-excluded", [str(demo)], materialize=True, nodes=3)
+    r = trace_json("--cluster", "demo-excluded", "--from", "workload:shop/frontend", "--to", "svc:shop/cart")
+    left = {e["endpoint"]: e["reason"] for e in r["excluded_endpoints"]}
+    assert left == {"pod:shop/cart-canary": "not-ready"}
+    assert "pod:shop/cart-canary" not in endpoints(r)
+    out = io.StringIO()
+    call_command("trace", "--cluster", "demo-excluded", "--from", "workload:shop/frontend", "--to", "svc:shop/cart",
+                 stdout=out)
+    assert "endpoints left out:" in out.getvalue() and "cart-canary" in out.getvalue()
