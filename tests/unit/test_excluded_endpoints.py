@@ -72,3 +72,18 @@ def test_the_text_output_lists_them():
     res = trace(cluster(), make_flow("pod:shop/front", "svc:shop/cart", 80, None, None), Assumptions())
     text = render_text(res)
     assert "endpoints left out:" in text and "pod:shop/cart-canary (shop/cart): not-ready" in text
+
+
+def test_a_headless_services_not_ready_pod_is_listed(trace_dict):
+    from tests.unit.conftest import build, eps, node, pod, svc
+    m = build(
+        node("n1", "172.20.0.1", "z1", "10.244.1.0/24"),
+        pod("shop", "front", "10.244.1.5", "n1", {"app": "front"}),
+        pod("shop", "db-0", "10.244.1.7", "n1", {"app": "db"}, ports=[(5432, "TCP", "pg")]),
+        pod("shop", "db-1", "10.244.1.8", "n1", {"app": "db"}, ports=[(5432, "TCP", "pg")], ready=False),
+        svc("shop", "db", "None", [(5432, 5432, "TCP", "pg")], selector={"app": "db"}),
+        eps("shop", "db", [("10.244.1.7", "n1", "db-0"), ("10.244.1.8", "n1", "db-1", {"ready": False})],
+            [("pg", 5432, "TCP")]),
+    )
+    r = trace_dict(m, "pod:shop/front", "svc:shop/db", port=5432)
+    assert [(e["endpoint"], e["reason"]) for e in r["excluded_endpoints"]] == [("pod:shop/db-1", "not-ready")]

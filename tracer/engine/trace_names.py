@@ -10,6 +10,7 @@ from . import dns as dnsmod
 from . import kubeproxy as kp
 from .dns_query import cluster_dns_query
 from .errors import BadRequest
+from .excluded_endpoints import excluded
 from .model import Service
 from .result import Hop, Path, Ref
 from .trace_state import Source
@@ -37,6 +38,10 @@ class NameWalk:
             ports = {e.ip: by_ip[e.ip] for e in eps}
         else:
             ports = {e.ip: port for e in eps}
+        if svc.ports:  # B2: not-ready / terminating endpoints have no A record: say which were left out
+            for e in excluded(self.m, svc, sp or svc.ports[0], kp.service_endpoints(self.m, svc, None), eps,
+                              local_node=None, zone=None, policy_field=""):
+                self.excluded.setdefault((e["service"], e["endpoint"], e["reason"]), e)
         if src.kind == "external":
             return self.drop(src, hops, prob, "unknown-destination",
                              Hop("service", Ref.key("service", svc.key), "unreachable",
