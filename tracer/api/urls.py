@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from .matrix import MatrixOverviewView, MatrixPairView
 from .reasons import ReasonsView
+from .savedtests import SavedTestDetailView, SavedTestListView, SavedTestRunView
 from .tokens import TokenDetailView, TokenView
 from .views import (
     BatchStartView,
@@ -30,6 +31,10 @@ urlpatterns = [
     re_path(r"^tokens/(?P<token_id>[^/]+)/?$", TokenDetailView.as_view(), name="api-token-detail"),
     re_path(r"^me/?$", MeView.as_view(), name="api-me"),
     re_path(r"^reasons/?$", ReasonsView.as_view(), name="api-reasons"),
+    re_path(r"^clusters/(?P<cluster_id>\d+)/saved-tests/?$", SavedTestListView.as_view(), name="saved-tests"),
+    re_path(r"^clusters/(?P<cluster_id>\d+)/saved-tests/run/?$", SavedTestRunView.as_view(), name="saved-tests-run"),
+    re_path(r"^clusters/(?P<cluster_id>\d+)/saved-tests/(?P<pk>\d+)/?$", SavedTestDetailView.as_view(),
+            name="saved-test"),
 ]
 
 # Jobs (matrix, diff, batch, intents; poll and cancel). A trailing slash is optional on actions, so that
