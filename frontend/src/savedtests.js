@@ -1,94 +1,101 @@
-// Saved tests, like GCP Connectivity Tests: a named trace that is re-run, with the others, on the
-// cluster's latest snapshot, each row saying its verdict now and what changed since its last run.
-// The list lives in this browser (localStorage, per cluster); the traces themselves are the server's,
-// and each run goes through POST /api/traces/ID/rerun/ (the same request on the latest snapshot).
+// Saved tests, like GCP Connectivity Tests: named trace requests of a cluster, stored on the server (the
+// same list for the whole team, on every machine), run together on the cluster's latest snapshot, each row
+// saying its verdict now, its verdict at the last run, and what changed (the re-run diff of a trace).
 import { api } from "./api.js";
 import { el, clear, verdictBadge, notice } from "./ui.js";
 import { describeChanges } from "./tracepage.js";
 
-const key = (clusterId) => `tracer.saved-tests.${clusterId}`;
-
-export function savedTests(clusterId) {
-  try {
-    const list = JSON.parse(window.localStorage.getItem(key(clusterId)) || "[]");
-    return Array.isArray(list) ? list.filter((t) => t && t.name && Number.isInteger(t.trace)) : [];
-  } catch {
-    return [];
-  }
-}
-
-function store(clusterId, list) {
-  window.localStorage.setItem(key(clusterId), JSON.stringify(list));
-}
-
-/** Save (or rename) the test of this trace. */
-export function saveTest(clusterId, name, traceId) {
-  const list = savedTests(clusterId).filter((t) => t.trace !== traceId && t.name !== name);
-  list.push({ name, trace: traceId });
-  store(clusterId, list);
-}
-
-/** The trace page's "Save as test" control. */
+/** The trace page's "Save as test" control (saving twice under one name replaces that test). */
 export function saveTestControl(clusterId, traceId, defaultName) {
-  const existing = savedTests(clusterId).find((t) => t.trace === traceId);
-  const input = el("input", { type: "text", id: "test-name", value: existing ? existing.name : defaultName, "aria-label": "Test name" });
-  const button = el("button", { type: "button", id: "save-test" }, existing ? "✔ Saved as a test" : "☆ Save as a test");
-  button.addEventListener("click", () => {
+  const input = el("input", { type: "text", id: "test-name", value: defaultName, "aria-label": "Test name" });
+  const button = el("button", { type: "button", id: "save-test" }, "☆ Save as a test");
+  api.savedTests(clusterId).then((list) => {
+    const existing = (list || []).find((t) => t.last_trace === traceId);
+    if (existing) {
+      input.value = existing.name;
+      button.textContent = "✔ Saved as a test";
+    }
+  }).catch(() => {});
+  button.addEventListener("click", async () => {
     const name = input.value.trim();
     if (!name) return notice("Give the test a name.");
-    saveTest(clusterId, name, traceId);
-    button.textContent = "✔ Saved as a test";
-    notice(`Saved as the test “${name}”: run it with the others from the cluster page.`, "info");
+    button.disabled = true;
+    try {
+      await api.saveTest(clusterId, { name, trace: traceId });
+      button.textContent = "✔ Saved as a test";
+      notice(`Saved as the test “${name}” for everyone on this cluster: run it with the others from the cluster page.`, "info");
+    } catch (err) {
+      notice(`Could not save the test: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
     return null;
   });
   return el("p", { class: "save-test" }, input, " ", button);
 }
 
-/** The cluster page's list: every saved test with its last trace, and "Run all on the latest snapshot". */
-export function renderSavedTests(box, clusterId) {
-  clear(box);
-  const list = savedTests(clusterId);
-  if (!list.length) {
-    box.append(el("p", { class: "muted" }, "None yet: open a trace and press “Save as a test”."));
+const traceLink = (id) => el("a", { href: `/traces/${id}/` }, `trace #${id}`);
+
+/** The cluster page's list: every saved test with its last verdict, and "Run all on the latest snapshot". */
+export async function renderSavedTests(box, clusterId) {
+  let list;
+  try {
+    list = await api.savedTests(clusterId);
+  } catch (err) {
+    clear(box).append(el("p", { class: "muted" }, `Saved tests could not be loaded: ${err.message}`));
     return;
   }
-  const rows = []; // per test, in list order: its verdict and change cells
+  clear(box);
+  if (!list.length) {
+    box.append(el("p", { class: "muted" }, "None yet: open a trace and press “Save as a test”."));
+    box.dataset.loaded = "1";
+    return;
+  }
+  const rows = new Map(); // test id → its verdict and change cells
   const table = el("ul", { class: "saved-tests" }, list.map((t) => {
-    const verdict = el("span", { class: "test-verdict" }, "not run yet");
-    const change = el("span", { class: "test-change" }, " · ", el("a", { href: `/traces/${t.trace}/` }, `trace #${t.trace}`));
-    const remove = el("button", { type: "button", class: "small", "aria-label": `Forget the test ${t.name}`, onclick: () => {
-      store(clusterId, savedTests(clusterId).filter((x) => x.name !== t.name));
-      renderSavedTests(box, clusterId);
-    } }, "forget");
-    rows.push({ verdict, change });
-    return el("li", { class: "saved-test" }, el("div", {}, el("strong", {}, t.name), " ", remove), el("div", {}, verdict, change));
+    const verdict = el("span", { class: "test-verdict" },
+      t.last_verdict ? verdictBadge(t.last_verdict) : "not run yet", " ", el("span", { class: "muted" }, "last run"));
+    const change = el("span", { class: "test-change" }, t.last_trace ? [" · ", traceLink(t.last_trace)] : []);
+    const remove = t.can_delete ? el("button", { type: "button", class: "small", "aria-label": `Delete the test ${t.name}`,
+      onclick: async () => {
+        try {
+          await api.deleteTest(clusterId, t.id);
+        } catch (err) {
+          notice(`Could not delete the test: ${err.message}`);
+        }
+        renderSavedTests(box, clusterId);
+      } }, "delete") : null;
+    rows.set(t.id, { verdict, change });
+    return el("li", { class: "saved-test", "data-test": String(t.id) },
+      el("div", {}, el("strong", {}, t.name), " ", el("span", { class: "muted" }, `by ${t.owner || "—"}`), " ", remove),
+      el("div", {}, verdict, change));
   }));
   const run = el("button", { type: "button", id: "run-tests", class: "primary" }, "▶ Run all on the latest snapshot");
   run.addEventListener("click", async () => {
     run.disabled = true;
-    const updated = [];
-    const current = savedTests(clusterId);
-    for (const [i, t] of current.entries()) {
-      const row = rows[i];
-      try {
-        const fresh = await api.rerun(t.trace);
-        const trace = fresh.trace || fresh;
-        const c = fresh.changes || {};
-        if (row) {
-          clear(row.verdict).append(verdictBadge(trace.verdict));
-          clear(row.change).append(" ", c.changed === false ? "nothing changed" : describeChanges(c), " · ",
-            el("a", { href: `/traces/${trace.id}/` }, `trace #${trace.id}`));
-          row.change.closest("li").classList.toggle("test-changed", c.changed !== false);
+    try {
+      const { results } = await api.runTests(clusterId);
+      for (const r of results) {
+        const row = rows.get(r.test);
+        if (!row) continue;
+        if (r.error) {
+          clear(row.change).append(` ✖ ${r.error}`);
+          continue;
         }
-        updated.push({ name: t.name, trace: trace.id }); // the next run compares with this one
-      } catch (err) {
-        if (row) clear(row.change).append(`✖ ${err.message}`);
-        updated.push(t);
+        const before = r.previous ? r.previous.verdict : null;
+        clear(row.verdict).append(verdictBadge(r.verdict), " ", el("span", { class: "muted" },
+          before ? (before === r.verdict ? "now (unchanged)" : `now (was ${before})`) : "now (first run)"));
+        const c = r.changes;
+        clear(row.change).append(" ", c ? (c.changed === false ? "nothing changed" : describeChanges(c)) : "", " · ",
+          traceLink(r.trace));
+        row.change.closest("li").classList.toggle("test-changed", Boolean(c && c.changed));
       }
+    } catch (err) {
+      notice(`Could not run the tests: ${err.message}`);
     }
-    store(clusterId, updated);
     run.disabled = false;
     box.dataset.ran = String(Number(box.dataset.ran || 0) + 1);
   });
   box.append(table, el("p", {}, run));
+  box.dataset.loaded = "1";
 }

@@ -305,9 +305,10 @@ def test_trace_step_is_in_the_url_and_every_page_passes_axe(demo_page, new_conte
     assert axe_violations(page) == []
 
 
-def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, tmp_path):
-    """Saved tests (like GCP Connectivity Tests): two traces saved by name, re-run together on a new
-    snapshot in which payments/default-deny is gone; each row says its verdict now and what changed."""
+def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, new_context, tmp_path):
+    """Saved tests (like GCP Connectivity Tests): two traces saved by name, stored on the server (another
+    browser, with its own storage, lists them), re-run together on a new snapshot in which
+    payments/default-deny is gone; each row says its verdict now, the last run's, and what changed."""
     import yaml
 
     from topology.importers import import_files
@@ -330,6 +331,7 @@ def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, tmp_path):
             docs = [d for d in docs if (d.get("metadata") or {}).get("name") != "default-deny"]
         (tmp_path / f.name).write_text(yaml.safe_dump_all(docs))
     import_files("demo", [tmp_path], owner=cluster.owner, materialize=True, nodes=3)
+    page = new_context(viewport={"width": 1280, "height": 800}).new_page()  # no localStorage of the first one
     page.goto(f"/clusters/{cluster.pk}/")
     rows = page.locator("#saved-tests li.saved-test")
     rows.first.wait_for()
@@ -339,8 +341,9 @@ def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, tmp_path):
     texts = rows.all_inner_texts()
     internet = next(t for t in texts if t.startswith("internet to shop"))
     ledger = next(t for t in texts if t.startswith("grafana to ledger"))
-    assert "delivered" in internet and "trace #" in internet
+    assert "delivered" in internet and "trace #" in internet and "now (unchanged)" in internet
     assert "dropped" in ledger and "nothing changed" not in ledger  # the drop is now ledger-from-api's
+    assert "1 hop added, 1 removed" in ledger  # the same verdict, dropped by another policy
     assert "[object Object]" not in " ".join(texts)
     doc_shot(page, "saved-tests")
     assert axe_violations(page) == []
