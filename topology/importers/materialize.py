@@ -365,6 +365,8 @@ class _Materializer:
                     k in self.node_labels.get(n, {}) for k in CONTROL_PLANE_LABELS)]
                 if not control:
                     control = self.node_names[:1]
+                if not any(k in self.node_labels.get(control[0], {}) for k in CONTROL_PLANE_LABELS) and (
+                        not self.synthetic_nodes):  # made-up nodes: node-1 hosts it, as the docstring says
                     self.warnings.append(
                         f"default/kubernetes: no node is labelled {CONTROL_PLANE_LABELS[0]} (or the legacy "
                         f"…/master); the API server is assumed on the first node, {control[0]}, port 6443 (H5)")
