@@ -185,3 +185,44 @@ def test_a_registered_entry_kind_runs_before_the_built_in_destinations(monkeypat
         ("delivered", "external:special.example", "taken by the registered entry")]
     other = trace(m, make_flow("external:203.0.113.9", "ip:198.51.100.5", 80))
     assert other.paths and all(h.detail != "taken by the registered entry" for p in other.paths for h in p.hops)
+
+
+def _two_backends_model():
+    """client → Service shop/web (ClusterIP) → web-0 and web-1 on n1; web-2 serves hostPort 9090 on n1."""
+    return build(node("n1", "172.20.0.1"),
+                 pod("shop", "client", "10.244.1.9", "n1", {"app": "client"}),
+                 pod("shop", "web-0", "10.244.1.7", "n1", {"app": "web"}),
+                 pod("shop", "web-1", "10.244.1.8", "n1", {"app": "web"}),
+                 pod("shop", "web-2", "10.244.1.6", "n1", {"app": "edge"}, host_ports=((8080, 9090),)),
+                 svc("shop", "web", "10.96.0.30", [(80, 8080, "TCP", "http")], selector={"app": "web"}),
+                 eps("shop", "web", [("10.244.1.7", "n1", "web-0"), ("10.244.1.8", "n1", "web-1")],
+                     [("http", 8080, "TCP")]))
+
+
+def _without(monkeypatch, kind: str, dropped: str):
+    """The successor function of `kind` without its edges to vertex `dropped` (as if the graph said so)."""
+    original = graphmod.SUCCESSORS[kind]
+    monkeypatch.setitem(graphmod.SUCCESSORS, kind, lambda m, key: [
+        e for e in original(m, key) if vertex_id(e[0], e[1]) != dropped])
+
+
+def test_the_walk_takes_its_next_vertices_from_the_graph(monkeypatch):
+    """The graph's edges are the walk's candidates; the decisions only filter them. Remove the svc → web-1 edge
+    and kube-proxy balances over web-0 alone; remove the node → web-2 edge and the hostPort has no pod behind it."""
+    m = _two_backends_model()
+    r = trace(m, make_flow("pod:shop/client", "svc:shop/web", 80))
+    assert sorted((p.endpoint.id, p.probability) for p in r.paths) == [("pod:shop/web-0", 0.5),
+                                                                       ("pod:shop/web-1", 0.5)]
+    r = trace(m, make_flow("pod:shop/client", "ip:172.20.0.1", 9090))
+    assert [(p.verdict, p.endpoint.id) for p in r.paths] == [("delivered", "pod:shop/web-2")]
+
+    _without(monkeypatch, "service", "pod:shop/web-1")
+    _without(monkeypatch, "node", "pod:shop/web-2")
+    m = _two_backends_model()  # a fresh model: the walk's successors are cached per model
+    assert "pod:shop/web-1" not in forwarding_graph(m).adj["svc:shop/web"]  # the map follows the same functions
+    r = trace(m, make_flow("pod:shop/client", "svc:shop/web", 80))
+    assert [(p.endpoint.id, p.probability) for p in r.paths] == [("pod:shop/web-0", 1.0)]
+    dnat = next(h.detail for h in r.paths[0].hops if h.kind == "kube-proxy" and h.action == "dnat")
+    assert "1/2" not in dnat and "10.244.1.8" not in dnat
+    r = trace(m, make_flow("pod:shop/client", "ip:172.20.0.1", 9090))
+    assert [(p.verdict, p.reason) for p in r.paths] == [("dropped", "no-listener")]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from . import kubeproxy as kp
 from .excluded_endpoints import excluded
-from .graph import vertex_id
 from .model import Pod, Service, ServicePort
 from .netpol import Peer
 from .pod_readiness import not_ready_endpoints
@@ -88,9 +87,9 @@ class ProxyWalk:
         """The endpoints a packet to `svc` port `sp` may go to: the graph's svc → pod / external (endpoint) edges,
         each with its port and conditions from its EndpointSlice (kubeproxy.service_endpoints: A6/A7), in
         kube-proxy's rule order. Readiness, traffic policy and topology then filter them (kubeproxy.categorize)."""
-        succ = self.graph.successors("service", svc.key)
+        succ = self.graph.successors("service", svc.key)  # vertex id → edge (graph.vertex_id: "pod:NS/NAME")
         return [ep for ep in kp.service_endpoints(self.m, svc, sp)
-                if (vertex_id("pod", ep.pod.key) if ep.pod is not None else "external") in succ]
+                if (f"pod:{ep.pod.namespace}/{ep.pod.name}" if ep.pod is not None else "external") in succ]
 
     def to_endpoint(self, src, hops, prob, ep: kp.ProxyEndpoint, port: int, seen: Peer,
                     at_node: str | None = None) -> list[Path]:
