@@ -28,6 +28,8 @@ from tracer.engine.control_plane import control_plane
 from tracer.engine.gateway import gateway_view
 from tracer.engine.policy_edges import policy_edges
 
+from .map_layers import control_plane_layer, storage_layer
+
 NS_GROUP_ABOVE = 40  # more namespaces than this are drawn as alphabetical groups
 NS_PER_GROUP = 50
 AUTO_OPEN_ELEMENTS = 250  # a cluster with at most this many workloads + services opens every namespace
@@ -40,6 +42,7 @@ EXTERNAL = "external"
 class MapQuery:
     expand: frozenset[str] | None = None  # None ⇒ the default view
     namespaces: tuple[str, ...] = ()
+    layers: frozenset[str] = frozenset()  # optional layers drawn too: "storage", "control-plane" (map_layers)
 
 
 BARE_PODS_GROUPED_ABOVE = 20
@@ -207,9 +210,9 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
 
     edges: dict[tuple[str, str, str], dict] = {}
 
-    def edge(a: str, b: str, kind: str, label: str = "", policy: str = "") -> None:
+    def edge(a: str, b: str, kind: str, label: str = "", policy: str = "") -> dict | None:
         if not a or not b or a == b:
-            return
+            return None
         e = edges.get((a, b, kind))
         if e is None:
             e = edges[(a, b, kind)] = {"id": f"{kind}:{a}->{b}", "source": a, "target": b, "kind": kind,
@@ -219,6 +222,7 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
             e["ports"].append(label)
         if policy and policy not in e["policies"]:
             e["policies"].append(policy)
+        return e
 
     # --- services, Ingresses, the way in ---------------------------------------------------------------------
     svc_element: dict[str, str] = {}
@@ -263,6 +267,11 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
                 edge(ing_id, target, "route", str(b.port_number or b.port_name or ""))
 
     _gateway_elements(model, shown_ns, ns_open, ns_element, node, edge, svc_element)
+    cp_view = control_plane(model)
+    if "storage" in q.layers:
+        storage_layer(model, ns_open, pod_element, nodes, node, edge)
+    if "control-plane" in q.layers:
+        control_plane_layer(cp_view, pod_element, node, edge)
 
     # --- NetworkPolicy allow rules ------------------------------------------------------------------------
     drawn_sets: dict[int, set[str]] = {}
@@ -352,7 +361,8 @@ def _traffic_map(model: ClusterModel, q: MapQuery) -> dict:
                   "namespaces": len(ns_names), "policies": len(model.objects.network_policies)},
         # H5/H6: control-plane nodes, components, the API server's endpoints and the flows to draw, each with a
         # trace request (tracer/engine/control_plane.py; var notes for the map: nodes and flows)
-        "control_plane": control_plane(model),
+        "control_plane": cp_view,
+        "layers": sorted(q.layers),
     }
 
 

@@ -5,7 +5,7 @@
 import { api, items } from "./api.js";
 import { el, clear, $, notice, pageConfig, formatDate, showClusterName, verdictBadge, debounce } from "./ui.js";
 import { autocomplete } from "./autocomplete.js";
-import { TrafficMap, describeNode, MAP_KINDS } from "./trafficmap.js";
+import { TrafficMap, describeNode, MAP_KINDS, LAYERS } from "./trafficmap.js";
 import { ObjectPanel } from "./objectpanel.js";
 import { viewState, setViewState } from "./urlstate.js";
 import { renderSavedTests } from "./savedtests.js";
@@ -187,10 +187,15 @@ export function init() {
       const actions = [el("button", { type: "button", class: "link", dataset: { id: d.id }, onclick: () => focusNode(n) }, describeNode(d))];
       if (d.expand) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Expand ${d.label}`, onclick: () => map.toggle(d.expand, true, d.id) }, "expand"));
       if (d.collapse) actions.push(" ", el("button", { type: "button", class: "small", "aria-label": `Collapse ${d.label}`, onclick: () => map.toggle(d.collapse, false) }, "collapse"));
-      const out = n.outgoers("edge").filter((e) => ["allow", "route", "reach"].includes(e.data("kind")));
-      const reach = out.length ? el("ul", { class: "reach" }, out.map((e) => el("li", {}, e.data("kind") === "reach"
-        ? `→ matrix: ${e.data("label")} cells to ${describeNode(e.target().data())} allowed`
-        : `→ may reach ${describeNode(e.target().data())}${e.data("label") ? ` on ${e.data("label")}` : ""}`))) : null;
+      const out = n.outgoers("edge").filter((e) => ["allow", "route", "reach", "mount", "cp-flow"].includes(e.data("kind")));
+      const words = (e) => {
+        const to = describeNode(e.target().data());
+        if (e.data("kind") === "reach") return `→ matrix: ${e.data("label")} cells to ${to} allowed`;
+        if (e.data("kind") === "mount") return `→ mounts ${to} (${e.data("label") === "ro" ? "read-only" : "read-write"})`;
+        if (e.data("kind") === "cp-flow") return `→ control-plane flow to ${to} on port ${e.data("label")}: ${(e.data("what") || []).join("; ")}`;
+        return `→ may reach ${to}${e.data("label") ? ` on ${e.data("label")}` : ""}`;
+      };
+      const reach = out.length ? el("ul", { class: "reach" }, out.map((e) => el("li", {}, words(e)))) : null;
       return el("li", {}, ...actions, reach, kids.length ? el("ul", {}, kids.map(item)) : null);
     };
     const roots = cy.nodes().orphans().sort((a, b) => String(a.data("label")).localeCompare(String(b.data("label"))));
@@ -206,7 +211,8 @@ export function init() {
     if (restoring) return;
     setViewState({
       snapshot: snapSelect.value, ns: map.namespace, expand: map.expand === null ? null : [...map.expand].join(","),
-      sel: selected, q: search.value.trim(), matrix: reachBox.checked && reachJob ? reachJob : "", ...(push ? {} : map.viewport()),
+      sel: selected, q: search.value.trim(), matrix: reachBox.checked && reachJob ? reachJob : "",
+      layers: [...map.layers].sort().join(","), ...(push ? {} : map.viewport()),
     }, push);
   }
   map.cy.on("viewport", debounce(() => save(false), 400));
@@ -251,6 +257,14 @@ export function init() {
     await map.load({ fit: true });
     save(true);
   });
+  // Optional layers (storage: claims and who mounts them; control plane: its nodes, components, flows).
+  const layerBoxes = [...document.querySelectorAll("input[data-layer]")];
+  layerBoxes.forEach((box) => box.addEventListener("change", async () => {
+    if (box.checked) map.layers.add(box.dataset.layer);
+    else map.layers.delete(box.dataset.layer);
+    await map.load({ fit: true }); // the layer's elements join the picture: show all of it
+    save(true);
+  }));
   $("#fit-map").addEventListener("click", () => map.cy.animate({ fit: { padding: 30 } }, { duration: 250 }));
   const origToggle = map.toggle.bind(map);
   map.toggle = async (...args) => { const r = await origToggle(...args); save(true); return r; };
@@ -265,6 +279,8 @@ export function init() {
       if (changedSnapshot) buildExamples(snapSelect.value, submitExample);
       if (changedSnapshot || String(state.matrix || "") !== String(reachBox.checked ? reachJob : "")) findMatrix(state);
       map.namespace = state.ns || "";
+      map.layers = new Set((state.layers || "").split(",").filter((l) => l in LAYERS));
+      layerBoxes.forEach((b) => { b.checked = map.layers.has(b.dataset.layer); });
       map.expand = state.expand === null || state.expand === undefined ? null : new Set(state.expand.split(",").filter(Boolean));
       const data = await map.load({ fit: state.z === undefined });
       fillNamespaces(data);
@@ -348,7 +364,7 @@ export function init() {
 function legend() {
   const box = $("#map-legend");
   if (!box) return;
-  const shapes = { "round-rectangle": "▢", ellipse: "◯", tag: "⬠", barrel: "▭" };
+  const shapes = { "round-rectangle": "▢", ellipse: "◯", tag: "⬠", barrel: "▭", hexagon: "⬡" };
   box.append(el("h3", {}, "Legend"),
     el("ul", {}, Object.entries(MAP_KINDS).filter(([k]) => k !== "namespace-group").map(([, s]) =>
       el("li", {}, el("span", { class: "swatch", style: `background:${s.color}`, "aria-hidden": "true" }, shapes[s.shape] || "●"), ` ${s.word}`))),
@@ -357,6 +373,8 @@ function legend() {
       el("li", {}, el("span", { class: "line route", "aria-hidden": "true" }), " Ingress route / service → its pods"),
       el("li", {}, el("span", { class: "line entry", "aria-hidden": "true" }), " reachable from outside the cluster"),
       el("li", {}, el("span", { class: "line reach", "aria-hidden": "true" }), " matrix (when shown): namespace → namespace, ✔ all / ◐ some / ✖ no cells allowed"),
+      el("li", {}, el("span", { class: "line mount", "aria-hidden": "true" }), " storage layer: mounts the claim (rw/ro); a double pink border = a shared claim"),
+      el("li", {}, el("span", { class: "line cp-flow", "aria-hidden": "true" }), " control-plane layer: a flow to or from the API server (port)"),
       el("li", {}, el("span", { class: "ring iso-in", "aria-hidden": "true" }), " ingress isolated: only the drawn allow edges get in"),
       el("li", {}, el("span", { class: "ring open", "aria-hidden": "true" }), " open to all: no policy isolates it"),
       el("li", {}, el("span", { class: "ring iso-out", "aria-hidden": "true" }), " egress isolated: only the drawn allow edges get out"),

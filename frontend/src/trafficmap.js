@@ -22,6 +22,12 @@ export const MAP_KINDS = {
   route: { color: "#F0E442", shape: "rhomboid", word: "route" },
   external: { color: "#bbbbbb", shape: "round-rectangle", word: "outside the cluster" },
   ipblock: { color: "#bbbbbb", shape: "barrel", word: "IP block" },
+  // optional layers (Storage, Control plane toggles)
+  claim: { color: "#CC79A7", shape: "barrel", word: "volume claim (storage layer)" },
+  volume: { color: "#e8c4da", shape: "barrel", word: "persistent volume (storage layer)" },
+  "cp-node": { color: "#e3ddf0", shape: "round-rectangle", word: "node (control-plane layer)" },
+  component: { color: "#9b8ac4", shape: "hexagon", word: "control-plane component" },
+  apiserver: { color: "#6a51a3", shape: "hexagon", word: "API server" },
 };
 
 export const EDGE_KINDS = {
@@ -31,7 +37,12 @@ export const EDGE_KINDS = {
   route: { color: "#a07800", word: "Ingress / Gateway route", style: "solid" },
   attach: { color: "#b86e00", word: "route attached to a Gateway listener", style: "solid" },
   endpoint: { color: "#3a87c0", word: "service → its endpoints", style: "solid" },
+  mount: { color: "#CC79A7", word: "workload mounts the claim (rw/ro)", style: "solid" },
+  bound: { color: "#CC79A7", word: "claim bound to a volume", style: "dashed" },
+  "cp-flow": { color: "#6a51a3", word: "control-plane flow (port)", style: "solid" },
 };
+
+export const LAYERS = { storage: "Storage", "control-plane": "Control plane" };
 
 const STYLE = [
   {
@@ -51,7 +62,9 @@ const STYLE = [
     selector: ":parent",
     style: { "text-valign": "top", "text-halign": "center", "text-margin-y": -6, "font-size": 28, "font-weight": "bold", "background-opacity": 0.35, "background-color": "#f2f2f2", "border-width": 2, "border-style": "solid", "border-color": "#777", padding: 24, shape: "round-rectangle" },
   },
-  { selector: 'node[layer = "control-plane"]', style: { "background-color": "#e3ddf0" } },
+  { selector: 'node[layer = "control-plane"][kind = "namespace"]', style: { "background-color": "#e3ddf0" } },
+  { selector: 'node[kind = "cp-node"]:parent', style: { "background-color": "#e3ddf0", "background-opacity": 0.6 } },
+  { selector: "node[?shared]", style: { "border-color": "#CC79A7", "border-width": 5, "border-style": "double" } },
   // Isolation: ingress isolated = thick vermillion border; open to all = green dashed; egress isolated = a ring.
   { selector: "node.iso-in", style: { "border-color": "#D55E00", "border-width": 4, "border-style": "solid" } },
   { selector: "node.iso-in-some", style: { "border-color": "#D55E00", "border-width": 3, "border-style": "dashed" } },
@@ -83,6 +96,8 @@ export function describeNode(d) {
   if (d.kind === "service" && d.type) extra.push(d.type);
   if (d.kind === "ingress" && d.label !== d.name) extra.push(d.label);
   if (d.kind === "route" && d.route_kind) extra.push(d.route_kind);
+  if (d.kind === "claim") extra.push(...[d.phase, d.access_modes].filter(Boolean));
+  if (d.kind === "component" && d.ports) extra.push(`ports ${d.ports}`);
   if (d.badge) extra.push(d.badge);
   const name = d.kind === "ingress" ? d.name : d.label;
   return `${d.kind === "external" ? "" : `${kind} `}${name}${extra.length ? ` (${extra.join(", ")})` : ""}`;
@@ -94,6 +109,7 @@ export class TrafficMap {
     this.snapshotId = null;
     this.expand = null; // null ⇒ the server's default view; else a Set of tokens
     this.namespace = "";
+    this.layers = new Set(); // optional layers drawn too: storage, control-plane
     this.onSelect = onSelect;
     this.onChange = onChange;
     this.cy = cytoscape({ container, style: STYLE, minZoom: 0.05, maxZoom: 3, wheelSensitivity: 0.3, pixelRatio: 1 });
@@ -108,7 +124,7 @@ export class TrafficMap {
 
   /** Fetch and draw; nodes already on the map keep their position, new ones start at their parent's. */
   async load({ fit = false } = {}) {
-    const params = { namespace: this.namespace };
+    const params = { namespace: this.namespace, layers: [...this.layers].sort().join(",") };
     if (this.expand !== null) params.expand = [...this.expand].join(",");
     const t0 = performance.now();
     this.container.dataset.ready = "0";

@@ -347,3 +347,48 @@ def test_saved_tests_rerun_together_on_the_latest_snapshot(demo_page, new_contex
     assert "[object Object]" not in " ".join(texts)
     doc_shot(page, "saved-tests")
     assert axe_violations(page) == []
+
+
+def test_storage_and_control_plane_layers_are_toggles_in_the_url(logged_in_page, user):
+    """Optional layers: Storage draws which workloads mount which claims (a ReadWriteMany claim of two pods is
+    shared); Control plane draws its nodes, components and their flows. Each is a checkbox kept in the URL."""
+    from tests.integration.test_pod_local_and_nodes import LIVE as CONTROL_PLANE
+    from tests.integration.test_storage_secrets import LIVE as STORAGE
+    from topology.importers import import_bytes
+    from topology.models import Cluster
+
+    lab = Cluster.objects.create(name="lab", owner=user)
+    import_bytes(lab, [("live.yaml", STORAGE.encode())], owner=user)
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/clusters/{lab.pk}/")
+    wait_map(page)
+    assert not any("volume claim" in t for t in list_labels(page)), "layers are off by default"
+    page.check("#layer-storage")
+    page.wait_for_url(re.compile(r"layers=storage"))
+    wait_map(page)
+    labels = list_labels(page)
+    assert "volume claim (storage layer) data (shared) (Bound, ReadWriteMany)" in labels
+    assert any(t.startswith("persistent volume (storage layer) data-pv") for t in labels)
+    listing = page.locator("#map-list").inner_text()
+    assert "→ mounts volume claim (storage layer) data (shared)" in listing
+    doc_shot(page, "traffic-map-storage")
+    page.reload()  # the layer is in the URL
+    wait_map(page)
+    assert page.is_checked("#layer-storage")
+    assert "volume claim (storage layer) data (shared) (Bound, ReadWriteMany)" in list_labels(page)
+
+    cp = Cluster.objects.create(name="cp", owner=user)
+    import_bytes(cp, [("live.yaml", CONTROL_PLANE.encode())], owner=user)
+    page.goto(f"/clusters/{cp.pk}/")
+    wait_map(page)
+    page.check("#layer-control-plane")
+    page.wait_for_url(re.compile(r"layers=control-plane"))
+    wait_map(page)
+    labels = list_labels(page)
+    assert "node (control-plane layer) cp1" in labels
+    assert any(t.startswith("control-plane component kube-apiserver") for t in labels)
+    listing = page.locator("#map-list").inner_text()
+    assert "→ control-plane flow to control-plane component etcd" in listing
+    doc_shot(page, "traffic-map-control-plane")
+    assert axe_violations(page) == []

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from topology import services
 from topology.compile import load_model
 from topology.elements import Filters, topology_elements
+from topology.map_layers import LAYERS as MAP_LAYERS
 from topology.models import Cluster, Snapshot
 from topology.panels import KINDS, object_panel
 from topology.trafficmap import MapQuery, traffic_map
@@ -105,13 +106,22 @@ def pod_response(snapshot, namespace: str, pod: str) -> Response:
     return Response(details)
 
 
+def _layers(raw: str | None) -> tuple[str, ...]:
+    names = _split(raw)
+    unknown = [n for n in names if n not in MAP_LAYERS]
+    if unknown:
+        raise ParseError(f"Unknown map layer {unknown[0][:60]!r}: use {', '.join(MAP_LAYERS)}.")
+    return names
+
+
 def map_response(request, snapshot) -> Response:
     """The traffic map (topology.trafficmap): namespaces as boxes, allow edges, isolation badges."""
     raw = request.query_params.get("expand")
     if raw is not None and len(raw) > 20_000:
         raise ParseError("`expand` is too long: expand fewer groups at once.")
     query = MapQuery(expand=None if raw is None else frozenset(_split(raw)),
-                     namespaces=_split(request.query_params.get("namespace")))
+                     namespaces=_split(request.query_params.get("namespace")),
+                     layers=frozenset(_layers(request.query_params.get("layers"))))
     data = traffic_map(_model(snapshot), query)
     data["snapshot"] = snapshot.pk
     return Response(data)
@@ -129,7 +139,9 @@ def object_response(snapshot, kind: str, key: str) -> Response:
 
 MAP_PARAMS = [OpenApiParameter("expand", str, description="Comma-separated groups to open (nsgroup:A..B, ns:NS, "
                                                           "workload:NS/KIND/NAME, all); absent = the default view"),
-              OpenApiParameter("namespace", str, description="Only these namespaces (comma-separated)")]
+              OpenApiParameter("namespace", str, description="Only these namespaces (comma-separated)"),
+              OpenApiParameter("layers", str, description="Optional layers drawn too (comma-separated): storage "
+                               "(claims, mounts, volumes), control-plane (its nodes, components and flows)")]
 OBJECT_PARAMS = [OpenApiParameter("kind", str, OpenApiParameter.PATH,
                                   description="svc, node, ingress, netpol, namespace, workload, pod, pvc, pv, "
                                               "storageclass, gateway or route"),
