@@ -200,7 +200,7 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
         route_hop = Hop("route", route_ref, "route",
                         f"{_route_part(d.why)}; backendRef Service {svc.key} port {sp.port} takes {b.share:.0%} of requests"
                         f"{_rewrite_text(req, b)}{losers}")
-        eps = [ep for ep in kp.service_endpoints(t.m, svc, sp) if ep.ready]
+        eps = [ep for ep in t.endpoints(svc, sp) if ep.ready]  # the graph's svc → pod / external edges
         if not eps:
             http = http_of(d, backend, request)
             if http is not None:
