@@ -1,9 +1,11 @@
 """How a packet reaches an address (docs/semantics.md A1, A8-A10, A15, A21): the trace walk's steps for IP
 destinations, outside entries (NodePort, load-balancer address, externalIP, `--via`) and leaving the cluster.
 
-A mixin of the trace walk (`trace._Tracer`): the steps read the forwarding graph (graph.adjacency) where the
-graph holds the choice — a load balancer's backend nodes are the lb → node edges — and call the decision modules
-(loadbalancer: source ranges and spreading; traffic_policy through the graph; kubeproxy: ports) for the rest.
+A mixin of the trace walk (`trace._Tracer`): the steps take their next vertices from the forwarding graph
+(graph.adjacency) — an LB address is an external → lb (or kube-proxy → lb) edge, its Services the lb → svc edges,
+its backend nodes the lb → node edges; an externalIP's Services the external → svc edges; a node's hostPort /
+hostNetwork pods the node → pod edges — and call the decision modules (loadbalancer: source ranges and spreading;
+traffic_policy through the graph; kubeproxy: ports) to filter them.
 """
 from __future__ import annotations
 
