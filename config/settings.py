@@ -134,6 +134,10 @@ REST_FRAMEWORK = {
 
 # API tokens (tracer.models.ApiToken): lifetime unless the request says otherwise, and how many per user.
 TRACER_TOKEN_DAYS = env_int("TRACER_TOKEN_DAYS", 365, minimum=1)
+# Warm the compiled models of the latest snapshots when the web server starts, and each new snapshot right after
+# its import (topology.warm), so the first view of a cluster does not compile it. `make run` and the container's
+# `web` turn it on; off by default so tests and management commands never start background threads.
+TRACER_WARM_MODELS = env_bool("TRACER_WARM_MODELS", False)
 TRACER_TOKENS_PER_USER = env_int("TRACER_TOKENS_PER_USER", 20, minimum=1)
 # Password brake (tracer.api.throttling): this many failed attempts per address or username within the
 # window, then 429 until the oldest failure leaves the window.

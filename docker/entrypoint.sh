@@ -20,6 +20,7 @@ case "${1:-web}" in
   web)
     wait_for_db
     $PY manage.py migrate --noinput
+    export TRACER_WARM_MODELS="${TRACER_WARM_MODELS:-1}"  # compile the latest snapshots as each worker starts
     exec gunicorn config.wsgi:application --bind "${BIND:-0.0.0.0:8000}" \
       --workers "${WEB_CONCURRENCY:-3}" --timeout "${WEB_TIMEOUT:-60}" --access-logfile -
     ;;

@@ -55,4 +55,5 @@ fi
 echo "  Celery worker pid $WORKER_PID (log: $LOG_DIR/worker.log). Stop both with Ctrl-C."
 echo
 
-"$PY" manage.py runserver "$HOST:$PORT" --noreload
+# the web server compiles the latest snapshots in the background as it starts (topology.warm)
+TRACER_WARM_MODELS="${TRACER_WARM_MODELS:-1}" "$PY" manage.py runserver "$HOST:$PORT" --noreload

@@ -18,11 +18,14 @@ from topology.models import OBJECT_MODELS, Endpoint, EndpointSlice, Snapshot
 from tracer.engine.cluster import ClusterModel
 from tracer.engine.model import ClusterObjects
 
-__all__ = ["load_model", "objects_from_db", "clear_model_cache"]
+__all__ = ["load_model", "objects_from_db", "clear_model_cache", "is_cached"]
 
 _CHUNK = 5000
 _cache: OrderedDict[int, ClusterModel] = OrderedDict()
 _lock = threading.Lock()
+# One build per snapshot at a time: a request arriving while a warm-up thread (topology.warm) compiles the
+# same snapshot waits for that build instead of starting a second one.
+_building: dict[int, threading.Lock] = {}
 
 
 def objects_from_db(snapshot_id: int) -> ClusterObjects:
@@ -63,13 +66,24 @@ def load_model(snapshot_id: int) -> ClusterModel:
         if model is not None:
             _cache.move_to_end(snapshot_id)
             return model
-    model = ClusterModel.build(objects_from_db(snapshot_id), snapshot_id=snapshot_id)
-    with _lock:
-        _cache[snapshot_id] = model
-        _cache.move_to_end(snapshot_id)
-        while len(_cache) > max(1, int(getattr(settings, "TRACER_MODEL_CACHE_SIZE", 4))):
-            _cache.popitem(last=False)
+        building = _building.setdefault(snapshot_id, threading.Lock())
+    with building:
+        with _lock:
+            model = _cache.get(snapshot_id)  # built by whoever held the lock before us
+        if model is None:
+            model = ClusterModel.build(objects_from_db(snapshot_id), snapshot_id=snapshot_id)
+        with _lock:
+            _cache[snapshot_id] = model
+            _cache.move_to_end(snapshot_id)
+            while len(_cache) > max(1, int(getattr(settings, "TRACER_MODEL_CACHE_SIZE", 4))):
+                _cache.popitem(last=False)
+            _building.pop(snapshot_id, None)
     return model
+
+
+def is_cached(snapshot_id: int) -> bool:
+    with _lock:
+        return int(snapshot_id) in _cache
 
 
 def clear_model_cache() -> None:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from topology.models import Cluster, Snapshot
+from topology.warm import warm_in_background
 
 from .budget import check_documents, check_materialize
 from .errors import ManifestError
@@ -131,6 +132,8 @@ def _import(cluster, docs, payloads, *, owner, materialize, nodes, namespace, ch
         step("stored")
         if on_snapshot is not None:
             on_snapshot(snapshot)
+        # a serving process compiles the new snapshot now, not in the first request that opens it
+        transaction.on_commit(lambda: warm_in_background([snapshot.pk]))
     return ImportResult(snapshot=snapshot, counts=res.counts, skipped=res.skipped, warnings=res.warnings)
 
 
