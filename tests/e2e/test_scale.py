@@ -15,6 +15,7 @@ import time
 import pytest
 
 from bench.generate import Size, generate
+from topology import warm
 from topology.importers import import_bytes
 from topology.models import Cluster
 
@@ -24,7 +25,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def big_cluster(user, tmp_path):
+def big_cluster(user, tmp_path, monkeypatch):
+    # This process serves the pages, as `make run` / the container's web does: an import warms its snapshot
+    # in the background (topology.warm), and the page below is opened right after the import returns.
+    monkeypatch.setattr(warm, "_enabled", True)
     size = Size(nodes=200, pods=20_000, services=1_500, policies=200)
     cluster = Cluster.objects.create(name="big", owner=user)
     dump = generate(size)
@@ -69,7 +73,7 @@ def test_traffic_map_of_20000_pods_stays_responsive(logged_in_page, big_cluster)
     # in the page: the request and the drawing of that last expansion (the wall time above adds the test driver)
     in_page_ms = int(page.get_attribute("#map", "data-fetch-ms")) + int(page.get_attribute("#map", "data-draw-ms"))
     assert after < 3_000, after
-    figures = {"pods": 20_000, "first_map_s": round(first, 2), "first_map_in_page_ms": first_in_page_ms, "drawn_first": drawn, "drawn_after": after,
+    figures = {"pods": 20_000, "warm_after_import": True, "first_map_s": round(first, 2), "first_map_in_page_ms": first_in_page_ms, "drawn_first": drawn, "drawn_after": after,
                "expand_group_s": round(expand_group, 2), "expand_namespace_s": round(expand_ns, 2),
                "expand_namespace_in_page_ms": in_page_ms,
                "status": page.inner_text("#map-status")}
