@@ -226,3 +226,35 @@ def test_the_walk_takes_its_next_vertices_from_the_graph(monkeypatch):
     assert "1/2" not in dnat and "10.244.1.8" not in dnat
     r = trace(m, make_flow("pod:shop/client", "ip:172.20.0.1", 9090))
     assert [(p.verdict, p.reason) for p in r.paths] == [("dropped", "no-listener")]
+
+
+def _demo_url(m, url: str):
+    r = trace(m, make_flow("external:203.0.113.9", url, None))
+    return sorted({(p.verdict, p.reason, p.http["status"] if p.http else None, p.http and p.http["backend"])
+                   for p in r.paths})
+
+
+def test_ingress_routing_chooses_among_the_graph_edges(monkeypatch):
+    """The demo's ingress-nginx serves Ingress shop/storefront (/ → shop/frontend, /catalog → shop/catalog).
+    Ingress routing picks its Ingress from the graph's ingress-controller → ingress edges and its backend among
+    the ingress → svc edges: remove ingress → svc:shop/catalog and /catalog answers 503 while / still reaches
+    frontend; remove the controller → ingress edge and no Ingress routes the request at all."""
+    from topology.importers.load import load_documents
+
+    def demo():  # a fresh model each time: the walk's successors are cached per model
+        return _materialized(load_documents(REPO / "demo"))
+
+    m = demo()
+    assert _demo_url(m, "url:http://shop.example.com/catalog") == [("delivered", None, 200, "shop/catalog")]
+    assert _demo_url(m, "url:http://shop.example.com/") == [("delivered", None, 200, "shop/frontend")]
+
+    _without(monkeypatch, "ingress", "svc:shop/catalog")
+    m = demo()
+    assert _demo_url(m, "url:http://shop.example.com/catalog") == [("dropped", "no-endpoints", 503, "shop/catalog")]
+    assert _demo_url(m, "url:http://shop.example.com/") == [("delivered", None, 200, "shop/frontend")]
+
+    _without(monkeypatch, "ingress-controller", "ingress:shop/storefront")
+    m = demo()
+    ctrl = "ingress-controller:ingress-nginx/ingress-nginx-controller"
+    assert "ingress:shop/storefront" not in forwarding_graph(m).adj[ctrl]  # the map follows the same functions
+    assert _demo_url(m, "url:http://shop.example.com/") == [("dropped", "ingress-no-match", None, None)]

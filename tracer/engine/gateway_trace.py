@@ -188,8 +188,8 @@ def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
                        Hop("route", route_ref, "bad-backend", f"{_route_part(d.why)}; {share:.0%} of requests: "
                                                               f"{d.failed_detail}, so the Gateway {what}{losers}"))]
     if gpod is not None:
-        csrc = type(src)(Ref.key("pod", gpod.key), "pod", gpod, t.pod_source(gpod, 1).ip, gpod.node_name or None,
-                         src.weight)
+        gsrc = t.pod_source(gpod, 1)  # its address, and its node from the graph's pod → node edge
+        csrc = type(src)(Ref.key("pod", gpod.key), "pod", gpod, gsrc.ip, gsrc.node_name, src.weight)
     else:
         csrc = src
     for b in d.backends:

@@ -13,7 +13,9 @@ chooses the controller and stitches the two together.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import ingress_nginx
 from .cluster import ClusterModel
@@ -48,11 +50,20 @@ from .ingress_routing import (
 from .model import Ingress
 
 __all__ = [
-    "route_request", "find_entry", "Entry", "RouteDecision", "TLSInfo", "Controller", "Exposure",
+    "route_request", "find_entry", "Candidates", "Entry", "RouteDecision", "TLSInfo", "Controller", "Exposure",
     "ClassResolution", "controllers_for_ingress", "discover_controllers", "resolve_class",
     "ingresses_for_controller", "host_matches", "path_matches", "normalize_host", "split_url", "ASSUMPTIONS",
     "LEGACY_CLASS_ANNOTATION", "CLOUD_CONTROLLERS", "all_controllers", "backend_endpoints", "BackendEndpoint", "handles",
 ]
+
+
+class Candidates(NamedTuple):
+    """What routing may choose from, given by the caller (the trace walk passes its forwarding graph's edges:
+    ingress-controller → ingress and ingress → svc). Without it, every Ingress a controller serves and every
+    Service a backend names count — the same rule (ingresses_for_controller) the graph's edges come from."""
+
+    ingresses: Callable[[Controller], Sequence[Ingress]]  # the Ingresses a controller serves
+    services: Callable[[Ingress], Collection[str]]  # keys of the Services an Ingress's backends may reach
 
 
 def _rank(d: RouteDecision) -> tuple[int, int]:
@@ -78,7 +89,7 @@ class _Plan:
     by_controller: dict[int, list]
     orphans: list  # Ingresses no controller serves (D1: they do nothing)
     orphan_table: RouteTable | None = None
-    tables: dict[int, RouteTable] = field(default_factory=dict)
+    tables: dict[tuple, RouteTable] = field(default_factory=dict)
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -114,23 +125,35 @@ def all_controllers(model: ClusterModel) -> list[Controller]:
     return list(_plan(model).controllers)
 
 
-def _table_of(model: ClusterModel, ctrl: Controller) -> RouteTable:
-    """The controller's merged route table, built once per model and controller."""
+def _served(model: ClusterModel, ctrl: Controller, cand: Candidates | None) -> Sequence[Ingress]:
+    """The Ingresses `ctrl` serves: the caller's candidates, else the plan's."""
+    if cand is not None:
+        return cand.ingresses(ctrl)
+    found = _plan(model).by_controller.get(id(ctrl))
+    return found if found is not None else ingresses_for_controller(model, ctrl)
+
+
+def _table_of(model: ClusterModel, ctrl: Controller, cand: Candidates | None = None) -> RouteTable:
+    """The controller's merged route table, built once per model, controller and set of served Ingresses."""
     plan = _plan(model)
-    table = plan.tables.get(id(ctrl))
+    found = _served(model, ctrl, cand)
+    key = (id(ctrl), tuple(i.key for i in found))
+    table = plan.tables.get(key)
     if table is None:
-        found = plan.by_controller.get(id(ctrl))
-        found = found if found is not None else ingresses_for_controller(model, ctrl)
         if ctrl.kind == "ingress-nginx":  # a canary is never a route of its own (D12)
             found = [i for i in found if not ingress_nginx.is_canary(i)]
-        table = build_table(found)
-        if plan.by_controller.get(id(ctrl)) is not None:
-            plan.tables[id(ctrl)] = table
+        table = plan.tables[key] = build_table(found)
     return table
 
 
-def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> RouteDecision:
+def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None,
+            cand: Candidates | None = None) -> RouteDecision:
     d.controller = ctrl
+    if (cand is not None and d.service is not None and d.ingress is not None and not d.backend_problem
+            and d.service.key not in cand.services(d.ingress)):
+        d.backend_problem = "no-endpoints"  # the backend's Service is not one the Ingress can reach
+        d.backend_detail = (f"Ingress {d.ingress.key} names Service {d.service.key}, which is not among the "
+                            f"Services its backends reach; the controller answers 503")
     if (ctrl is not None and d.ingress is not None and not ctrl.watches_classless and not ctrl.cloud_managed
             and resolve_class(model, d.ingress).source == "none"):
         d.assumptions.append(CLASSLESS_WITHOUT_CLASSES)
@@ -156,31 +179,35 @@ def _finish(model: ClusterModel, d: RouteDecision, ctrl: Controller | None) -> R
 
 
 def _nginx(model: ClusterModel, d: RouteDecision, ctrl: Controller | None, headers: dict | None,
-           regex_done: bool = False) -> RouteDecision:
+           regex_done: bool = False, cand: Candidates | None = None) -> RouteDecision:
     """ingress-nginx's own path and canary rules (ingress_nginx.py, D12/D13) on a decision of its table."""
     if ctrl is None or ctrl.kind != "ingress-nginx":
         return d
     if not regex_done:
-        ingress_nginx.regex_route(model, _table_of(model, ctrl), d)
-    canaries = [i for i in _plan(model).by_controller.get(id(ctrl), []) if ingress_nginx.is_canary(i)]
+        ingress_nginx.regex_route(model, _table_of(model, ctrl, cand), d)
+    served = _served(model, ctrl, cand) if cand is not None else _plan(model).by_controller.get(id(ctrl), [])
+    canaries = [i for i in served if ingress_nginx.is_canary(i)]
     if canaries:
         ingress_nginx.apply_canary(model, d, canaries, headers or {})
     return d
 
 
 def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
-                  controller: Controller | None = None, headers: dict | None = None) -> RouteDecision:
+                  controller: Controller | None = None, headers: dict | None = None,
+                  candidates: Candidates | None = None) -> RouteDecision:
     """Route an HTTP(S) request. With `controller`, only the Ingresses that controller handles count (the
     client entered through it); without, every controller is tried and the most specific match wins
     (host rule > host-less rule > default backend), since from outside the Host picks the Ingress.
 
     No controller serving a matching Ingress ⇒ reason `no-ingress-controller`; nothing matching at all ⇒
-    `ingress-no-match`.
+    `ingress-no-match`. `candidates`: which Ingresses each controller serves and which Services each Ingress
+    reaches (see Candidates; default: all).
     """
+    cand = candidates
     if controller is not None:
-        d = route_in(model, _table_of(model, controller), host, path, scheme,
+        d = route_in(model, _table_of(model, controller, cand), host, path, scheme,
                      fallthrough=_falls_through(controller))
-        d = _finish(model, _nginx(model, d, controller, headers), controller)
+        d = _finish(model, _nginx(model, d, controller, headers, cand=cand), controller, cand)
         if not d.matched:
             _explain_orphans(model, d, controller)
         return d
@@ -189,7 +216,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
     best_rank: tuple = ()
     host_n = normalize_host(host)
     for ctrl in all_controllers(model):
-        table = _table_of(model, ctrl)
+        table = _table_of(model, ctrl, cand)
         if not table.ordered:
             continue
         d = route_in(model, table, host, path, scheme, fallthrough=_falls_through(ctrl))
@@ -202,7 +229,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
         if best is None or rank > best_rank:
             best, best_ctrl, best_rank = d, ctrl, rank
     if best is not None and best.matched:
-        return _finish(model, _nginx(model, best, best_ctrl, headers, regex_done=True), best_ctrl)
+        return _finish(model, _nginx(model, best, best_ctrl, headers, regex_done=True, cand=cand), best_ctrl, cand)
     # Nothing routes it: is there an Ingress that would, if only a controller served it?
     plan = _plan(model)
     if plan.orphans:
@@ -227,7 +254,7 @@ def route_request(model: ClusterModel, host: str, path: str = "/", scheme: str =
             best.why = "there is no Ingress in the cluster, so nothing routes this request."
         return best
     # The client still reaches a controller (which answers 404): keep it, so the trace can show the entry.
-    return _finish(model, best, best_ctrl)
+    return _finish(model, best, best_ctrl, cand)
 
 
 def _explain_orphans(model: ClusterModel, d: RouteDecision, ctrl: Controller) -> None:
@@ -298,7 +325,8 @@ def _known_address(model: ClusterModel, address: str) -> bool:
 
 
 def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "http",
-               via: str | None = None, port: int | None = None, headers: dict | None = None) -> Entry:
+               via: str | None = None, port: int | None = None, headers: dict | None = None,
+               candidates: Candidates | None = None) -> Entry:
     """From outside: route the request, then pick the controller exposure the client sends to.
 
     `via` (an address, optionally with `port`) overrides the default entry — e.g. one node's NodePort —
@@ -312,27 +340,29 @@ def find_entry(model: ClusterModel, host: str, path: str = "/", scheme: str = "h
     if via:
         published = ingress_status_index(model).get(via)
         if published is not None:
-            return _status_entry(model, published, via, host, path, scheme, port, headers)
+            return _status_entry(model, published, via, host, path, scheme, port, headers, candidates)
         ctrls = all_controllers(model)
         # in-cluster exposures first: a cloud load balancer takes any other address given with --via
         for ctrl in sorted(ctrls, key=lambda c: c.cloud_managed):
             e = _exposure_at(model, ctrl, via, port, scheme)
             if e is not None:
-                d = route_request(model, host, path, scheme, controller=ctrl, headers=headers)
+                d = route_request(model, host, path, scheme, controller=ctrl, headers=headers,
+                                  candidates=candidates)
                 return Entry(d, ctrl, e, d.reason, f"the client enters {ctrl.describe()} through {e.detail}")
-        d = route_request(model, host, path, scheme, headers=headers)
+        d = route_request(model, host, path, scheme, headers=headers, candidates=candidates)
         where = f"{via}{':' + str(port) if port else ''}"
         reason = "no-service-port" if _known_address(model, via) else "unknown-destination"
         return Entry(d, None, None, reason,
                      f"{where} is not an entry of any ingress controller (load balancer, externalIP, NodePort, "
                      "hostNetwork or hostPort)" + ("; that address exists but does not expose an ingress "
                                                    "controller on that port" if reason == "no-service-port" else ""))
-    d = route_request(model, host, path, scheme, headers=headers)
+    d = route_request(model, host, path, scheme, headers=headers, candidates=candidates)
     ctrl = d.controller if isinstance(d.controller, Controller) else None
     if ctrl is None:
         return Entry(d, None, None, d.reason, d.why)
     if ctrl.cloud_managed and d.ingress is not None and d.ingress.status_addresses:
-        return _status_entry(model, d.ingress, d.ingress.status_addresses[0], host, path, scheme, port, headers)
+        return _status_entry(model, d.ingress, d.ingress.status_addresses[0], host, path, scheme, port, headers,
+                             candidates)
     e = ctrl.default_exposure(scheme, port)
     if e is None and port is not None:
         e = ctrl.default_exposure(scheme)
@@ -361,18 +391,18 @@ def ingress_status_index(model: ClusterModel) -> dict[str, Ingress]:
 
 
 def _status_entry(model: ClusterModel, ing: Ingress, address: str, host: str, path: str, scheme: str,
-                  port: int | None, headers: dict | None) -> Entry:
+                  port: int | None, headers: dict | None, candidates: Candidates | None = None) -> Entry:
     """A request sent to the address `ing` publishes (status.loadBalancer.ingress) enters its controller (D9):
     a cloud controller's load balancer is that address; an in-cluster controller's is its exposure there (or,
     when the snapshot does not show that address on it, its default entry, stated)."""
     ctrls = controllers_for_ingress(model, ing)
     if not ctrls:
-        d = route_request(model, host, path, scheme, headers=headers)
+        d = route_request(model, host, path, scheme, headers=headers, candidates=candidates)
         return Entry(d, None, None, "no-ingress-controller",
                      f"{address} is the address Ingress {ing.key} publishes (status.loadBalancer.ingress), but no "
                      f"controller in the cluster serves it")
     ctrl = ctrls[0]
-    d = route_request(model, host, path, scheme, controller=ctrl, headers=headers)
+    d = route_request(model, host, path, scheme, controller=ctrl, headers=headers, candidates=candidates)
     published = f"{address} is the address Ingress {ing.key} publishes (status.loadBalancer.ingress)"
     if ctrl.cloud_managed:
         e = Exposure("cloud-load-balancer", address, port or (443 if scheme == "https" else 80), scheme, None, None,

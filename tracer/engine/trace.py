@@ -153,7 +153,8 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
         ip = pod.ip or ""
         if pod.host_network:
             ip = pod.host_ip or kp.node_ip(self.m, pod.node_name) or ip
-        return Source(Ref.key("pod", pod.key), "pod", pod, ip, pod.node_name or None, weight)
+        node = self.graph.next("pod", pod.key, "send")  # the node a pod sends through: the graph's pod → node edge
+        return Source(Ref.key("pod", pod.key), "pod", pod, ip, node[0] if node else None, weight)
 
     def validate_destination(self, dest) -> None:
         if dest.kind == "svc" and f"{dest.parts[0]}/{dest.parts[1]}" not in self.m.services:

@@ -1,18 +1,22 @@
 """URLs through an Ingress (docs/semantics.md D1-D9): the trace walk's steps for `url:` destinations.
 
 A mixin of the trace walk (`trace._Tracer`): ingress.find_entry / ingress.route_request decide which controller,
-which Ingress rule and which backend; this module reaches the controller (an address, like any packet), then
-follows the backend mode the controller uses.
+which Ingress rule and which backend, choosing among the candidates this walk reads from its forwarding graph
+(ingress-controller → ingress and ingress → svc edges, `ingress_candidates`); this module reaches the controller
+(an address, like any packet), then follows the backend mode the controller uses.
 """
 from __future__ import annotations
 
 import ipaddress
+import weakref
 
 from . import dns as dnsmod
 from . import ingress, ingress_nginx
 from .model import Pod
 from .result import DELIVERED, DROPPED, Hop, Path, Ref
 from .trace_state import Source
+
+_INGRESS_BY_KEY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class IngressWalk:
@@ -45,8 +49,25 @@ class IngressWalk:
             return self.to_name(src, hops, prob, host, port, http=True)
         return self.via_ingress(src, hops, prob, scheme, host, port, path)
 
+    def ingress_candidates(self) -> ingress.Candidates:
+        """What Ingress routing may choose from: the graph's ingress-controller → ingress (route) and
+        ingress → svc (backend) edges."""
+        graph = self.graph
+        cached = _INGRESS_BY_KEY.get(graph)  # per graph: key → Ingress, and each controller's served list
+        if cached is None:
+            cached = _INGRESS_BY_KEY[graph] = ({i.key: i for i in self.m.ingresses}, {})
+        by_key, served = cached
+
+        def ingresses(ctrl) -> list:
+            got = served.get(ctrl.name)
+            if got is None:
+                got = served[ctrl.name] = [by_key[k] for k in graph.next("ingress-controller", ctrl.name, "route")]
+            return got
+
+        return ingress.Candidates(ingresses, lambda ing: graph.next("ingress", ing.key, "backend"))
+
     def is_ingress_host(self, host: str, path: str, scheme: str) -> bool:
-        d = ingress.route_request(self.m, host, path, scheme)
+        d = ingress.route_request(self.m, host, path, scheme, candidates=self.ingress_candidates())
         return bool(d.matched and d.rule_host) or d.reason == "no-ingress-controller"
 
     def via_ingress(self, src: Source, hops, prob, scheme: str, host: str, port: int, path: str) -> list[Path]:
@@ -55,7 +76,7 @@ class IngressWalk:
         backend Service's endpoints itself (D9, impl) — as the source NetworkPolicy sees."""
         via_addr, via_port = self.via if self.via else (None, None)
         entry = ingress.find_entry(self.m, host, path, scheme, via=via_addr, port=via_port if via_addr else port,
-                                   headers=dict(self.flow.headers))
+                                   headers=dict(self.flow.headers), candidates=self.ingress_candidates())
         d = entry.decision
         self.notes.extend(d.assumptions)
         ctrl = entry.controller
@@ -124,7 +145,8 @@ class IngressWalk:
         hops = [*hops, rule_hop]
         mode = d.backend_mode or "endpoints"
         if cpod is not None:
-            csrc = Source(src.ref, "pod", cpod, self.pod_source(cpod, 1).ip, cpod.node_name or None, src.weight)
+            own = self.pod_source(cpod, 1)  # its address, and its node from the graph's pod → node edge
+            csrc = Source(src.ref, "pod", cpod, own.ip, own.node_name, src.weight)
         else:
             csrc = src
         if mode == "external-name":
@@ -157,5 +179,5 @@ class IngressWalk:
                     f"{ctrl.kind} proxies to endpoint {ep.addr} ({ep.label}) of Service {svc.key}, 1/{len(eps)} "
                     f"of requests, source = the controller's address {csrc.ip or '(cloud)'}")
             out.extend(self.to_endpoint(csrc, [*hops, h], prob / len(eps), ep, ep.port, csrc.peer,
-                                        at_node=cpod.node_name if cpod else None))
+                                        at_node=csrc.node_name if cpod else None))
         return out
