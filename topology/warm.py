@@ -6,7 +6,9 @@ waited for it. A serving process (config.wsgi, a Celery worker) calls `start()`:
 snapshot of the most recently imported clusters (as many as the model cache holds) in a background thread,
 and every import in such a process warms its new snapshot right after it commits. A request that arrives
 during a warm-up waits for that build (topology.compile builds each snapshot once at a time) instead of
-starting a second one. Processes that did not call `start()` (tests, management commands) never warm.
+starting a second one. A snapshot imported by a Celery worker is warmed by the web process that reports
+its import job done (`warm_if_new`), usually while the browser is still on its way to the map.
+Processes that did not call `start()` (tests, management commands) never warm.
 
 Warming changes no answer: it only computes, earlier, what the first request would compute.
 """
@@ -18,11 +20,11 @@ import threading
 from django.conf import settings
 from django.db import connection
 
-from .compile import load_model
+from .compile import is_cached, load_model
 from .models import Snapshot
 from .trafficmap import traffic_map
 
-__all__ = ["start", "warm", "warm_in_background", "enabled"]
+__all__ = ["start", "warm", "warm_in_background", "warm_if_new", "enabled"]
 
 log = logging.getLogger(__name__)
 _enabled = False
@@ -52,6 +54,13 @@ def warm_in_background(snapshot_ids: list[int]) -> threading.Thread | None:
     thread = threading.Thread(target=warm, args=(list(snapshot_ids),), name="tracer-warm", daemon=True)
     thread.start()
     return thread
+
+
+def warm_if_new(snapshot_id: int) -> threading.Thread | None:
+    """Warm a snapshot this process has not compiled (one imported by a Celery worker, seen done here)."""
+    if not _enabled or is_cached(snapshot_id):
+        return None
+    return warm_in_background([snapshot_id])
 
 
 def latest_snapshot_ids(limit: int) -> list[int]:

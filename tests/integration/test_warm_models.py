@@ -59,3 +59,24 @@ def test_off_by_default_nothing_is_warmed(settings, fresh):
     snap = _import(Cluster.objects.create(name="d"))
     _join_warmers()
     assert not is_cached(snap.pk)
+
+
+def test_the_web_process_warms_a_snapshot_a_worker_imported_when_it_reports_the_job_done(monkeypatch, fresh):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from tracer.models import Job
+
+    owner = get_user_model().objects.create_user("wanda", "w@example.org", "wanda-password-1")
+    cluster = Cluster.objects.create(name="e", owner=owner)
+    snap = _import(cluster)  # as the worker would (warming is off while it runs)
+    _join_warmers()
+    assert not is_cached(snap.pk)
+    job = Job.objects.create(kind="import", owner=owner, cluster=cluster, state="done",
+                             result={"snapshot": snap.pk, "number": snap.number, "cluster": cluster.pk})
+    monkeypatch.setattr(warm, "_enabled", True)  # this process serves the API
+    client = APIClient()
+    client.force_authenticate(owner)
+    assert client.get(f"/api/jobs/{job.pk}/").status_code == 200
+    _join_warmers()
+    assert is_cached(snap.pk)

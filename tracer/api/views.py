@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from topology.services import cluster_snapshot, find_cluster, snapshot_for, visible_clusters
+from topology.warm import warm_if_new
 from tracer import jobs, matrix_store, services
 from tracer.choices import CHUNKED_KINDS, JobKind, JobState
 from tracer.engine.errors import BadRequest
@@ -208,7 +209,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return jobs.reap_if_stale(job)
 
     def retrieve(self, request, *args, **kwargs):
-        return Response(s.JobSerializer(self.get_object(), context={"detail": True}).data)
+        job = self.get_object()
+        if job.kind == JobKind.IMPORT and job.state == JobState.DONE and isinstance(job.result, dict) \
+                and isinstance(job.result.get("snapshot"), int):
+            warm_if_new(job.result["snapshot"])  # a worker imported it: compile it here before the map asks
+        return Response(s.JobSerializer(job, context={"detail": True}).data)
 
     def _require_manager(self, job: Job) -> None:
         if not can_change_job(self.request.user, job):
