@@ -258,3 +258,25 @@ def test_ingress_routing_chooses_among_the_graph_edges(monkeypatch):
     ctrl = "ingress-controller:ingress-nginx/ingress-nginx-controller"
     assert "ingress:shop/storefront" not in forwarding_graph(m).adj[ctrl]  # the map follows the same functions
     assert _demo_url(m, "url:http://shop.example.com/") == [("dropped", "ingress-no-match", None, None)]
+
+
+def test_gateway_routing_chooses_its_backends_among_the_graph_edges(monkeypatch):
+    """tests/fixtures/gateway-shop: Gateway edge/web sends /api 90/10 to shop/api-v1 and shop/api-v2. Its backends
+    are chosen among the graph's gateway → svc edges: remove the edge to shop/api-v2 and that tenth of the
+    requests is answered 500 by the Gateway instead of reaching api-v2."""
+    from topology.importers.load import load_documents
+
+    def shares(m):
+        r = trace(m, make_flow("external:203.0.113.9", "url:http://shop.example.com/api", None))
+        out: dict = {}
+        for p in r.paths:
+            key = (p.verdict, p.reason, p.http and p.http["status"], p.http and p.http["backend"])
+            out[key] = round(out.get(key, 0) + p.probability, 6)
+        return out
+
+    fixture = FIXTURES / "gateway-shop"
+    assert shares(_materialized(load_documents(fixture))) == {("delivered", None, 200, "shop/api-v1"): 0.9,
+                                                             ("delivered", None, 200, "shop/api-v2"): 0.1}
+    _without(monkeypatch, "gateway", "svc:shop/api-v2")
+    assert shares(_materialized(load_documents(fixture))) == {("delivered", None, 200, "shop/api-v1"): 0.9,
+                                                             ("dropped", "backend-unavailable", 500, None): 0.1}

@@ -29,6 +29,7 @@ Rules (gateway-api apis/v1 httproute_types.go, grpcroute_types.go, tlsroute_type
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -280,8 +281,11 @@ def _host_pattern(att: Attachment, host: str) -> str | None:
 # decisions
 
 
-def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
-    """Route `req` arriving at Gateway `gateway_key` (ns/name) on `req.port`."""
+def decide(m: ClusterModel, gateway_key: str, req: Request,
+           services: Collection[str] | None = None) -> GatewayDecision:
+    """Route `req` arriving at Gateway `gateway_key` (ns/name) on `req.port`. `services`: keys of the Services
+    the Gateway may forward to (the trace walk passes its graph's gateway → svc edges); None = every Service its
+    routes name."""
     view = gateway_view(m)
     gw = view.gateways.get(gateway_key)
     if gw is None:
@@ -309,11 +313,12 @@ def decide(m: ClusterModel, gateway_key: str, req: Request) -> GatewayDecision:
         d.why += f"; no {kind} is attached to it"
         return d
     if kind == "TLSRoute":
-        return _decide_tls(view, d, atts, req)
-    return _decide_http(view, d, atts, req, grpc=kind == "GRPCRoute")
+        return _decide_tls(view, d, atts, req, services)
+    return _decide_http(view, d, atts, req, grpc=kind == "GRPCRoute", services=services)
 
 
-def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request) -> GatewayDecision:
+def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request,
+                services: Collection[str] | None = None) -> GatewayDecision:
     cands = []
     for ai, a in enumerate(atts):
         pat = _host_pattern(a, req.server_name)
@@ -333,10 +338,12 @@ def _decide_tls(view, d: GatewayDecision, atts: list[Attachment], req: Request) 
     d.why += f"; TLSRoute {att.route.key} takes SNI {req.server_name} (hostname {pat or '*'})"
     rules = att.route.spec.get("rules", [])
     refs = [r for rule in rules for r in rule.get("backendRefs", [])]
-    return _backends(view, d, att.route, refs, req, {"host": req.server_name, "path": "", "headers": {}}, [], None)
+    return _backends(view, d, att.route, refs, req, {"host": req.server_name, "path": "", "headers": {}}, [], None,
+                     services)
 
 
-def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request, grpc: bool) -> GatewayDecision:
+def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request, grpc: bool,
+                 services: Collection[str] | None = None) -> GatewayDecision:
     matcher = grpc_match if grpc else http_match
     cands, misses = [], []
     for ai, a in enumerate(atts):
@@ -378,7 +385,7 @@ def _decide_http(view, d: GatewayDecision, atts: list[Attachment], req: Request,
     if redirect is not None:
         return _redirect(d, redirect, req, prefix)
     _apply_filters(view_req, filters, prefix, d)
-    return _backends(view, d, att.route, rule.get("backendRefs", []), req, view_req, filters, prefix)
+    return _backends(view, d, att.route, rule.get("backendRefs", []), req, view_req, filters, prefix, services)
 
 
 def _replace_path(path: str, modifier: dict, prefix: str | None) -> str:
@@ -452,7 +459,7 @@ def _redirect(d: GatewayDecision, rr: dict, req: Request, prefix: str | None) ->
 
 
 def _backends(view, d: GatewayDecision, route, refs: list[dict], req: Request, view_req: dict,
-              filters: list[dict], prefix: str | None) -> GatewayDecision:
+              filters: list[dict], prefix: str | None, services: Collection[str] | None = None) -> GatewayDecision:
     total = sum(r.get("weight", 1) for r in refs)
     raw = d.listener.protocol == "TLS"
     fail = None if raw else 500
@@ -467,6 +474,9 @@ def _backends(view, d: GatewayDecision, route, refs: list[dict], req: Request, v
         if w == 0:
             continue
         chk = view.check_backend(route, ref)
+        if chk.ok and services is not None and chk.service is not None and chk.service.key not in services:
+            chk = BackendCheck(False, "BackendNotFound", f"backendRef Service {chk.service.key} is not among the "
+                                                         f"Services Gateway {d.gateway} forwards to")
         if not chk.ok:
             d.failed_share += w / total
             d.failed_detail = (d.failed_detail + "; " if d.failed_detail else "") + chk.detail

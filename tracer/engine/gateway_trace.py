@@ -160,7 +160,7 @@ def _after_entry(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | 
 
 
 def _route_paths(t, src, hops, prob, gw: GatewayInfo, req: Request, gpod: Pod | None) -> list[Path]:
-    d = decide(t.m, gw.key, req)
+    d = decide(t.m, gw.key, req, t.graph.next("gateway", gw.key, "backend"))  # backends among gateway → svc edges
     t.notes.extend(d.notes)
     lst_ref = Ref("listener", gw.obj.namespace, f"{gw.obj.name}/{d.listener.name}") if d.listener else _gw_ref(gw.key)
     route_ref = Ref(d.route.kind.lower(), d.route.namespace, d.route.name) if d.route is not None else lst_ref
