@@ -16,7 +16,7 @@ import numpy as np
 from tracer import matrix_blocks as mb
 from tracer.engine.reach import MatrixPlan, cell_request
 from tracer.engine.reach_columns import column_evaluator
-from tracer.models import MatrixBlock
+from tracer.models import JobOutput, MatrixBlock
 
 __all__ = ["compute_block", "has_blocks", "overview", "Filters", "query_cells", "get_cell", "iter_cells",
            "totals", "stored_bytes", "pair_grid", "DEFAULT_PAGE_SIZE"]
@@ -84,8 +84,6 @@ def totals(job, plan: MatrixPlan) -> tuple[dict, dict, int, int]:
 def overview(job, plan: MatrixPlan) -> dict:
     """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes.
     Merged from the blocks once, then kept with the job (JobOutput "overview")."""
-    from tracer.models import JobOutput
-
     got = JobOutput.objects.filter(job_id=job.pk, name="overview").values_list("data", flat=True).first()
     if got is not None:
         return got
