@@ -280,3 +280,23 @@ def test_gateway_routing_chooses_its_backends_among_the_graph_edges(monkeypatch)
     _without(monkeypatch, "gateway", "svc:shop/api-v2")
     assert shares(_materialized(load_documents(fixture))) == {("delivered", None, 200, "shop/api-v1"): 0.9,
                                                              ("dropped", "backend-unavailable", 500, None): 0.1}
+
+
+def test_the_default_node_port_entry_is_an_external_to_node_edge(monkeypatch):
+    """An outside client of a NodePort Service enters on the first ready node by name that the graph's
+    external → node (node-port) edges reach; without the edge to n1 it enters on n2."""
+    def model():
+        return build(node("n1", "172.20.0.1"), node("n2", "172.20.0.2"),
+                     pod("shop", "web-0", "10.244.1.7", "n1", {"app": "web"}),
+                     svc("shop", "web", "10.96.0.30", [(80, 8080, "TCP", "http", 30080)], type="NodePort",
+                         selector={"app": "web"}),
+                     eps("shop", "web", [("10.244.1.7", "n1", "web-0")], [("http", 8080, "TCP")]))
+
+    def entry_node(m):
+        r = trace(m, make_flow("external:203.0.113.9", "svc:shop/web", 80))
+        assert [p.verdict for p in r.paths] == ["delivered"]
+        return [n for n in ("n1", "n2") if f"on the first ready node by name, {n}" in " ".join(r.assumptions)]
+
+    assert entry_node(model()) == ["n1"]
+    _without(monkeypatch, "external", "node:n1")
+    assert entry_node(model()) == ["n2"]

@@ -10,9 +10,11 @@ the graph's lb → node edges), loadbalancer (A10, spreading), dns / dns_query (
 walk records the decision as a hop. No rule is encoded here or in the walk's mixins: they only call.
 The candidates come from the graph's edges (`self.graph`, graph.adjacency): a Service's endpoints (svc → pod /
 external, `endpoints`), the services kube-proxy serves (kube-proxy → svc), a node's pods (node → pod,
-`delivered_on`), an LB address (external / kube-proxy → lb, lb → svc, lb → node) and an externalIP (external → svc);
-the decisions then filter and rank them (port, readiness, traffic policy, topology, spreading). Ingress and Gateway
-routing still pick their Ingress / route / backend Service in their own modules without reading those edges.
+`delivered_on`), an LB address (external / kube-proxy → lb, lb → svc, lb → node), an externalIP (external → svc),
+a pod source's node (pod → node), the default NodePort entry node (external → node), the Ingresses a controller
+serves and the Services they reach (ingress-controller → ingress → svc, passed to ingress.find_entry /
+route_request as `Candidates`) and a Gateway's backend Services (gateway → svc, passed to gateway_routing.decide);
+the decisions then filter and rank them (port, readiness, traffic policy, topology, spreading, Host/path rules).
 Each branch carries its probability; a drop ends the branch with a reason code and a hop naming the object and
 field to change. Lookups go through `ClusterModel` indexes only (no scans of all pods/services).
 

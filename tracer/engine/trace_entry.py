@@ -4,7 +4,7 @@ destinations, outside entries (NodePort, load-balancer address, externalIP, `--v
 A mixin of the trace walk (`trace._Tracer`): the steps take their next vertices from the forwarding graph
 (graph.adjacency) — an LB address is an external → lb (or kube-proxy → lb) edge, its Services the lb → svc edges,
 its backend nodes the lb → node edges; an externalIP's Services the external → svc edges; a node's hostPort /
-hostNetwork pods the node → pod edges — and call the decision modules (loadbalancer: source ranges and spreading;
+hostNetwork pods the node → pod edges; the default NodePort entry node an external → node edge — and call the decision modules (loadbalancer: source ranges and spreading;
 traffic_policy through the graph; kubeproxy: ports) to filter them.
 """
 from __future__ import annotations
@@ -39,7 +39,9 @@ class EntryWalk:
                               f"{svc.external_ips[0]} (use --via to pick another entry)")
             return self.to_ip(src, hops, prob, svc.external_ips[0], sp.port)
         if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
-            first = next((n for n in self.ex.ready_nodes if n.internal_ip), None)
+            # the first ready node (by name) with an address that the graph's external → node (node-port) edge reaches
+            first = next((n for n in self.ex.ready_nodes
+                          if n.internal_ip and self.graph.reaches("external", "", "node", n.name)), None)
             if first is not None:
                 self.notes.append(f"the outside client enters Service {svc.key} through NodePort {sp.node_port} "
                                   f"on the first ready node by name, {first.name} (use --via to pick another)")
