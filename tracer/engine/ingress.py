@@ -5,6 +5,9 @@
 - `find_entry(model, host, path, scheme, via=None, port=None) -> Entry` — from outside: which controller
   exposure (LB address, externalIP, NodePort, hostNetwork/hostPort, cloud LB) the client enters, plus the
   route taken there.
+- Both take `candidates=Candidates(ingresses, services)`: the Ingresses each controller serves and the Services
+  each Ingress reaches; the trace walk passes its forwarding graph's ingress-controller → ingress and
+  ingress → svc edges (this module cannot import graph.py, which imports it), so routing chooses among them.
 - `controllers_for_ingress(model, ingress) -> list[Controller]`, `resolve_class`, `discover_controllers`.
 
 The rules live in `ingress_routing.py` (D3–D8) and `ingress_controllers.py` (D1, D2, D9); this module only
