@@ -92,7 +92,7 @@ class _Plan:
     by_controller: dict[int, list]
     orphans: list  # Ingresses no controller serves (D1: they do nothing)
     orphan_table: RouteTable | None = None
-    tables: dict[tuple, RouteTable] = field(default_factory=dict)
+    tables: dict[tuple, tuple] = field(default_factory=dict)  # (id(ctrl), id(served list)) → (list, RouteTable)
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -137,15 +137,20 @@ def _served(model: ClusterModel, ctrl: Controller, cand: Candidates | None) -> S
 
 
 def _table_of(model: ClusterModel, ctrl: Controller, cand: Candidates | None = None) -> RouteTable:
-    """The controller's merged route table, built once per model, controller and set of served Ingresses."""
+    """The controller's merged route table, built once per model, controller and list of served Ingresses (the
+    candidates' lists are kept by their caller, so the same list comes back for the same controller)."""
     plan = _plan(model)
     found = _served(model, ctrl, cand)
-    key = (id(ctrl), tuple(i.key for i in found))
-    table = plan.tables.get(key)
-    if table is None:
-        if ctrl.kind == "ingress-nginx":  # a canary is never a route of its own (D12)
-            found = [i for i in found if not ingress_nginx.is_canary(i)]
-        table = plan.tables[key] = build_table(found)
+    key = (id(ctrl), id(found))  # the entry keeps `found` alive, so its id is not reused while cached
+    got = plan.tables.get(key)
+    if got is not None and got[0] is found:
+        return got[1]
+    served = found
+    if ctrl.kind == "ingress-nginx":  # a canary is never a route of its own (D12)
+        found = [i for i in found if not ingress_nginx.is_canary(i)]
+    table = build_table(found)
+    if cand is not None or id(ctrl) in plan.by_controller:  # a stable list (the caller's or the plan's): keep
+        plan.tables[key] = (served, table)
     return table
 
 
