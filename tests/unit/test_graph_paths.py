@@ -300,3 +300,26 @@ def test_the_default_node_port_entry_is_an_external_to_node_edge(monkeypatch):
     assert entry_node(model()) == ["n1"]
     _without(monkeypatch, "external", "node:n1")
     assert entry_node(model()) == ["n2"]
+
+
+def test_the_node_forward_step_follows_the_pod_to_node_edges(monkeypatch):
+    """client on n1 → Service → web-0 on n2: the CNI forwards to the node of web-0's pod → node edge; a source's
+    node is its own pod → node edge. Point web-0's edge at n3 and the forward hop names n3."""
+    def model():
+        return build(node("n1", "172.20.0.1"), node("n2", "172.20.0.2"), node("n3", "172.20.0.3"),
+                     pod("shop", "client", "10.244.1.9", "n1", {"app": "client"}),
+                     pod("shop", "web-0", "10.244.2.7", "n2", {"app": "web"}),
+                     svc("shop", "web", "10.96.0.30", [(80, 8080, "TCP", "http")], selector={"app": "web"}),
+                     eps("shop", "web", [("10.244.2.7", "n2", "web-0")], [("http", 8080, "TCP")]))
+
+    def forwards(m):
+        r = trace(m, make_flow("pod:shop/client", "svc:shop/web", 80))
+        assert [p.verdict for p in r.paths] == ["delivered"]
+        return [h.ref.name for h in r.paths[0].hops if h.kind == "node" and h.action == "forward"]
+
+    assert forwards(model()) == ["n2"]
+    original = graphmod.SUCCESSORS["pod"]
+    monkeypatch.setitem(graphmod.SUCCESSORS, "pod", lambda m, key: [
+        ("node", "n3", "send") if (key, e[0], e[2]) == ("shop/web-0", "node", "send") else e
+        for e in original(m, key)])
+    assert forwards(model()) == ["n3"]

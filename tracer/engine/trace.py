@@ -155,8 +155,12 @@ class _Tracer(EntryWalk, ProxyWalk, NameWalk, IngressWalk):
         ip = pod.ip or ""
         if pod.host_network:
             ip = pod.host_ip or kp.node_ip(self.m, pod.node_name) or ip
-        node = self.graph.next("pod", pod.key, "send")  # the node a pod sends through: the graph's pod → node edge
-        return Source(Ref.key("pod", pod.key), "pod", pod, ip, node[0] if node else None, weight)
+        return Source(Ref.key("pod", pod.key), "pod", pod, ip, self.pod_node(pod), weight)
+
+    def pod_node(self, pod: Pod) -> str | None:
+        """The node a pod sends through and is reached on: the graph's pod → node (send) edge."""
+        node = self.graph.next("pod", pod.key, "send")
+        return node[0] if node else None
 
     def validate_destination(self, dest) -> None:
         if dest.kind == "svc" and f"{dest.parts[0]}/{dest.parts[1]}" not in self.m.services:

@@ -120,9 +120,10 @@ class ProxyWalk:
             hops.append(self.policy_hop(d, src.pod))
             if not d.allowed:
                 return [Path(src.ref, DROPPED, "policy-egress-denied", prob, None, None, hops)]
-        if here and pod.node_name and here != pod.node_name:
-            hops.append(Hop("node", Ref("node", "", pod.node_name), "forward",
-                            f"the CNI routes the packet from node {here} to node {pod.node_name}"))
+        there = self.pod_node(pod)  # the destination pod's node: the graph's pod → node edge
+        if here and there and here != there:
+            hops.append(Hop("node", Ref("node", "", there), "forward",
+                            f"the CNI routes the packet from node {here} to node {there}"))
         d = self.decide("ingress", seen, dst_peer, port)
         self.notes.extend(d.assumptions)
         hops.append(self.policy_hop(d, pod))
