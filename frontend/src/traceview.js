@@ -195,7 +195,9 @@ export function renderTrace(root, opts) {
         req.port ? `:${req.port}` : "", req.protocol && req.protocol !== "TCP" ? `/${req.protocol}` : "")),
     reason ? el("p", { class: "reason" }, el("strong", {}, "✖ ", reason, ": "), meaning, " ", el("span", { class: "fix" }, "Fix: ", fix)) : null,
     engineFix ? el("div", { class: "engine-fix" }, el("p", { id: "engine-fix-text" }, engineFix),
-      proven ? el("pre", { id: "engine-fix-yaml", tabindex: "0", "aria-label": "Fix YAML (kubectl apply -f)",
+      proven ? el("p", {}, "Apply with ", el("code", { id: "engine-fix-command" }, proven.command || "kubectl apply -f -"),
+        " and this YAML on standard input:") : null,
+      proven ? el("pre", { id: "engine-fix-yaml", tabindex: "0", "aria-label": "Fix YAML",
         style: "overflow-x: auto; margin: .3rem 0; padding: .3rem; background: #fff" }, proven.yaml) : null,
       proven ? el("p", { id: "engine-fix-opens" }, opensText) : null,
       el("button", { type: "button", id: "copy-fix", onclick: async (e) => {

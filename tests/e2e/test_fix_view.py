@@ -26,6 +26,7 @@ def test_the_trace_view_shows_the_verified_fix_and_copies_its_yaml(demo_page):  
     assert pol["kind"] == "NetworkPolicy" and pol["metadata"]["namespace"] == "payments"
     assert "pod-template-hash" not in shown
     assert "Verified by re-tracing" in page.inner_text("#engine-fix-opens")
+    assert page.inner_text("#engine-fix-command") == "kubectl apply -f -"  # a new NetworkPolicy: apply creates it
     page.get_by_role("button", name="Copy the fix").click()
     page.wait_for_function("() => document.querySelector('#copy-fix').textContent.includes('Copied')")
     assert yaml.safe_load(page.evaluate("() => navigator.clipboard.readText()")) == pol

@@ -134,6 +134,7 @@ def test_ingress_denied_gets_a_minimal_policy_on_the_destination_side():
                                        "ports": [{"protocol": "TCP", "port": 8080}]}]
     # the fix opens exactly this flow: nothing else changes on 8080 (probe in ops is still denied)
     assert fix["opens"] == [] and fix["opens_count"] == 0 and fix["opens_bounded"] is False
+    assert fix["command"] == "kubectl apply -f -"  # a new object: apply creates it
     # the drop hop's own hint names stable labels too (no pod-template-hash)
     assert "podSelector {matchLabels: {app: web}}" in res.paths[0].hops[-1].detail
 
@@ -157,6 +158,7 @@ def test_a_namespace_label_that_an_existing_rule_waits_for_and_what_else_it_open
     res, fix = fixed_and_proven(docs, "workload:ops/probe", "svc:shop/api", 80)
     ns = yaml.safe_load(fix["yaml"])
     assert ns["kind"] == "Namespace" and ns["metadata"] == {"name": "ops", "labels": {"monitoring": "true"}}
+    assert fix["command"] == "kubectl patch namespace/ops --type strategic --patch-file /dev/stdin"
     # labelling ops also lets the other workload of ops (scraper) reach api: the fix says so
     opened = {(c["source"], c["destination"], c["after"]) for c in fix["opens"]}
     assert ("ops/{app=scraper}", "shop/{app=api}", "delivered") in opened
@@ -170,6 +172,9 @@ def test_a_missing_service_port_is_added_as_a_patch():
     assert res.paths[0].reason == "no-service-port"
     patch = yaml.safe_load(fix["yaml"])
     assert patch["spec"]["ports"] == [{"name": "tcp-8080", "port": 8080, "protocol": "TCP", "targetPort": 8080}]
+    # an edit of an existing object is a strategic-merge patch: `kubectl apply` of this partial Service would
+    # drop the fields an earlier apply recorded (its selector among them)
+    assert fix["command"] == "kubectl patch service/api -n shop --type strategic --patch-file /dev/stdin"
     # a Service port opens for every client, not only web: the other source classes are listed
     assert {(o["source"], o["destination"], o["before"], o["after"]) for o in fix["opens"]} == {
         ("shop/{app=api}", "svc:shop/api", "dropped", "delivered"),
@@ -225,6 +230,7 @@ def test_a_missing_secret_is_created_and_the_pods_start():
     assert fix["kind"] == "secret" and fix["verified"] is True
     secret = yaml.safe_load(fix["yaml"])
     assert secret["metadata"] == {"name": "db", "namespace": "shop"} and list(secret["stringData"]) == ["password"]
+    assert fix["command"] == "kubectl apply -f -"  # the Secret does not exist yet
     after = trace(materialized(kubectl_apply(docs, fix["yaml"])), flow)
     assert after.verdict == "delivered"
 

@@ -514,9 +514,28 @@ def _verify(model, flow, assumptions, path, cand) -> dict | None:
     again = _Tracer(new_model, flow, assumptions).run()
     if not any(p.verdict == DELIVERED and p.source == path.source for p in again.paths):
         return None
-    fix = {"summary": cand["summary"], "yaml": cand["yaml"], "kind": cand["kind"], "verified": True}
+    fix = {"summary": cand["summary"], "yaml": cand["yaml"], "kind": cand["kind"], "verified": True,
+           "command": apply_command(model, cand["manifest"])}
     fix.update(_opens(model, new_model, flow, cand, _own_pair(model, path, cand)))
     return fix
+
+
+def apply_command(model, manifest: dict) -> str:
+    """How to apply `yaml` safely: `kubectl apply` creates an object that does not exist yet; an edit of an
+    existing one is a strategic-merge patch (`kubectl patch`), because `kubectl apply` of a partial manifest
+    would delete the fields an earlier `kubectl apply` recorded in last-applied-configuration."""
+    kind, meta = manifest["kind"], manifest["metadata"]
+    ns, name = meta.get("namespace", ""), meta["name"]
+    exists = {
+        "Namespace": lambda: any(n.name == name for n in model.objects.namespaces),
+        "Service": lambda: f"{ns}/{name}" in model.services,
+        "Secret": lambda: f"{ns}/{name}" in model.secrets,
+        "Ingress": lambda: True,  # an ingress-rule fix always edits an Ingress the trace went through
+    }.get(kind, lambda: False)()
+    if not exists:
+        return "kubectl apply -f -"
+    where = f" -n {ns}" if ns else ""
+    return f"kubectl patch {kind.lower()}/{name}{where} --type strategic --patch-file /dev/stdin"
 
 
 _CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

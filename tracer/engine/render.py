@@ -23,7 +23,7 @@ def _fix_lines(fix: dict, shown: dict[str, int], path_no: int) -> list[str]:
     out = [f"      ✓ fix (verified by re-tracing): {fix.get('summary', '')}"]
     if first != path_no:
         return [*out, f"        (the same YAML as path {first})"]
-    out.append("        kubectl apply -f - <<'EOF'")
+    out.append(f"        {fix.get('command') or 'kubectl apply -f -'} <<'EOF'")
     out.extend("        " + line for line in fix.get("yaml", "").rstrip("\n").splitlines())
     out.append("        EOF")
     opens = fix.get("opens") or []
