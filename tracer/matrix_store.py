@@ -8,6 +8,8 @@ blocks; `has_blocks` tells the callers to read its rows instead.
 """
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,7 +21,8 @@ from tracer.engine.reach_columns import column_evaluator
 from tracer.models import JobOutput, MatrixBlock
 
 __all__ = ["compute_block", "has_blocks", "overview", "Filters", "query_cells", "get_cell", "iter_cells",
-           "totals", "stored_bytes", "pair_grid", "DEFAULT_PAGE_SIZE"]
+           "totals", "stored_bytes", "pair_grid", "DEFAULT_PAGE_SIZE",
+           "namespace_groups", "GROUP_ABOVE"]
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -81,21 +84,113 @@ def totals(job, plan: MatrixPlan) -> tuple[dict, dict, int, int]:
     return verdicts, reasons, traced, stored_bytes(job)
 
 
-def overview(job, plan: MatrixPlan) -> dict:
-    """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes.
-    Merged from the blocks once, then kept with the job (JobOutput "overview")."""
-    got = JobOutput.objects.filter(job_id=job.pk, name="overview").values_list("data", flat=True).first()
-    if got is not None:
-        return got
+GROUP_ABOVE = 40  # namespaces: past this the overview answers group × group (contiguous runs of sorted names)
+MAX_GROUPS = 40
+
+
+def namespace_groups(names: list[str]) -> list[tuple[str, int, int]]:
+    """[(label "first..last", start, end)] over the sorted `names`: at most MAX_GROUPS contiguous runs of
+    equal size; none when there are GROUP_ABOVE namespaces or fewer (the overview stays namespace × namespace)."""
+    if len(names) <= GROUP_ABOVE:
+        return []
+    size = -(-len(names) // MAX_GROUPS)
+    return [(f"{names[i]}..{names[min(i + size, len(names)) - 1]}", i, min(i + size, len(names)))
+            for i in range(0, len(names), size)]
+
+
+def _pack(rows: np.ndarray) -> str:
+    return base64.b64encode(zlib.compress(rows.astype(np.int64).tobytes(), 1)).decode()
+
+
+def _unpack(raw: str) -> np.ndarray:
+    if not raw:
+        return np.zeros((0, 4), dtype=np.int64)
+    return np.frombuffer(zlib.decompress(base64.b64decode(raw)), dtype=np.int64).reshape(-1, 4)
+
+
+_COUNTS: dict[int, tuple] = {}
+
+
+def _counts(job, plan: MatrixPlan) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list]:
+    """(namespace names, source classes per namespace, destinations per namespace, rows int64[k, 4] of
+    (src ns, dst ns, code, cells), entries [(verdict, reason)]). Merged from the blocks once and kept with
+    the job as packed arrays (JobOutput "overview_counts", a few bytes per pair instead of a JSON entry)."""
+    got = _COUNTS.get(job.pk)
+    if got is not None and got[0] is plan:
+        return got[1:]
     names, src_ns, dst_ns = _axes(plan)
-    rows, entries, _ = _aggregate_rows(job, plan)
-    data = {
-        "namespaces": [{"name": n, "source_classes": int(k), "destinations": int(m)} for n, k, m in zip(
-            names, np.bincount(src_ns, minlength=len(names)).tolist(),
-            np.bincount(dst_ns, minlength=len(names)).tolist(), strict=True)],
-        "pairs": mb.summarise_pairs(rows, entries, names),
-    }
-    JobOutput.objects.bulk_create([JobOutput(job_id=job.pk, name="overview", data=data)], ignore_conflicts=True)
+    stored = JobOutput.objects.filter(job_id=job.pk, name="overview_counts").values_list("data", flat=True).first()
+    if stored is not None:
+        rows, entries = _unpack(stored["rows"]), [tuple(e) for e in stored["entries"]]
+    else:
+        rows, entries, _ = _aggregate_rows(job, plan)
+        JobOutput.objects.bulk_create([JobOutput(job_id=job.pk, name="overview_counts", data={
+            "rows": _pack(rows), "entries": [list(e) for e in entries]})], ignore_conflicts=True)
+    got = (names, np.bincount(src_ns, minlength=len(names)), np.bincount(dst_ns, minlength=len(names)), rows, entries)
+    if len(_COUNTS) > 4:
+        _COUNTS.clear()
+    _COUNTS[job.pk] = (plan, *got)
+    return got
+
+
+def _merge(rows: np.ndarray, n_codes: int, to_s: np.ndarray, to_d: np.ndarray, n_d: int) -> np.ndarray:
+    """Rows re-keyed through index maps `to_s`/`to_d` (−1 drops a row) and summed per (s, d, code)."""
+    s, d = to_s[rows[:, 0]], to_d[rows[:, 1]]
+    keep = (s >= 0) & (d >= 0)
+    if not keep.any():
+        return np.zeros((0, 4), dtype=np.int64)
+    keys = (s[keep] * n_d + d[keep]) * max(1, n_codes) + rows[keep, 2]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=rows[keep, 3]).astype(np.int64)
+    code, pair = uniq % max(1, n_codes), uniq // max(1, n_codes)
+    return np.stack([pair // n_d, pair % n_d, code, sums], axis=1)
+
+
+def _group_of(groups, label: str, axis: str) -> tuple[int, int]:
+    for name, start, end in groups:
+        if name == label:
+            return start, end
+    raise LookupError(f"`{axis}_group` {label!r} is not one of the overview's groups")
+
+
+def overview(job, plan: MatrixPlan, source_group: str = "", destination_group: str = "") -> dict:
+    """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes.
+    Past GROUP_ABOVE namespaces the pairs are group × group (`groups`, `grouped: true`); naming a
+    `source_group` and `destination_group` answers that group pair's namespace × namespace instead.
+    Raises LookupError for a group that is not one of the overview's."""
+    names, src_k, dst_m, rows, entries = _counts(job, plan)
+    groups = namespace_groups(names)
+    data: dict = {"namespaces": [{"name": n, "source_classes": int(k), "destinations": int(m)}
+                                 for n, k, m in zip(names, src_k.tolist(), dst_m.tolist(), strict=True)]}
+    if not groups:
+        if source_group or destination_group:
+            raise LookupError("this overview has no groups (it is namespace × namespace)")
+        data["pairs"] = mb.summarise_pairs(rows, entries, names)
+        return data
+    data["grouped"] = True
+    data["groups"] = [{"name": g, "first": names[a], "last": names[b - 1], "namespaces": b - a,
+                       "source_classes": int(src_k[a:b].sum()), "destinations": int(dst_m[a:b].sum())}
+                      for g, a, b in groups]
+    if source_group or destination_group:
+        (sa, sb), (da, db) = _group_of(groups, source_group, "source"), _group_of(groups, destination_group,
+                                                                                 "destination")
+        to_s = np.full(len(names), -1, dtype=np.int64)
+        to_s[sa:sb] = np.arange(sb - sa)
+        to_d = np.full(len(names), -1, dtype=np.int64)
+        to_d[da:db] = np.arange(db - da)
+        merged = _merge(rows, len(entries), to_s, to_d, db - da)
+        merged[:, 0] += sa
+        merged[:, 1] += da
+        data.update(source_group=source_group, destination_group=destination_group,
+                    pairs=mb.summarise_pairs(merged, entries, names))
+        return data
+    of = np.zeros(len(names), dtype=np.int64)
+    for k, (_, a, b) in enumerate(groups):
+        of[a:b] = k
+    merged = _merge(rows, len(entries), of, of, len(groups))
+    labels = [g for g, _, _ in groups]
+    data["pairs"] = [{"source_group": p.pop("source_namespace"), "destination_group": p.pop("destination_namespace"),
+                      **p} for p in mb.summarise_pairs(merged, entries, labels)]
     return data
 
 

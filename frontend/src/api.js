@@ -112,7 +112,7 @@ export const api = {
   cancelJob: (id) => request("POST", `/api/jobs/${id}/cancel/`, {}),
   gateways: (snapshotId) => request("GET", `/api/snapshots/${snapshotId}/gateways/`),
   jobs: (params) => request("GET", `/api/jobs/${q(params)}`),
-  matrixOverview: (id) => request("GET", `/api/jobs/${id}/matrix`),
+  matrixOverview: (id, params) => request("GET", `/api/jobs/${id}/matrix${params ? q(params) : ""}`),
   matrixPair: (id, params) => request("GET", `/api/jobs/${id}/matrix/pair${q(params)}`),
   jobCell: (id, cellId) => request("GET", `/api/jobs/${id}/cells/${cellId}/`),
 };

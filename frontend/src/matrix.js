@@ -96,31 +96,52 @@ function pairSummary(pair, verdict, reason) {
   return { shown, cls, glyph, text: `${ok} of ${total} allowed${v.dropped ? `, ${v.dropped} dropped` : ""}${v.partial ? `, ${v.partial} partial` : ""}` };
 }
 
+/** The namespaces of a group (`first..last`: a contiguous run of the overview's sorted namespaces). */
+function groupMembers(ov, name) {
+  const g = (ov.groups || []).find((x) => x.name === name);
+  if (!g) return [];
+  const names = ov.namespaces.map((n) => n.name);
+  return names.slice(names.indexOf(g.first), names.indexOf(g.last) + 1);
+}
+
 /**
  * The aggregated heatmap: source namespaces × destination namespaces, one button per pair that has
  * cells, totals per row and column, sticky headers. Filters (verdict, reason, namespace) change what
- * each cell counts and which namespaces show; a click drills down into that pair.
+ * each cell counts and which namespaces show; a click drills down into that pair. A grouped overview
+ * (many namespaces) shows group × group instead and a click opens that group pair's namespaces
+ * (`onGroup`); a drilled one (`ov.source_group`) shows that pair's namespaces with a way back (`onBack`),
+ * so the page never holds more than about 40 × 40 cells.
  */
-export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = "", onPair }) {
+export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = "", onPair, onGroup, onBack }) {
   clear(box);
-  const names = ov.namespaces.map((n) => n.name).filter((n) => !nsFilter || n.includes(nsFilter));
-  const pairs = new Map(ov.pairs.map((p) => [`${p.source_namespace}\u0000${p.destination_namespace}`, p]));
+  const groups = Boolean(ov.grouped && !ov.source_group);
+  const [sk, dk] = groups ? ["source_group", "destination_group"] : ["source_namespace", "destination_namespace"];
+  const keep = (n) => !nsFilter || n.includes(nsFilter) || (groups && groupMembers(ov, n).some((m) => m.includes(nsFilter)));
+  const all = groups ? ov.groups.map((g) => g.name) : ov.namespaces.map((n) => n.name);
+  const rows = (ov.source_group ? groupMembers(ov, ov.source_group) : all).filter(keep);
+  const cols = (ov.source_group ? groupMembers(ov, ov.destination_group) : all).filter(keep);
+  const names = rows;
+  const pairs = new Map(ov.pairs.map((p) => [`${p[sk]}\u0000${p[dk]}`, p]));
   const rowTotal = new Map();
   const colTotal = new Map();
   for (const p of ov.pairs) {
     const n = pairSummary(p, verdict, reason).shown;
-    rowTotal.set(p.source_namespace, (rowTotal.get(p.source_namespace) || 0) + n);
-    colTotal.set(p.destination_namespace, (colTotal.get(p.destination_namespace) || 0) + n);
+    rowTotal.set(p[sk], (rowTotal.get(p[sk]) || 0) + n);
+    colTotal.set(p[dk], (colTotal.get(p[dk]) || 0) + n);
+  }
+  if (ov.source_group && onBack) {
+    box.append(el("p", {}, el("button", { type: "button", class: "link", id: "ov-back", onclick: onBack }, "← all namespace groups"),
+      ` ${ov.source_group} → ${ov.destination_group}`));
   }
   const what = reason ? `cells dropped for ${reason}` : verdict ? `${verdict} cells` : "cells";
   const table = el("table", { class: `heatmap overview${names.length <= 12 ? " few" : ""}`, id: "overview" },
-    el("caption", {}, `${ov.sources} source classes × ${ov.destinations} destinations in ${ov.namespaces.length} namespaces; each cell counts ${what} (✔ all allowed, ✖ none, ◐ some). Click a cell for its classes.`),
+    el("caption", {}, `${ov.sources} source classes × ${ov.destinations} destinations in ${ov.namespaces.length} namespaces${groups ? `, shown as ${ov.groups.length} groups of sorted namespace names` : ""}; each cell counts ${what} (✔ all allowed, ✖ none, ◐ some). ${groups ? "Click a cell for its namespaces." : "Click a cell for its classes."}`),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "from \\ to"),
-      names.map((n) => el("th", { scope: "col", class: "col-head", title: n }, el("span", {}, n))), el("th", { scope: "col" }, "total"))));
+      cols.map((n) => el("th", { scope: "col", class: "col-head", title: n }, el("span", {}, n))), el("th", { scope: "col" }, "total"))));
   const tbody = el("tbody");
   for (const src of names) {
     const tr = el("tr", {}, el("th", { scope: "row" }, src));
-    for (const dst of names) {
+    for (const dst of cols) {
       const p = pairs.get(`${src}\u0000${dst}`);
       if (!p) {
         tr.append(el("td", {}, el("span", { class: "cell cell-none", "aria-hidden": "true" }, "·")));
@@ -128,16 +149,17 @@ export function renderOverview(box, ov, { verdict = "", reason = "", nsFilter = 
       }
       const sm = pairSummary(p, verdict, reason);
       tr.append(el("td", {}, el("button", {
-        type: "button", class: `cell cell-${sm.cls} ov-cell`, dataset: { src, dst }, title: `${src} → ${dst}: ${sm.text}`,
+        type: "button", class: `cell cell-${sm.cls} ov-cell${groups ? " ov-group" : ""}`, dataset: { src, dst }, title: `${src} → ${dst}: ${sm.text}`,
         // the accessible name starts with the visible text (axe: label-content-name-mismatch)
-        "aria-label": `${sm.glyph}${sm.shown} ${what}: ${src} → ${dst}, ${sm.text}`, onclick: () => onPair(src, dst),
+        "aria-label": `${sm.glyph}${sm.shown} ${what}: ${src} → ${dst}, ${sm.text}`,
+        onclick: () => (groups ? onGroup(src, dst) : onPair(src, dst)),
       }, `${sm.glyph}${sm.shown}`)));
     }
     tr.append(el("td", { class: "total" }, String(rowTotal.get(src) || 0)));
     tbody.append(tr);
   }
   tbody.append(el("tr", { class: "totals" }, el("th", { scope: "row" }, "total"),
-    names.map((n) => el("td", { class: "total" }, String(colTotal.get(n) || 0))), el("td", {})));
+    cols.map((n) => el("td", { class: "total" }, String(colTotal.get(n) || 0))), el("td", {})));
   table.append(tbody);
   box.append(table);
 }
@@ -290,8 +312,12 @@ export function init() {
       const reasonSel = $("#ov-reason");
       clear(reasonSel).append(el("option", { value: "" }, "any reason"));
       [...new Set(ov.pairs.flatMap((p) => Object.keys(p.reasons || {})))].sort().forEach((r) => reasonSel.append(el("option", { value: r }, r)));
-      const draw = () => renderOverview($("#overview-box"), ov, { verdict: $("#ov-verdict").value, reason: reasonSel.value,
-        nsFilter: $("#ov-namespace").value.trim(), onPair: (a, b) => { setViewState({ job: done.id, pair: `${a}>${b}` }, true); openPair(a, b); } });
+      let shown = ov; // the overview, or one group pair's namespaces when a grouped overview was drilled into
+      const draw = () => renderOverview($("#overview-box"), shown, { verdict: $("#ov-verdict").value, reason: reasonSel.value,
+        nsFilter: $("#ov-namespace").value.trim(), onPair: (a, b) => { setViewState({ job: done.id, pair: `${a}>${b}` }, true); openPair(a, b); },
+        onGroup: (a, b) => api.matrixOverview(done.id, { source_group: a, destination_group: b })
+          .then((drill) => { shown = drill; draw(); }).catch((err) => notice(`This group pair could not be read: ${err.message}`)),
+        onBack: () => { shown = ov; draw(); } });
       const openPair = (a, b) => renderPair($("#pair-box"), done.id, ov, a, b, { onCell: (cellId) => openCellById(done, cellId) })
         .catch((err) => notice(`This pair could not be read: ${err.message}`));
       $("#ov-verdict").onchange = draw;

@@ -122,14 +122,25 @@ class _MatrixJobView(APIView):
 
 
 class MatrixOverviewView(_MatrixJobView):
-    @extend_schema(summary="Namespace × namespace overview of a matrix job (cell counts per verdict and reason)",
+    @extend_schema(summary="Namespace × namespace overview of a matrix job (cell counts per verdict and reason); "
+                           "past 40 namespaces group × group, and one group pair's namespaces on request",
+                   parameters=[OpenApiParameter("source_group", str, description="a group's name (`first..last`): "
+                                                "with destination_group, that group pair's namespace × namespace"),
+                               OpenApiParameter("destination_group", str)],
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk=None):
         job = self.job(pk)
         plan = stored_plan(job, "plan")
+        src_g, dst_g = _text(request.query_params, "source_group"), _text(request.query_params, "destination_group")
+        if bool(src_g) != bool(dst_g):
+            raise ParseError("`source_group` and `destination_group` go together")
+        try:
+            body = matrix_store.overview(job, plan, src_g, dst_g)
+        except LookupError as e:
+            raise ParseError(str(e.args[0])) from None
         return Response({"job": job.pk, "snapshot": job.snapshot_id, "sources": len(plan.sources),
                          "destinations": len(plan.destinations), "assumptions": list(plan.assumptions),
-                         **matrix_store.overview(job, plan),
+                         **body,
                          "links": {"pair": f"/api/jobs/{job.pk}/matrix/pair", "cells": f"/api/jobs/{job.pk}/cells/"}})
 
 
