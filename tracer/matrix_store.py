@@ -20,7 +20,7 @@ from tracer.engine.reach import MatrixPlan, cell_request
 from tracer.engine.reach_columns import column_evaluator
 from tracer.models import JobOutput, MatrixBlock
 
-__all__ = ["compute_block", "has_blocks", "overview", "Filters", "query_cells", "get_cell", "iter_cells",
+__all__ = ["compute_block", "has_blocks", "overview", "prepare_overview", "Filters", "query_cells", "get_cell", "iter_cells",
            "totals", "stored_bytes", "pair_grid", "DEFAULT_PAGE_SIZE",
            "namespace_groups", "GROUP_ABOVE"]
 
@@ -96,6 +96,12 @@ def namespace_groups(names: list[str]) -> list[tuple[str, int, int]]:
     size = -(-len(names) // MAX_GROUPS)
     return [(f"{names[i]}..{names[min(i + size, len(names)) - 1]}", i, min(i + size, len(names)))
             for i in range(0, len(names), size)]
+
+
+def prepare_overview(job, plan: MatrixPlan) -> None:
+    """Merge the blocks' namespace-pair counts when the job finishes (kept with the job), so the first read
+    of the overview pays only the numpy sums, not the merge over every block."""
+    _counts(job, plan)
 
 
 def _pack(rows: np.ndarray) -> str:

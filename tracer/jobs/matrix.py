@@ -72,6 +72,7 @@ def finalize(job: Job) -> tuple[dict, str]:
     cells = MatrixCell.objects.filter(job_id=job.pk)
     if not cells.exists():
         verdicts, reasons, traced, stored = matrix_store.totals(job, p)
+        matrix_store.prepare_overview(job, p)
         storage = {"format": "columns", "bytes": stored, "traced_cells": traced}
     else:  # a job whose chunks were written as rows by an older release
         verdicts = dict(cells.values_list("verdict").annotate(n=Count("id")).order_by())
