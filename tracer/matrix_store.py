@@ -159,15 +159,29 @@ def _group_of(groups, label: str, axis: str) -> tuple[int, int]:
     raise LookupError(f"`{axis}_group` {label!r} is not one of the overview's groups")
 
 
-def overview(job, plan: MatrixPlan, source_group: str = "", destination_group: str = "") -> dict:
+MAX_NAMESPACES_ASKED = 200  # `namespaces=`: at most 40,000 pairs in one answer
+
+
+def overview(job, plan: MatrixPlan, source_group: str = "", destination_group: str = "",
+             namespaces: list[str] | None = None) -> dict:
     """Namespace × namespace: per pair the cell counts per verdict and reason, plus the namespaces' sizes.
     Past GROUP_ABOVE namespaces the pairs are group × group (`groups`, `grouped: true`); naming a
-    `source_group` and `destination_group` answers that group pair's namespace × namespace instead.
+    `source_group` and `destination_group` answers that group pair's namespace × namespace instead, and
+    `namespaces` the pairs among those namespaces (what a map that shows them draws), grouped or not.
     Raises LookupError for a group that is not one of the overview's."""
     names, src_k, dst_m, rows, entries = _counts(job, plan)
     groups = namespace_groups(names)
     data: dict = {"namespaces": [{"name": n, "source_classes": int(k), "destinations": int(m)}
                                  for n, k, m in zip(names, src_k.tolist(), dst_m.tolist(), strict=True)]}
+    if namespaces:
+        index = {n: i for i, n in enumerate(names)}
+        keep = np.full(len(names), -1, dtype=np.int64)
+        for n in namespaces[:MAX_NAMESPACES_ASKED]:
+            if n in index:  # a namespace with neither sources nor destinations has no pairs: not an error
+                keep[index[n]] = index[n]
+        data.update(only_namespaces=sorted(n for n in namespaces[:MAX_NAMESPACES_ASKED] if n in index),
+                    pairs=mb.summarise_pairs(_merge(rows, len(entries), keep, keep, len(names)), entries, names))
+        return data
     if not groups:
         if source_group or destination_group:
             raise LookupError("this overview has no groups (it is namespace × namespace)")

@@ -330,7 +330,11 @@ export function init() {
   }
   async function showReach() {
     if (reachBox.checked && reachJob) {
-      try { map.setReach(await api.matrixOverview(reachJob)); } catch (err) { notice(`Matrix unavailable: ${err.message}`); }
+      const job = reachJob;
+      // a grouped overview (many namespaces) has no namespace pairs: the map asks for those it shows
+      const among = (names) => api.matrixOverview(job, { namespaces: names.join(",") });
+      map.onReachChange = renderList;
+      try { map.setReach(await api.matrixOverview(job), among); } catch (err) { notice(`Matrix unavailable: ${err.message}`); }
     } else map.setReach(null);
     renderList();
   }

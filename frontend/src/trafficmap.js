@@ -299,9 +299,31 @@ export class TrafficMap {
 
   /** Namespace → namespace reachability from a matrix job's overview (null hides it). Drawn between the
    * namespace elements on the map (boxes or collapsed namespaces); groups and pods get none. */
-  setReach(overview) {
+  setReach(overview, fetchAmong = null) {
     this.reach = overview;
+    this.fetchAmong = fetchAmong;  // (namespace names) → the overview's pairs among them (grouped overviews)
+    this.reachAmong = null;
+    this.reachAskedFor = null;
     this.applyReach();
+  }
+
+  /** The pairs to draw: the overview's own, or — when it is grouped (many namespaces) — the pairs among the
+   * namespaces drawn now, asked for again whenever that set changes (bounded to 200 names by the API). */
+  reachPairs() {
+    if (!this.reach.grouped) return this.reach.pairs || [];
+    const shown = this.cy.nodes().filter((n) => n.id().startsWith("ns:")).map((n) => n.id().slice(3)).sort().slice(0, 200);
+    const key = shown.join(",");
+    if (this.fetchAmong && shown.length && key !== this.reachAskedFor) {
+      this.reachAskedFor = key;
+      const reach = this.reach;
+      this.fetchAmong(shown).then((ov) => {
+        if (this.reach !== reach || this.reachAskedFor !== key) return;  // a newer question is on its way
+        this.reachAmong = ov;
+        this.applyReach();
+        if (this.onReachChange) this.onReachChange();  // e.g. the list view re-reads the edges
+      }).catch(() => {});
+    }
+    return this.reachAmong ? this.reachAmong.pairs || [] : [];
   }
 
   applyReach() {
@@ -310,7 +332,7 @@ export class TrafficMap {
     this.container.dataset.reach = "0";
     if (!this.reach) return;
     const add = [];
-    for (const p of this.reach.pairs || []) {
+    for (const p of this.reachPairs()) {
       if (p.source_namespace === p.destination_namespace) continue;
       const a = `ns:${p.source_namespace}`;
       const b = `ns:${p.destination_namespace}`;

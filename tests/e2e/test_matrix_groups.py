@@ -48,3 +48,20 @@ def test_grouped_overview_drills_into_a_group_pair_and_back(logged_in_page, user
     assert f"{src} → {dst}" in page.inner_text("#pair-h")
     page.click("#ov-back")
     page.wait_for_selector("#overview button.ov-group")
+
+
+def test_the_map_draws_reachability_among_the_namespaces_it_shows_when_the_overview_is_grouped(
+        logged_in_page, user, broker):  # noqa: F811
+    """60 namespaces: the matrix overview answers group × group, which has no namespace pairs; the map asks
+    the API for the pairs among the namespaces it draws and draws those (none before this fix)."""
+    page = logged_in_page
+    cluster = Cluster.objects.create(name="many-ns-map", owner=user)
+    data = json.dumps(generate(Size(nodes=4, pods=150, services=60, namespaces=60, policies=10, seed=5))).encode()
+    snapshot = import_bytes(cluster, [("cluster.json", data)], owner=user).snapshot
+    job = jobs.enqueue_matrix(snapshot, owner=user, inline=True)
+    assert job.state == "done", job.error
+    page.goto(f"/clusters/{cluster.pk}/?matrix={job.pk}&expand=all")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_function("() => document.querySelector('#show-reach').checked"
+                           " && Number(document.querySelector('#map').dataset.reach) > 0")
+    page.locator("#map-list .reach li", has_text="→ matrix:").first.wait_for()

@@ -89,3 +89,22 @@ def test_an_unknown_or_half_group_pair_is_a_clear_400(broker, many_namespaces):
     assert bad.status_code == 400 and "source_group" in bad.json()["detail"]
     half = api.get(f"/api/jobs/{job.pk}/matrix", {"source_group": "a..b"})
     assert half.status_code == 400 and "together" in half.json()["detail"]
+
+
+def test_the_pairs_among_the_namespaces_a_map_shows(broker, many_namespaces, monkeypatch):
+    """The traffic map draws a few namespaces of a grouped cluster: `namespaces=` answers exactly the
+    namespace × namespace pairs among them (what the ungrouped overview has for them), grouped or not."""
+    job, api = many_namespaces
+    names = [n["name"] for n in api.get(f"/api/jobs/{job.pk}/matrix").json()["namespaces"]]
+    shown = names[::7][:6]
+    body = api.get(f"/api/jobs/{job.pk}/matrix", {"namespaces": ",".join([*shown, "no-such-namespace"])}).json()
+    assert body["only_namespaces"] == sorted(shown)
+    got = {(p["source_namespace"], p["destination_namespace"]): p for p in body["pairs"]}
+    monkeypatch.setattr(matrix_store, "GROUP_ABOVE", 10**6)
+    flat = api.get(f"/api/jobs/{job.pk}/matrix").json()["pairs"]
+    want = {(p["source_namespace"], p["destination_namespace"]): p for p in flat
+            if p["source_namespace"] in shown and p["destination_namespace"] in shown}
+    assert got == want and want
+    assert api.get(f"/api/jobs/{job.pk}/matrix", {"namespaces": "a", "source_group": "x",
+                                                   "destination_group": "y"}).status_code == 400
+    assert api.get(f"/api/jobs/{job.pk}/matrix", {"namespaces": ",".join(["n"] * 201)}).status_code == 400

@@ -45,6 +45,18 @@ def _int(params, name: str, default: int, lo: int, hi: int) -> int:
     return max(lo, min(int(raw), hi))
 
 
+def _namespaces(params) -> list[str]:
+    """`namespaces=a,b,c`: at most MAX_NAMESPACES_ASKED names, each a DNS label (≤ 63 characters)."""
+    raw = params.get("namespaces") or ""
+    limit = matrix_store.MAX_NAMESPACES_ASKED
+    if len(raw) > limit * 64:
+        raise ParseError(f"`namespaces`: at most {limit} namespace names")
+    names = [n for n in raw.split(",") if n]
+    if len(names) > limit or any(len(n) > 63 for n in names):
+        raise ParseError(f"`namespaces`: at most {limit} names of at most 63 characters each")
+    return names
+
+
 def _text(params, name: str) -> str:
     value = params.get(name) or ""
     if len(value) > 253:
@@ -126,7 +138,10 @@ class MatrixOverviewView(_MatrixJobView):
                            "past 40 namespaces group × group, and one group pair's namespaces on request",
                    parameters=[OpenApiParameter("source_group", str, description="a group's name (`first..last`): "
                                                 "with destination_group, that group pair's namespace × namespace"),
-                               OpenApiParameter("destination_group", str)],
+                               OpenApiParameter("destination_group", str),
+                               OpenApiParameter("namespaces", str, description="comma-separated namespace names "
+                                                "(at most 200): the namespace × namespace pairs among them, "
+                                                "grouped overview or not")],
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk=None):
         job = self.job(pk)
@@ -134,8 +149,11 @@ class MatrixOverviewView(_MatrixJobView):
         src_g, dst_g = _text(request.query_params, "source_group"), _text(request.query_params, "destination_group")
         if bool(src_g) != bool(dst_g):
             raise ParseError("`source_group` and `destination_group` go together")
+        only = _namespaces(request.query_params)
+        if only and src_g:
+            raise ParseError("`namespaces` and a group pair are two different questions: ask one")
         try:
-            body = matrix_store.overview(job, plan, src_g, dst_g)
+            body = matrix_store.overview(job, plan, src_g, dst_g, only)
         except LookupError as e:
             raise ParseError(str(e.args[0])) from None
         return Response({"job": job.pk, "snapshot": job.snapshot_id, "sources": len(plan.sources),
